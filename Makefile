@@ -1,0 +1,68 @@
+# Barrage: the targets a contributor runs are `make fmt lint test`.
+# `make run` builds and runs the quickstart scenario; `make test` is what CI runs.
+
+GO        ?= go
+BIN       := bin/barrage
+PKGS      := ./...
+STATICCHECK_VERSION := v0.8.2
+TARGET_ADDR ?= 127.0.0.1:18080
+
+.PHONY: all build run test test-short vet fmt fmt-check lint fuzz bench bench-generator bench-open bench-memory bench-freeze clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/barrage
+
+# Starts the built-in demo target, runs examples/quickstart.yaml against it and
+# prints where the report is. The target stops by itself when the run is over.
+run: build
+	@./scripts/quickstart.sh $(BIN) $(TARGET_ADDR)
+
+# The whole test suite, as CI runs it: formatting, vet, every test.
+test: fmt-check vet
+	$(GO) test -count=1 -timeout 30m $(PKGS)
+
+test-short:
+	$(GO) test -short -count=1 $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+lint: fmt-check vet
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
+
+# Runs each fuzz target for FUZZTIME (new findings land in testdata/fuzz).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run=NONE -fuzz=FuzzParseYAML -fuzztime=$(FUZZTIME) ./internal/scenario
+	$(GO) test -run=NONE -fuzz=FuzzTemplate -fuzztime=$(FUZZTIME) ./internal/scenario
+	$(GO) test -run=NONE -fuzz=FuzzThreshold -fuzztime=$(FUZZTIME) ./internal/scenario
+	$(GO) test -run=NONE -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./internal/hist
+
+# Go micro-benchmarks, then the measured comparisons with the peers.
+bench:
+	$(GO) test -run=NONE -bench=. -benchmem ./internal/...
+	$(MAKE) bench-generator bench-open bench-memory bench-freeze
+
+bench-generator: build
+	bash bench/generator.sh
+
+bench-open: build
+	bash bench/open.sh
+
+bench-memory:
+	$(GO) run ./bench/memvu
+
+bench-freeze: build
+	bash bench/freeze.sh
+
+clean:
+	rm -rf bin
