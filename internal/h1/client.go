@@ -1,0 +1,223 @@
+package h1
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options tune a Client; the zero value gives the documented defaults.
+type Options struct {
+	DialTimeout     time.Duration // default 5s
+	MaxBodyCapture  int           // body bytes kept when capturing, default 1 MiB; the rest is read, counted, dropped
+	ReadBufferSize  int           // per connection, default 16 KiB; grows only for header lines longer than it
+	WriteBufferSize int           // per connection, default 4 KiB; requests up to this size go out in one write
+	MaxIdlePerAddr  int           // idle connections kept per Addr, default 1024; extra ones are closed
+	UserAgent       string        // default "barrage"
+}
+
+func (o Options) withDefaults() Options {
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = 5 * time.Second
+	}
+	if o.MaxBodyCapture <= 0 {
+		o.MaxBodyCapture = 1 << 20
+	}
+	if o.ReadBufferSize <= 0 {
+		o.ReadBufferSize = 16 << 10
+	}
+	if o.WriteBufferSize <= 0 {
+		o.WriteBufferSize = 4 << 10
+	}
+	if o.MaxIdlePerAddr <= 0 {
+		o.MaxIdlePerAddr = 1024
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = "barrage"
+	}
+	return o
+}
+
+// Client sends requests over pooled keep-alive connections. It is safe for
+// concurrent use; each connection serves one Do at a time.
+type Client struct {
+	opts   Options
+	dialer net.Dialer
+	ctx    context.Context // cancelled by Close to abort dials in progress
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	idle   map[string]*idleList
+	conns  map[*conn]struct{} // every open connection, idle or in use, so Close reaches all
+	closed bool
+
+	dials, reuses atomic.Uint64
+}
+
+// idleList is a stack: the most recently used connection is the least
+// likely to have been closed by the server's idle timeout.
+type idleList struct{ conns []*conn }
+
+// New returns a Client with opts' zero fields set to their defaults.
+func New(opts Options) *Client {
+	opts = opts.withDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Client{
+		opts:   opts,
+		dialer: net.Dialer{Timeout: opts.DialTimeout},
+		ctx:    ctx,
+		cancel: cancel,
+		idle:   make(map[string]*idleList),
+		conns:  make(map[*conn]struct{}),
+	}
+}
+
+// Do sends req and reads the complete response into resp, reusing an idle
+// connection to req.Addr when there is one. See the package documentation
+// for the single retry on a stale idle connection.
+func (c *Client) Do(req *Request, resp *Response) error {
+	resp.reset()
+	cn, reused, err := c.acquire(req)
+	if err != nil {
+		return err
+	}
+	keep, retryable, err := cn.exchange(req, resp, &c.opts)
+	if err != nil && reused && retryable && !c.isClosed() {
+		c.discard(cn)
+		resp.reset()
+		if cn, err = c.dial(req); err != nil {
+			return err
+		}
+		keep, _, err = cn.exchange(req, resp, &c.opts)
+	}
+	resp.publishHeaders()
+	if err != nil {
+		c.discard(cn)
+		return c.closedErr(err)
+	}
+	if keep {
+		c.release(cn)
+	} else {
+		c.discard(cn)
+	}
+	return nil
+}
+
+// Close closes every connection, idle and in use, so blocked Do calls fail
+// at once; later Do calls fail with ErrClosed.
+func (c *Client) Close() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	all := make([]*conn, 0, len(c.conns))
+	for cn := range c.conns {
+		all = append(all, cn)
+	}
+	clear(c.conns)
+	clear(c.idle)
+	c.mu.Unlock()
+
+	c.cancel()
+	for _, cn := range all {
+		cn.nc.Close()
+	}
+}
+
+// Stats reports how many connections were dialed and how many requests
+// reused an idle one.
+func (c *Client) Stats() (dials, reuses uint64) {
+	return c.dials.Load(), c.reuses.Load()
+}
+
+func (c *Client) acquire(req *Request) (cn *conn, reused bool, err error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, false, ErrClosed
+	}
+	if l := c.idle[req.Addr]; l != nil && len(l.conns) > 0 {
+		cn = l.conns[len(l.conns)-1]
+		l.conns[len(l.conns)-1] = nil
+		l.conns = l.conns[:len(l.conns)-1]
+	}
+	c.mu.Unlock()
+	if cn != nil {
+		c.reuses.Add(1)
+		return cn, true, nil
+	}
+	cn, err = c.dial(req)
+	return cn, false, err
+}
+
+func (c *Client) dial(req *Request) (*conn, error) {
+	d := c.dialer
+	if !req.Deadline.IsZero() {
+		d.Deadline = req.Deadline
+	}
+	nc, err := d.DialContext(c.ctx, "tcp", req.Addr)
+	if err != nil {
+		return nil, c.closedErr(fmt.Errorf("dial: %w", err))
+	}
+	c.dials.Add(1)
+	cn := newConn(nc, req.Addr, &c.opts)
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		nc.Close()
+		return nil, ErrClosed
+	}
+	c.conns[cn] = struct{}{}
+	c.mu.Unlock()
+	return cn, nil
+}
+
+func (c *Client) release(cn *conn) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		cn.nc.Close()
+		return
+	}
+	l := c.idle[cn.addr]
+	if l == nil {
+		l = &idleList{}
+		c.idle[cn.addr] = l
+	}
+	if len(l.conns) < c.opts.MaxIdlePerAddr {
+		l.conns = append(l.conns, cn)
+		c.mu.Unlock()
+		return
+	}
+	delete(c.conns, cn)
+	c.mu.Unlock()
+	cn.nc.Close()
+}
+
+func (c *Client) discard(cn *conn) {
+	c.mu.Lock()
+	delete(c.conns, cn)
+	c.mu.Unlock()
+	cn.nc.Close()
+}
+
+func (c *Client) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// closedErr marks errors caused by Close so callers can tell an aborted
+// run from a failing target.
+func (c *Client) closedErr(err error) error {
+	if c.isClosed() && !errors.Is(err, ErrClosed) {
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	return err
+}
