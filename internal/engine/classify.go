@@ -1,0 +1,60 @@
+package engine
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+
+	"github.com/barrage/barrage/internal/h1"
+	"github.com/barrage/barrage/internal/hist"
+)
+
+// classify maps a transport error to the class reports count it under.
+func classify(err error) hist.ErrorClass {
+	var (
+		dnsErr    *net.DNSError
+		netErr    net.Error
+		recordErr tls.RecordHeaderError
+		alertErr  tls.AlertError
+		verifyErr *tls.CertificateVerificationError
+		unknownCA x509.UnknownAuthorityError
+		hostErr   x509.HostnameError
+		certErr   x509.CertificateInvalidError
+	)
+	switch {
+	case err == nil:
+		return hist.ClassNone
+	case errors.As(err, &dnsErr):
+		return hist.ClassDNS
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded),
+		errors.As(err, &netErr) && netErr.Timeout():
+		return hist.ClassTimeout
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return hist.ClassRefused
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return hist.ClassReset
+	case errors.As(err, &recordErr), errors.As(err, &alertErr), errors.As(err, &verifyErr),
+		errors.As(err, &unknownCA), errors.As(err, &hostErr), errors.As(err, &certErr):
+		return hist.ClassTLS
+	case errors.Is(err, h1.ErrProtocol):
+		return hist.ClassOther
+	}
+	return hist.ClassOther
+}
+
+// statusClass is the error class of an HTTP status, ClassNone for success.
+func statusClass(status int) hist.ErrorClass {
+	switch {
+	case status >= 500:
+		return hist.ClassHTTP5xx
+	case status >= 400:
+		return hist.ClassHTTP4xx
+	}
+	return hist.ClassNone
+}

@@ -1,0 +1,80 @@
+package engine
+
+import (
+	"context"
+	"time"
+)
+
+// closedVU is a closed-model VU goroutine's handle: closing stop asks it to
+// end after its current iteration.
+type closedVU struct {
+	v    *vu
+	stop chan struct{}
+}
+
+// runClosed keeps this shard's share of the profile's VUs running until the
+// profile ends, the run ends early, or ctx is cancelled.
+func (e *Engine) runClosed(ctx context.Context) {
+	var running []*closedVU // in start order; ramp-down stops the newest first
+	var free []int          // ids of stopped VUs, reused so that $vu stays small
+	tick := time.NewTicker(controlTick)
+	defer tick.Stop()
+	for {
+		cur := e.current()
+		t := e.offset()
+		if t >= cur.prof.Duration() {
+			break
+		}
+		want := cur.split.Count(cur.prof.TargetInt(t), e.cfg.Shard)
+		if e.cfg.MaxVUs > 0 {
+			want = min(want, e.cfg.MaxVUs)
+		}
+		if e.plan.MaxVUs > 0 {
+			want = min(want, e.plan.MaxVUs)
+		}
+		e.target.Store(int64(want))
+		for len(running) < want {
+			id := int(e.nextVUID.Add(1))
+			if n := len(free); n > 0 {
+				id, free = free[n-1], free[:n-1]
+			}
+			running = append(running, e.startClosedVU(id))
+		}
+		for len(running) > want {
+			last := running[len(running)-1]
+			running = running[:len(running)-1]
+			close(last.stop)
+			free = append(free, last.v.id)
+		}
+		e.active.Store(int64(len(running)))
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.ending:
+			return
+		case <-e.changed:
+		case <-tick.C:
+		}
+	}
+}
+
+func (e *Engine) startClosedVU(id int) *closedVU {
+	c := &closedVU{v: newVU(e, id), stop: make(chan struct{})}
+	e.vus.Add(1)
+	go func() {
+		defer e.vus.Done()
+		for {
+			select {
+			case <-c.stop:
+				return
+			case <-e.ending:
+				return
+			default:
+			}
+			if !c.v.iterate(time.Time{}) {
+				return
+			}
+		}
+	}()
+	return c
+}

@@ -1,0 +1,129 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/barrage/barrage/internal/profile"
+)
+
+// runOpen starts iterations at this shard's share of the profile's arrival
+// rate until the profile ends, the run ends early, or ctx is cancelled. An
+// arrival that finds every VU of the pool busy, with the pool at its cap, is
+// counted as a dropped iteration.
+func (e *Engine) runOpen(ctx context.Context) {
+	pool := &openPool{e: e, idle: make(chan *openVU, max(e.plan.MaxVUs, 1))}
+	cur := e.current()
+	// Arrivals are counted from base until the share or the profile changes:
+	// arrival k is due when the shard's share of the arrivals since base
+	// reaches k.
+	base, k := e.offset(), 0
+	for {
+		if cur.frac <= 0 {
+			if !e.waitChange(ctx, controlTick) {
+				return
+			}
+			cur, base, k = e.current(), e.offset(), 0
+			continue
+		}
+		next, ok := cur.prof.Advance(base, float64(k+1)/cur.frac)
+		if !ok {
+			return
+		}
+		if wait := next - e.offset(); wait > 0 {
+			if !e.waitChange(ctx, wait) {
+				return
+			}
+			if now := e.current(); now.version != cur.version {
+				// Continue from the last arrival, at the new rate.
+				if k > 0 {
+					base, _ = cur.prof.Advance(base, float64(k)/cur.frac)
+				}
+				cur, k = now, 0
+				continue
+			}
+			if next > e.offset() {
+				continue // woken early
+			}
+		}
+		cap := e.poolCap(cur.split)
+		e.target.Store(int64(cap))
+		pool.dispatch(e.epoch.Add(next), cap)
+		k++
+	}
+}
+
+func (e *Engine) poolCap(split *profile.Splitter) int {
+	c := split.Count(e.plan.MaxVUs, e.cfg.Shard)
+	if e.cfg.MaxVUs > 0 {
+		c = min(c, e.cfg.MaxVUs)
+	}
+	return max(c, 1)
+}
+
+// waitChange sleeps for d or until the share or profile changes; false when
+// the run is over.
+func (e *Engine) waitChange(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-e.ending:
+		return false
+	case <-e.changed:
+		return true
+	case <-t.C:
+		return true
+	}
+}
+
+// openPool is the open model's VUs. A VU goroutine serves one iteration at a
+// time and then waits, idle, for the next intended start; idle VUs exit by
+// themselves when the run ends.
+type openPool struct {
+	e    *Engine
+	idle chan *openVU
+	size int
+}
+
+type openVU struct {
+	v    *vu
+	work chan time.Time
+}
+
+func (p *openPool) dispatch(intended time.Time, capacity int) {
+	select {
+	case ov := <-p.idle:
+		ov.work <- intended
+		return
+	default:
+	}
+	if p.size >= capacity {
+		p.e.rec.AddDropped(1)
+		return
+	}
+	p.size++
+	ov := &openVU{v: newVU(p.e, p.size), work: make(chan time.Time, 1)}
+	ov.work <- intended
+	p.e.vus.Add(1)
+	go p.serve(ov)
+}
+
+func (p *openPool) serve(ov *openVU) {
+	defer p.e.vus.Done()
+	for {
+		select {
+		case intended := <-ov.work:
+			p.e.active.Add(1)
+			ok := ov.v.iterate(intended)
+			p.e.active.Add(-1)
+			if !ok {
+				return
+			}
+			p.idle <- ov // never blocks: idle holds the whole pool
+		case <-p.e.ending:
+			return
+		}
+	}
+}
