@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/barrage/barrage/internal/scenario"
+)
+
+// runValidate checks a scenario file and describes what it would do.
+func runValidate(_ context.Context, args []string) error {
+	fs := newFlagSet("validate")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: barrage validate FILE\n\nChecks a scenario (YAML, or JSON by extension) and prints its load profile and steps.")
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return &exitError{code: 2, err: fmt.Errorf("want one scenario file, got %d arguments", fs.NArg())}
+	}
+	s, err := scenario.LoadFile(fs.Arg(0))
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	p, err := scenario.Compile(s)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	describePlan(p)
+	return nil
+}
+
+func describePlan(p *scenario.Plan) {
+	w := os.Stdout
+	fmt.Fprintf(w, "scenario %q: %s model, %s\n", p.Name, p.Profile.Model, p.Profile.Duration())
+	unit := "VUs"
+	if p.Profile.Model.String() == "open" {
+		unit = "iterations/s"
+	}
+	at := time.Duration(0)
+	fmt.Fprintf(w, "  load: starts at %g %s", p.Profile.Start, unit)
+	for _, st := range p.Profile.Stages {
+		at += st.Duration
+		fmt.Fprintf(w, ", %g by %s", st.Target, at)
+	}
+	fmt.Fprintf(w, " (peak %g)\n", p.Profile.Peak())
+	if p.MaxVUs > 0 {
+		fmt.Fprintf(w, "  max_vus: %d\n", p.MaxVUs)
+	}
+	for i, st := range p.Steps {
+		fmt.Fprintf(w, "  step %d %q: %s %s", i+1, st.Name, st.Method, st.URL.Source())
+		if st.Think.Dist != "" {
+			fmt.Fprintf(w, ", think %s (mean %s)", st.Think.Dist, st.Think.Mean())
+		}
+		fmt.Fprintf(w, ", %d checks, %d extractions\n", len(st.Checks), len(st.Extract))
+	}
+	for _, th := range p.Thresholds {
+		scope := "run"
+		if th.Step != "" {
+			scope = "step " + th.Step
+		}
+		fmt.Fprintf(w, "  threshold (%s): %s\n", scope, th.Expression)
+	}
+}

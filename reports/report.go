@@ -1,0 +1,344 @@
+// Package reports builds a run's report from its folded interval series and
+// renders it. The report's JSON field names are a contract documented in
+// docs/report-schema.md: scripts and CI read them.
+package reports
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/barrage/barrage/internal/hist"
+	"github.com/barrage/barrage/internal/scenario"
+)
+
+// Report is report.json.
+type Report struct {
+	RunID              string            `json:"run_id"`
+	ScenarioID         string            `json:"scenario_id"`
+	Scenario           string            `json:"scenario"`
+	Status             string            `json:"status"`
+	StartedAt          time.Time         `json:"started_at"`
+	EndedAt            time.Time         `json:"ended_at"`
+	TargetBaseURL      string            `json:"target_base_url"`
+	WorkerCount        int               `json:"worker_count"`
+	TemporalWorkflowID string            `json:"temporal_workflow_id"`
+	Totals             Totals            `json:"totals"`
+	LatencyMS          Latency           `json:"latency_ms"`
+	StatusCodes        map[string]uint64 `json:"status_codes"`
+	ErrorsByClass      map[string]uint64 `json:"errors_by_class"`
+	Steps              []Step            `json:"steps"`
+	Workers            []Worker          `json:"workers"`
+	Series             []Point           `json:"series"`
+	Thresholds         []ThresholdResult `json:"thresholds"`
+	Events             []Event           `json:"events"`
+	Histogram          []Bucket          `json:"histogram"`
+}
+
+// Totals are the whole run's counters.
+type Totals struct {
+	Requests          uint64  `json:"requests"`
+	Errors            uint64  `json:"errors"`
+	ErrorRate         float64 `json:"error_rate"`
+	RPS               float64 `json:"rps"`
+	BytesSent         uint64  `json:"bytes_sent"`
+	BytesReceived     uint64  `json:"bytes_received"`
+	DroppedIterations uint64  `json:"dropped_iterations"`
+	ChecksPassed      uint64  `json:"checks_passed"`
+	ChecksFailed      uint64  `json:"checks_failed"`
+}
+
+// Latency is a latency distribution's summary, in milliseconds.
+type Latency struct {
+	Min  float64 `json:"min"`
+	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P95  float64 `json:"p95"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p999"`
+	Max  float64 `json:"max"`
+}
+
+// Step is one step's (endpoint's) line of the report.
+type Step struct {
+	Name         string            `json:"name"`
+	Method       string            `json:"method"`
+	URL          string            `json:"url"`
+	Requests     uint64            `json:"requests"`
+	Errors       uint64            `json:"errors"`
+	ErrorRate    float64           `json:"error_rate"`
+	LatencyMS    Latency           `json:"latency_ms"`
+	StatusCodes  map[string]uint64 `json:"status_codes"`
+	ChecksPassed uint64            `json:"checks_passed"`
+	ChecksFailed uint64            `json:"checks_failed"`
+}
+
+// Worker is what one fleet node did.
+type Worker struct {
+	ID       string `json:"id"`
+	Shards   []int  `json:"shards"`
+	Requests uint64 `json:"requests"`
+}
+
+// Point is one interval of the time series; T is seconds since the start.
+type Point struct {
+	T         float64 `json:"t"`
+	RPS       float64 `json:"rps"`
+	ErrorRate float64 `json:"error_rate"`
+	P50       float64 `json:"p50"`
+	P95       float64 `json:"p95"`
+	P99       float64 `json:"p99"`
+	VUs       int     `json:"vus"`
+	Workers   int     `json:"workers"`
+}
+
+// ThresholdResult is a threshold's verdict; Actual is in the metric's unit
+// (milliseconds for latencies, a fraction for rates).
+type ThresholdResult struct {
+	Expression string  `json:"expression"`
+	Step       string  `json:"step"`
+	Passed     bool    `json:"passed"`
+	Actual     float64 `json:"actual"`
+	Limit      float64 `json:"limit"`
+	Error      string  `json:"error,omitempty"`
+}
+
+// Event is something that happened during the run; T is seconds since the start.
+type Event struct {
+	T      float64 `json:"t"`
+	Kind   string  `json:"kind"`
+	Detail string  `json:"detail"`
+}
+
+// Bucket counts the requests whose latency is in (the previous bucket's
+// LeMS, LeMS].
+type Bucket struct {
+	LeMS  float64 `json:"le_ms"`
+	Count uint64  `json:"count"`
+}
+
+// Interval is one folded interval: every shard's snapshot of it merged.
+type Interval struct {
+	Start, End time.Time
+	Data       *hist.Snapshot
+	// Workers is how many workers reported the interval.
+	Workers int
+}
+
+// Input is everything a report is built from.
+type Input struct {
+	RunID, ScenarioID, Status string
+	StartedAt, EndedAt        time.Time
+	TargetBaseURL             string
+	WorkerCount               int
+	TemporalWorkflowID        string
+	Plan                      *scenario.Plan
+	Intervals                 []Interval // in time order
+	Workers                   []Worker
+	Events                    []Event
+	// Baseline supplies metric values for baseline thresholds (nil: none).
+	Baseline *Report
+}
+
+// Build makes the report.
+func Build(in Input) *Report {
+	r := &Report{
+		RunID: in.RunID, ScenarioID: in.ScenarioID, Status: in.Status,
+		StartedAt: in.StartedAt.UTC(), EndedAt: in.EndedAt.UTC(), TargetBaseURL: in.TargetBaseURL,
+		WorkerCount: in.WorkerCount, TemporalWorkflowID: in.TemporalWorkflowID,
+		Workers: nonNil(in.Workers), Events: nonNil(in.Events),
+	}
+	if in.Plan != nil {
+		r.Scenario = in.Plan.Name
+	}
+	steps, dropped := mergeSteps(in)
+	total := emptyStats()
+	for i := range steps {
+		total.Merge(&steps[i])
+	}
+	secs := in.EndedAt.Sub(in.StartedAt).Seconds()
+	r.Totals = totals(&total, dropped, secs)
+	r.LatencyMS = summarize(&total)
+	r.StatusCodes = statusCodes(total.Status)
+	r.ErrorsByClass = classes(total.Classes)
+	r.Steps = stepLines(in.Plan, steps)
+	r.Series = series(in)
+	r.Histogram = buckets(&total)
+	r.Thresholds = evaluate(in, r, steps, secs)
+	return r
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func emptyStats() hist.StepStats {
+	return hist.StepStats{Latency: hist.NewHistogram(), Status: map[int]uint64{}, Classes: map[hist.ErrorClass]uint64{}}
+}
+
+func mergeSteps(in Input) ([]hist.StepStats, uint64) {
+	n := 0
+	if in.Plan != nil {
+		n = len(in.Plan.Steps)
+	}
+	steps := make([]hist.StepStats, n)
+	for i := range steps {
+		steps[i] = emptyStats()
+	}
+	var dropped uint64
+	for _, iv := range in.Intervals {
+		for len(steps) < len(iv.Data.Steps) {
+			steps = append(steps, emptyStats())
+		}
+		for i := range iv.Data.Steps {
+			steps[i].Merge(&iv.Data.Steps[i])
+		}
+		dropped += iv.Data.Dropped
+	}
+	return steps, dropped
+}
+
+func totals(t *hist.StepStats, dropped uint64, secs float64) Totals {
+	out := Totals{
+		Requests: t.Requests, Errors: t.Errors, BytesSent: t.BytesSent, BytesReceived: t.BytesReceived,
+		DroppedIterations: dropped, ChecksPassed: t.ChecksPassed, ChecksFailed: t.ChecksFailed,
+	}
+	out.ErrorRate = ratio(t.Errors, t.Requests)
+	if secs > 0 {
+		out.RPS = round(float64(t.Requests)/secs, 3)
+	}
+	return out
+}
+
+func ratio(a, b uint64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return round(float64(a)/float64(b), 6)
+}
+
+func round(x float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(x*p) / p
+}
+
+// ms converts microseconds, as recorded, to milliseconds.
+func ms(us int64) float64 { return round(float64(us)/1000, 3) }
+
+func summarize(s *hist.StepStats) Latency {
+	h := s.Latency
+	if h == nil || h.TotalCount() == 0 {
+		return Latency{}
+	}
+	return Latency{
+		Min: ms(h.Min()), Mean: round(h.Mean()/1000, 3), Max: ms(h.Max()),
+		P50: ms(h.ValueAtQuantile(50)), P90: ms(h.ValueAtQuantile(90)), P95: ms(h.ValueAtQuantile(95)),
+		P99: ms(h.ValueAtQuantile(99)), P999: ms(h.ValueAtQuantile(99.9)),
+	}
+}
+
+func statusCodes(m map[int]uint64) map[string]uint64 {
+	out := make(map[string]uint64, len(m))
+	for code, n := range m {
+		if n > 0 {
+			out[strconv.Itoa(code)] = n
+		}
+	}
+	return out
+}
+
+func classes(m map[hist.ErrorClass]uint64) map[string]uint64 {
+	out := make(map[string]uint64, len(m))
+	for c, n := range m {
+		if n > 0 && c != hist.ClassNone {
+			out[c.String()] = n
+		}
+	}
+	return out
+}
+
+func stepLines(p *scenario.Plan, steps []hist.StepStats) []Step {
+	out := make([]Step, len(steps))
+	for i := range steps {
+		st := &steps[i]
+		line := Step{
+			Requests: st.Requests, Errors: st.Errors, ErrorRate: ratio(st.Errors, st.Requests),
+			LatencyMS: summarize(st), StatusCodes: statusCodes(st.Status),
+			ChecksPassed: st.ChecksPassed, ChecksFailed: st.ChecksFailed,
+		}
+		if p != nil && i < len(p.Steps) {
+			line.Name, line.Method, line.URL = p.Steps[i].Name, p.Steps[i].Method, p.Steps[i].URL.Source()
+		}
+		out[i] = line
+	}
+	return out
+}
+
+func series(in Input) []Point {
+	out := make([]Point, 0, len(in.Intervals))
+	for _, iv := range in.Intervals {
+		t := iv.Data.Total()
+		secs := iv.End.Sub(iv.Start).Seconds()
+		p := Point{
+			T: round(iv.End.Sub(in.StartedAt).Seconds(), 3), ErrorRate: ratio(t.Errors, t.Requests),
+			VUs: int(iv.Data.ActiveVUs), Workers: iv.Workers,
+		}
+		if secs > 0 {
+			p.RPS = round(float64(t.Requests)/secs, 3)
+		}
+		if t.Latency != nil && t.Latency.TotalCount() > 0 {
+			p.P50, p.P95, p.P99 = ms(t.Latency.ValueAtQuantile(50)), ms(t.Latency.ValueAtQuantile(95)), ms(t.Latency.ValueAtQuantile(99))
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// bucketBounds are the histogram's upper bounds in ms: 1-2-5 steps from
+// 0.1 ms to 100 s.
+var bucketBounds = func() []float64 {
+	var out []float64
+	for decade := 0.1; decade < 1e5; decade *= 10 {
+		for _, m := range []float64{1, 2, 5} {
+			out = append(out, round(decade*m, 3))
+		}
+	}
+	return append(out, 1e5)
+}()
+
+func buckets(s *hist.StepStats) []Bucket {
+	out := []Bucket{}
+	if s.Latency == nil || s.Latency.TotalCount() == 0 {
+		return out
+	}
+	counts := make([]uint64, len(bucketBounds))
+	for _, bar := range s.Latency.Distribution() {
+		if bar.Count == 0 {
+			continue
+		}
+		v := float64(bar.From) / 1000
+		i := sort.SearchFloat64s(bucketBounds, v)
+		if i == len(bucketBounds) {
+			i--
+		}
+		counts[i] += uint64(bar.Count)
+	}
+	first, last := -1, -1
+	for i, c := range counts {
+		if c > 0 {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	for i := first; i <= last; i++ {
+		out = append(out, Bucket{LeMS: bucketBounds[i], Count: counts[i]})
+	}
+	return out
+}

@@ -1,0 +1,142 @@
+package reports
+
+import (
+	"fmt"
+
+	"github.com/barrage/barrage/internal/hist"
+	"github.com/barrage/barrage/internal/scenario"
+)
+
+// Passed reports whether every threshold passed.
+func (r *Report) Passed() bool {
+	for _, t := range r.Thresholds {
+		if !t.Passed {
+			return false
+		}
+	}
+	return true
+}
+
+func evaluate(in Input, r *Report, steps []hist.StepStats, secs float64) []ThresholdResult {
+	out := []ThresholdResult{}
+	if in.Plan == nil {
+		return out
+	}
+	for _, th := range in.Plan.Thresholds {
+		res := ThresholdResult{Expression: th.Expression, Step: th.Step}
+		actual, err := metricValue(th, r, in.Plan, steps, secs)
+		if err == nil {
+			var base *float64
+			if th.Baseline && in.Baseline != nil {
+				var b float64
+				if b, err = metricValue(th, in.Baseline, in.Plan, nil, 0); err == nil {
+					base = &b
+				}
+			}
+			if err == nil {
+				res.Actual = round(actual, 6)
+				res.Limit, err = th.Limit(base)
+				res.Limit = round(res.Limit, 6)
+				if err == nil {
+					res.Passed, err = th.Evaluate(actual, base)
+				}
+			}
+		}
+		if err != nil {
+			res.Error = err.Error()
+		}
+		out = append(out, res)
+	}
+	return out
+}
+
+// metricValue reads a threshold's metric from a report. steps, when given,
+// holds the merged per-step data, used for exact percentiles of any rank;
+// without it (a stored baseline report) only the report's own fields serve.
+func metricValue(th scenario.Threshold, r *Report, p *scenario.Plan, steps []hist.StepStats, secs float64) (float64, error) {
+	lat, requests, errors := r.LatencyMS, r.Totals.Requests, r.Totals.Errors
+	passed, failed := r.Totals.ChecksPassed, r.Totals.ChecksFailed
+	var stats *hist.StepStats
+	if th.Step != "" {
+		i := stepIndex(r, th.Step)
+		if i < 0 {
+			return 0, fmt.Errorf("no step %q in the report", th.Step)
+		}
+		st := r.Steps[i]
+		lat, requests, errors, passed, failed = st.LatencyMS, st.Requests, st.Errors, st.ChecksPassed, st.ChecksFailed
+		if steps != nil && i < len(steps) {
+			stats = &steps[i]
+		}
+	} else if steps != nil {
+		t := emptyStats()
+		for i := range steps {
+			t.Merge(&steps[i])
+		}
+		stats = &t
+	}
+	switch th.Metric {
+	case "min":
+		return lat.Min, nil
+	case "max":
+		return lat.Max, nil
+	case "mean":
+		return lat.Mean, nil
+	case "error_rate":
+		return ratio(errors, requests), nil
+	case "check_rate":
+		if passed+failed == 0 {
+			return 1, nil
+		}
+		return ratio(passed, passed+failed), nil
+	case "rps":
+		if secs <= 0 {
+			secs = r.EndedAt.Sub(r.StartedAt).Seconds()
+		}
+		if secs <= 0 {
+			return 0, nil
+		}
+		return float64(requests) / secs, nil
+	case "requests":
+		return float64(requests), nil
+	case "errors":
+		return float64(errors), nil
+	case "dropped_iterations":
+		return float64(r.Totals.DroppedIterations), nil
+	case "checks_failed":
+		return float64(failed), nil
+	}
+	return percentile(th.Percentile, lat, stats)
+}
+
+func percentile(q float64, lat Latency, stats *hist.StepStats) (float64, error) {
+	if stats != nil && stats.Latency != nil {
+		if stats.Latency.TotalCount() == 0 {
+			return 0, nil
+		}
+		return ms(stats.Latency.ValueAtQuantile(q)), nil
+	}
+	switch q {
+	case 50:
+		return lat.P50, nil
+	case 90:
+		return lat.P90, nil
+	case 95:
+		return lat.P95, nil
+	case 99:
+		return lat.P99, nil
+	case 99.9:
+		return lat.P999, nil
+	case 100:
+		return lat.Max, nil
+	}
+	return 0, fmt.Errorf("p%g is not in the stored report", q)
+}
+
+func stepIndex(r *Report, name string) int {
+	for i, s := range r.Steps {
+		if s.Name == name {
+			return i
+		}
+	}
+	return -1
+}
