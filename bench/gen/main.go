@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -31,6 +32,8 @@ type result struct {
 	P99ms     float64 `json:"p99_ms"`
 	P999ms    float64 `json:"p999_ms"`
 	MaxMs     float64 `json:"max_ms"`
+	Dials     uint64  `json:"dials"`
+	VUs       int     `json:"peak_vus"`
 }
 
 func main() {
@@ -39,9 +42,17 @@ func main() {
 	rate := flag.Float64("rate", 0, "open model: iterations per second (0: closed model)")
 	maxVUs := flag.Int("max-vus", 0, "open model: cap on concurrent iterations (0: the scenario default)")
 	dur := flag.Duration("d", 10*time.Second, "duration (at most 60s)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	if err := run(*target, *conns, *rate, *maxVUs, *dur); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -72,18 +83,21 @@ func run(target string, conns int, rate float64, maxVUs int, dur time.Duration) 
 	var mu sync.Mutex
 	total := hist.StepStats{Latency: hist.NewHistogram()}
 	var dropped uint64
+	var peakVUs int
 	e, err := engine.New(engine.Config{Plan: plan, Sink: func(snap *hist.Snapshot) {
 		mu.Lock()
 		defer mu.Unlock()
 		t := snap.Total()
 		total.Merge(&t)
 		dropped += snap.Dropped
+		peakVUs = max(peakVUs, int(snap.ActiveVUs))
 	}})
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	if _, err := e.Run(context.Background()); err != nil {
+	sum, err := e.Run(context.Background())
+	if err != nil {
 		return err
 	}
 	secs := min(time.Since(start), dur).Seconds()
@@ -92,7 +106,7 @@ func run(target string, conns int, rate float64, maxVUs int, dur time.Duration) 
 		Model: "closed", Requests: total.Requests, Errors: total.Errors, Dropped: dropped, Seconds: secs,
 		RPS: float64(total.Requests) / dur.Seconds(), AskedRate: rate,
 		P50ms: msOf(h.ValueAtQuantile(50)), P95ms: msOf(h.ValueAtQuantile(95)), P99ms: msOf(h.ValueAtQuantile(99)),
-		P999ms: msOf(h.ValueAtQuantile(99.9)), MaxMs: msOf(h.Max()),
+		P999ms: msOf(h.ValueAtQuantile(99.9)), MaxMs: msOf(h.Max()), Dials: sum.Dials, VUs: peakVUs,
 	}
 	if rate > 0 {
 		res.Model = "open"

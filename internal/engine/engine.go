@@ -63,6 +63,10 @@ type Summary struct {
 	Aborted   bool
 	Snapshots uint64
 	Elapsed   time.Duration // profile time at the end
+	// Dials and Reuses count new connections and requests that reused one
+	// (plain HTTP/1.1 only): many dials mean the target closes connections
+	// or concurrency keeps growing.
+	Dials, Reuses uint64
 }
 
 // Engine runs one shard of a scenario.
@@ -73,7 +77,7 @@ type Engine struct {
 	steps       []*stepRT
 	feeds       []*feed
 	tr          *transports
-	wantHeaders bool // cookies or redirects need response headers
+	wantHeaders []string // response headers that cookies and redirects need
 	seed        uint64
 	epoch       time.Time
 	interval    time.Duration
@@ -135,7 +139,12 @@ func New(cfg Config) (*Engine, error) {
 		}
 		e.feeds = append(e.feeds, f)
 	}
-	e.wantHeaders = !e.plan.HTTP.NoCookies || e.plan.MaxRedirects > 0
+	if !e.plan.HTTP.NoCookies {
+		e.wantHeaders = append(e.wantHeaders, "set-cookie")
+	}
+	if e.plan.MaxRedirects > 0 {
+		e.wantHeaders = append(e.wantHeaders, "location")
+	}
 	e.tr = newTransports(e.plan.HTTP.HTTP2, e.plan.HTTP.InsecureSkipVerify, e.plan.MaxVUs)
 	return e, nil
 }
@@ -267,16 +276,29 @@ func (e *Engine) ActiveVUs() int { return int(e.active.Load()) }
 // then their connections are closed). Every snapshot has reached Sink when
 // Run returns.
 func (e *Engine) Run(ctx context.Context) (Summary, error) {
+	// Get ready before the epoch, so that connecting is not measured.
+	var pool *openPool
+	if e.plan.Profile.Model == profile.Open {
+		pool = e.newOpenPool()
+	}
 	e.epoch = e.cfg.Epoch
 	if e.epoch.IsZero() {
 		e.epoch = time.Now()
+	}
+	if wait := time.Until(e.epoch); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
 	}
 	flushDone := make(chan struct{})
 	stopFlush := make(chan struct{})
 	go e.flushLoop(stopFlush, flushDone)
 
-	if e.plan.Profile.Model == profile.Open {
-		e.runOpen(ctx)
+	if pool != nil {
+		e.runOpen(ctx, pool)
 	} else {
 		e.runClosed(ctx)
 	}
@@ -290,6 +312,7 @@ func (e *Engine) Run(ctx context.Context) (Summary, error) {
 	e.tr.close()
 
 	sum := Summary{Snapshots: e.seq.Load(), Elapsed: e.Offset(), Aborted: aborted}
+	sum.Dials, sum.Reuses = e.tr.fast.Stats()
 	e.mu.Lock()
 	sum.Reason = e.endReason
 	e.mu.Unlock()

@@ -423,3 +423,61 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenModelPreallocatesBeforeTheEpoch(t *testing.T) {
+	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {})
+	p := plan(t, `name: prealloc
+rate_per_second: 200
+pre_allocated_vus: 6
+duration_seconds: 1
+steps: [{url_template: /}]
+`)
+	c := &collector{}
+	epoch := time.Now().Add(300 * time.Millisecond)
+	e, err := New(Config{Plan: p, BaseURL: srv.URL, Sink: c.sink, Epoch: epoch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, _ := e.Run(context.Background())
+	all, _, dropped := c.total(t)
+	if c.snaps[0].Start.Before(epoch) {
+		t.Errorf("the first interval starts %v before the epoch", epoch.Sub(c.snaps[0].Start))
+	}
+	if all.Requests < 199 || all.Requests > 200 || dropped != 0 || all.Requests != uint64(srv.total.Load()) {
+		t.Fatalf("requests %d (served %d) dropped %d, want 200", all.Requests, srv.total.Load(), dropped)
+	}
+	if sum.Dials != 6 {
+		t.Errorf("%d connections dialed, want the 6 warmed before the epoch", sum.Dials)
+	}
+}
+
+func TestRampChangesTheTargetMidRun(t *testing.T) {
+	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {})
+	p := plan(t, `name: ramp
+virtual_users: 4
+duration_seconds: 3
+steps: [{url_template: /, think_time_ms: 20}]
+`)
+	e, err := New(Config{Plan: p, BaseURL: srv.URL, Sink: (&collector{}).sink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { e.Run(context.Background()); close(done) }()
+	time.Sleep(700 * time.Millisecond)
+	if got := e.ActiveVUs(); got != 4 {
+		t.Fatalf("%d VUs before the ramp, want 4", got)
+	}
+	asked := time.Now()
+	if err := e.SetProfile(p.Profile.Retarget(e.offset(), 9, 0)); err != nil {
+		t.Fatal(err)
+	}
+	for e.ActiveVUs() != 9 {
+		if time.Since(asked) > 2*time.Second {
+			t.Fatalf("%d VUs two seconds after the ramp to 9", e.ActiveVUs())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("ramp to 9 VUs reached in %v", time.Since(asked))
+	<-done
+}

@@ -11,8 +11,7 @@ import (
 // rate until the profile ends, the run ends early, or ctx is cancelled. An
 // arrival that finds every VU of the pool busy, with the pool at its cap, is
 // counted as a dropped iteration.
-func (e *Engine) runOpen(ctx context.Context) {
-	pool := &openPool{e: e, idle: make(chan *openVU, max(e.plan.MaxVUs, 1))}
+func (e *Engine) runOpen(ctx context.Context, pool *openPool) {
 	cur := e.current()
 	// Arrivals are counted from base until the share or the profile changes:
 	// arrival k is due when the shard's share of the arrivals since base
@@ -90,6 +89,33 @@ type openPool struct {
 type openVU struct {
 	v    *vu
 	work chan time.Time
+}
+
+func (e *Engine) newOpenPool() *openPool {
+	pool := &openPool{e: e, idle: make(chan *openVU, max(e.plan.MaxVUs, 1))}
+	cur := e.current()
+	pool.preallocate(min(cur.split.Count(e.plan.PreAllocatedVUs, e.cfg.Shard), e.poolCap(cur.split)))
+	return pool
+}
+
+// preallocate starts n idle VUs and opens a keep-alive connection for each
+// to the first step's host, when it is known in advance.
+func (p *openPool) preallocate(n int) {
+	if n <= 0 {
+		return
+	}
+	for range n {
+		p.size++
+		ov := &openVU{v: newVU(p.e, p.size), work: make(chan time.Time, 1)}
+		p.e.vus.Add(1)
+		go p.serve(ov)
+		p.idle <- ov
+	}
+	first := p.e.steps[0]
+	if (first.isStatic || !first.absolute) && !first.ep.https && !p.e.plan.HTTP.HTTP2 {
+		// A failure here is not fatal: the requests will report it.
+		_ = p.e.tr.fast.Warm(first.ep.addr, n, time.Now().Add(5*time.Second))
+	}
 }
 
 func (p *openPool) dispatch(intended time.Time, capacity int) {

@@ -123,7 +123,7 @@ func (t *transports) doStd(req *request, resp *h1.Response) error {
 	recv := int64(len(res.Status) + 11)
 	for name, vs := range res.Header {
 		for _, v := range vs {
-			if req.CaptureHeaders {
+			if req.CaptureHeaders || wanted(name, req.CaptureOnly) {
 				resp.Header = append(resp.Header, h1.Header{Name: name, Value: v})
 			}
 			recv += int64(len(name) + len(v) + 4)
@@ -234,4 +234,13 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 		return s[len(prefix):], true
 	}
 	return s, false
+}
+
+func wanted(name string, only []string) bool {
+	for _, n := range only {
+		if strings.EqualFold(name, n) {
+			return true
+		}
+	}
+	return false
 }

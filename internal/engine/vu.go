@@ -185,7 +185,8 @@ func (v *vu) prepare(st *stepRT) bool {
 		r.Body = v.bodyBuf
 	}
 	r.CaptureBody = st.NeedBody
-	r.CaptureHeaders = st.NeedHeaders || v.e.wantHeaders
+	r.CaptureHeaders = st.NeedHeaders
+	r.CaptureOnly = v.e.wantHeaders
 	r.Deadline = time.Now().Add(v.e.plan.Timeout)
 	return true
 }

@@ -57,7 +57,7 @@ func readUntilEOF(rd *reader, sink *bodySink) error {
 
 // readChunked reads chunks, then the trailer section, whose fields join
 // the captured headers.
-func readChunked(rd *reader, resp *Response, capture bool, sink *bodySink) error {
+func readChunked(rd *reader, resp *Response, capture headerCapture, sink *bodySink) error {
 	for {
 		line, err := rd.readLine(maxChunkLine)
 		if err != nil {

@@ -221,3 +221,26 @@ func (c *Client) closedErr(err error) error {
 	}
 	return err
 }
+
+// Warm dials connections to addr until n are idle there, so that a burst of
+// requests finds them ready instead of dialing in the middle of a measured
+// run. It stops at the first dial error and returns it.
+func (c *Client) Warm(addr string, n int, deadline time.Time) error {
+	n = min(n, c.opts.MaxIdlePerAddr)
+	for {
+		c.mu.Lock()
+		idle := 0
+		if l := c.idle[addr]; l != nil {
+			idle = len(l.conns)
+		}
+		c.mu.Unlock()
+		if idle >= n {
+			return nil
+		}
+		cn, err := c.dial(&Request{Addr: addr, Deadline: deadline})
+		if err != nil {
+			return err
+		}
+		c.release(cn)
+	}
+}

@@ -51,7 +51,7 @@ func (cn *conn) exchange(req *Request, resp *Response, o *Options) (keep, retrya
 	if method == "" {
 		method = "GET"
 	}
-	keep, err = readResponse(cn.rd, method, resp, req.CaptureHeaders, captureLimit(req, o))
+	keep, err = readResponse(cn.rd, method, resp, headerCapture{all: req.CaptureHeaders, only: req.CaptureOnly}, captureLimit(req, o))
 	resp.BytesReceived = cn.rd.consumed
 	if err != nil {
 		retryable = cn.rd.arrived == 0 &&

@@ -24,6 +24,9 @@ type Request struct {
 
 	CaptureBody    bool // keep up to Options.MaxBodyCapture bytes in Response.Body
 	CaptureHeaders bool // keep header and trailer fields in Response.Header
+	// CaptureOnly keeps just these fields (names in lower case) when
+	// CaptureHeaders is off, e.g. set-cookie and location.
+	CaptureOnly []string
 }
 
 // Response receives the result of Do. Reuse one Response per virtual user:

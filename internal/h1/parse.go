@@ -33,7 +33,7 @@ type framing struct {
 // readResponse reads one complete response for a request with the given
 // method, keeping headers when capture is set and up to maxCapture body
 // bytes. keep reports whether the connection may carry another request.
-func readResponse(rd *reader, method string, resp *Response, capture bool, maxCapture int) (keep bool, err error) {
+func readResponse(rd *reader, method string, resp *Response, capture headerCapture, maxCapture int) (keep bool, err error) {
 	start := rd.consumed
 	var f framing
 	for {
@@ -72,7 +72,7 @@ func readResponse(rd *reader, method string, resp *Response, capture bool, maxCa
 
 // readHead reads a status line and its header fields. start is where this
 // response began, so interim responses share the header bound.
-func readHead(rd *reader, resp *Response, capture bool, start int64) (framing, error) {
+func readHead(rd *reader, resp *Response, capture headerCapture, start int64) (framing, error) {
 	f := framing{contentLength: -1}
 	line, err := rd.readLine(headerBudget(rd, start))
 	if err != nil {
@@ -121,7 +121,7 @@ func parseStatusLine(line []byte) (status int, http10 bool, err error) {
 
 // readFields reads header or trailer fields up to the empty line. f is nil
 // for trailers, whose framing fields must not change how the body was read.
-func readFields(rd *reader, resp *Response, capture bool, start int64, f *framing) error {
+func readFields(rd *reader, resp *Response, capture headerCapture, start int64, f *framing) error {
 	for {
 		budget := headerBudget(rd, start)
 		if budget <= 0 {
@@ -147,7 +147,7 @@ func readFields(rd *reader, resp *Response, capture bool, start int64, f *framin
 				return err
 			}
 		}
-		if capture {
+		if capture.wants(name) {
 			resp.captureHeader(name, value)
 		}
 	}
@@ -198,4 +198,24 @@ func clip(b []byte) []byte {
 		return b[:64]
 	}
 	return b
+}
+
+// headerCapture says which response header fields to keep: all of them, or
+// only the named ones (lower case), so that a client that needs just
+// Set-Cookie and Location does not pay for the rest.
+type headerCapture struct {
+	all  bool
+	only []string
+}
+
+func (c headerCapture) wants(name []byte) bool {
+	if c.all {
+		return true
+	}
+	for _, n := range c.only {
+		if equalFoldLower(name, n) {
+			return true
+		}
+	}
+	return false
 }

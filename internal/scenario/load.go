@@ -190,4 +190,22 @@ func (v *validator) compileMaxVUs(s *Scenario, p *Plan) {
 	default:
 		p.MaxVUs = s.MaxVUs
 	}
+	v.compilePreAllocated(s, p, peak)
+}
+
+func (v *validator) compilePreAllocated(s *Scenario, p *Plan, peak float64) {
+	switch {
+	case s.PreAllocatedVUs < 0:
+		v.add("pre_allocated_vus", "must be >= 0")
+	case s.PreAllocatedVUs > 0 && p.Profile.Model != profile.Open:
+		v.add("pre_allocated_vus", "applies to the open model only")
+	case s.PreAllocatedVUs > p.MaxVUs && p.MaxVUs > 0:
+		v.add("pre_allocated_vus", "is %d, more than max_vus (%d)", s.PreAllocatedVUs, p.MaxVUs)
+	case s.PreAllocatedVUs > 0:
+		p.PreAllocatedVUs = s.PreAllocatedVUs
+	case p.Profile.Model == profile.Open:
+		// 50 ms of arrivals at the peak rate: what a hiccup of the target or
+		// of the generator itself can pile up.
+		p.PreAllocatedVUs = min(p.MaxVUs, max(10, int(math.Ceil(0.05*peak))))
+	}
 }

@@ -18,8 +18,12 @@ type Scenario struct {
 	RampUpSeconds   float64 `yaml:"ramp_up_seconds,omitempty" json:"ramp_up_seconds,omitempty"`
 	// MaxVUs caps the concurrent iterations of the open model; an arrival that
 	// finds every one of them busy is counted as a dropped iteration.
-	MaxVUs int   `yaml:"max_vus,omitempty" json:"max_vus,omitempty"`
-	Load   *Load `yaml:"load,omitempty" json:"load,omitempty"`
+	MaxVUs int `yaml:"max_vus,omitempty" json:"max_vus,omitempty"`
+	// PreAllocatedVUs (open model) are started, with a keep-alive connection
+	// each, before the first arrival, so that a burst does not have to dial
+	// in the middle of the measurement.
+	PreAllocatedVUs int   `yaml:"pre_allocated_vus,omitempty" json:"pre_allocated_vus,omitempty"`
+	Load            *Load `yaml:"load,omitempty" json:"load,omitempty"`
 
 	Variables map[string]string `yaml:"variables,omitempty" json:"variables,omitempty"`
 	Feeders   []Feeder          `yaml:"feeders,omitempty" json:"feeders,omitempty"`

@@ -387,3 +387,33 @@ func TestFullScenarioCompiles(t *testing.T) {
 		t.Errorf("abort_on: %+v", p.AbortOn)
 	}
 }
+
+func TestPreAllocatedVUs(t *testing.T) {
+	for _, tc := range []struct {
+		doc  string
+		want int
+		err  string
+	}{
+		{doc: "rate_per_second: 2000\n", want: 100},
+		{doc: "rate_per_second: 20\n", want: 10},
+		{doc: "rate_per_second: 20000\n", want: 1000},
+		{doc: "rate_per_second: 100\npre_allocated_vus: 7\n", want: 7},
+		{doc: "rate_per_second: 100\nmax_vus: 5\npre_allocated_vus: 7\n", err: "pre_allocated_vus: is 7, more than max_vus (5)"},
+		{doc: "virtual_users: 3\npre_allocated_vus: 7\n", err: "pre_allocated_vus: applies to the open model only"},
+	} {
+		s, err := ParseYAML([]byte("name: x\nduration_seconds: 1\nsteps: [{url_template: /}]\n" + tc.doc))
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: error %v, want %q", tc.doc, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := Compile(s)
+		if p.PreAllocatedVUs != tc.want {
+			t.Errorf("%q: pre-allocated %d, want %d", tc.doc, p.PreAllocatedVUs, tc.want)
+		}
+	}
+}

@@ -30,17 +30,20 @@ type Plan struct {
 	Profile profile.Profile
 	// MaxVUs caps concurrent iterations: the open model's pool, and in the
 	// closed model the most VUs a ramp may ask for (0: no cap).
-	MaxVUs       int
-	Steps        []*PlanStep
-	Slots        []string // variable names by slot
-	InitialVars  []string // by slot: the value from variables, else ""
-	Feeders      []*PlanFeeder
-	Thresholds   []Threshold
-	AbortOn      *AbortOn
-	HTTP         HTTPOptions
-	Timeout      time.Duration
-	MaxRedirects int // 0: redirects are not followed
-	GracefulStop time.Duration
+	MaxVUs int
+	// PreAllocatedVUs is the open model's pool started before the first
+	// arrival, each VU with a warm connection.
+	PreAllocatedVUs int
+	Steps           []*PlanStep
+	Slots           []string // variable names by slot
+	InitialVars     []string // by slot: the value from variables, else ""
+	Feeders         []*PlanFeeder
+	Thresholds      []Threshold
+	AbortOn         *AbortOn
+	HTTP            HTTPOptions
+	Timeout         time.Duration
+	MaxRedirects    int // 0: redirects are not followed
+	GracefulStop    time.Duration
 }
 
 // PlanStep is one compiled step.
