@@ -319,10 +319,12 @@ steps:
   - {name: timeout, url_template: '`+slow.URL+`/slow'}
   - {name: fail, url_template: '`+slow.URL+`/fail'}
   - {name: missing, url_template: '`+slow.URL+`/missing'}
+  - {name: tls, url_template: '`+strings.Replace(slow.URL, "http://", "https://", 1)+`/'}
+  - {name: dns, url_template: 'http://no-such-host.invalid/'}
 `)
 	_, c := run(t, Config{Plan: p})
 	_, steps, _ := c.total(t)
-	for i, want := range []hist.ErrorClass{hist.ClassRefused, hist.ClassTimeout, hist.ClassHTTP5xx, hist.ClassHTTP4xx} {
+	for i, want := range []hist.ErrorClass{hist.ClassRefused, hist.ClassTimeout, hist.ClassHTTP5xx, hist.ClassHTTP4xx, hist.ClassTLS, hist.ClassDNS} {
 		st := steps[i]
 		if st.Requests == 0 || st.Errors != st.Requests || st.Classes[want] != st.Requests {
 			t.Errorf("step %d: %d requests, %d errors, classes %v; want all %v", i, st.Requests, st.Errors, st.Classes, want)
