@@ -1,8 +1,8 @@
 package scenario
 
 import (
-	"math/rand/v2"
 	"bytes"
+	"math/rand/v2"
 	"testing"
 )
 
