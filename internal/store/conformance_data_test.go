@@ -1,0 +1,370 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func testEvents(t *testing.T, s Store) {
+	ctx := t.Context()
+	mustScenario(t, s, "sc")
+	mustRun(t, s, "r", "sc", nil)
+	mustRun(t, s, "other", "sc", nil)
+
+	_, err := s.AppendEvent(ctx, Event{RunID: "nope", Kind: "x"})
+	wantErr(t, err, ErrNotFound, "append to unknown run")
+	_, err = s.ListEvents(ctx, "nope")
+	wantErr(t, err, ErrNotFound, "list unknown run")
+	got, err := s.ListEvents(ctx, "r")
+	mustNil(t, err, "list no events")
+	if len(got) != 0 {
+		t.Fatalf("new run has %d events", len(got))
+	}
+
+	var want []Event
+	for i, kind := range []string{"worker_joined", "shard_started", "aborted"} {
+		e := Event{RunID: "r", At: t0.Add(time.Duration(i) * time.Second), Kind: kind, Detail: "detail " + kind}
+		seq, err := s.AppendEvent(ctx, e)
+		mustNil(t, err, "append "+kind)
+		if seq != int64(i+1) {
+			t.Fatalf("append %s: seq %d, want %d", kind, seq, i+1)
+		}
+		e.Seq, e.At = seq, stored(e.At)
+		want = append(want, e)
+	}
+	// Seqs count per run.
+	seq, err := s.AppendEvent(ctx, Event{RunID: "other", Kind: "worker_lost"})
+	mustNil(t, err, "append other")
+	if seq != 1 {
+		t.Fatalf("first event of another run has seq %d", seq)
+	}
+	got, err = s.ListEvents(ctx, "r")
+	mustNil(t, err, "list")
+	wantEqual(t, got, want, "events")
+	other, err := s.ListEvents(ctx, "other")
+	mustNil(t, err, "list other")
+	if len(other) != 1 || other[0].At.IsZero() || time.Since(other[0].At) > time.Minute {
+		t.Fatalf("event with zero At reads back as %+v, want At = now", other)
+	}
+}
+
+func testEventsConcurrent(t *testing.T, s Store) {
+	mustScenario(t, s, "sc")
+	mustRun(t, s, "r", "sc", nil)
+	const goroutines, each = 8, 25
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		seqs []int64
+	)
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := range each {
+				seq, err := s.AppendEvent(t.Context(), Event{RunID: "r", Kind: "k", Detail: fmt.Sprint(g, i)})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				seqs = append(seqs, seq)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	slices.Sort(seqs)
+	events, err := s.ListEvents(t.Context(), "r")
+	mustNil(t, err, "list")
+	if len(seqs) != goroutines*each || len(events) != goroutines*each {
+		t.Fatalf("%d seqs returned, %d events stored, want %d", len(seqs), len(events), goroutines*each)
+	}
+	for i := range seqs {
+		if seqs[i] != int64(i+1) || events[i].Seq != int64(i+1) {
+			t.Fatalf("position %d: returned seq %d, stored seq %d, want %d", i, seqs[i], events[i].Seq, i+1)
+		}
+	}
+}
+
+func testSnapshotIdempotent(t *testing.T, s Store) {
+	ctx := t.Context()
+	mustScenario(t, s, "sc")
+	mustRun(t, s, "r", "sc", nil)
+	data := make([]byte, 64<<10)
+	rand.NewChaCha8([32]byte{1, 2, 3}).Read(data)
+	first := Snapshot{RunID: "r", Shard: 2, Attempt: 1, Seq: 7, Interval: 3, Worker: "w1", Data: data, ReceivedAt: t0}
+	sn := first
+	ok, err := s.PutSnapshot(ctx, &sn)
+	mustNil(t, err, "put")
+	if !ok {
+		t.Fatal("first put: inserted = false")
+	}
+	want := first
+	want.ReceivedAt = stored(t0)
+
+	// A replay, identical or not, is refused and changes nothing.
+	for _, replay := range []Snapshot{
+		first,
+		{RunID: "r", Shard: 2, Attempt: 1, Seq: 7, Interval: 9, Worker: "w2", Data: []byte("other"), ReceivedAt: t0.Add(time.Hour)},
+	} {
+		ok, err := s.PutSnapshot(ctx, &replay)
+		mustNil(t, err, "replay")
+		if ok {
+			t.Fatal("replay: inserted = true")
+		}
+	}
+	got, err := s.ListSnapshots(ctx, "r", -1)
+	mustNil(t, err, "list")
+	wantEqual(t, got, []Snapshot{want}, "snapshots after replays")
+
+	// Each part of the key makes a new snapshot.
+	for i, key := range []Snapshot{
+		{RunID: "r", Shard: 3, Attempt: 1, Seq: 7},
+		{RunID: "r", Shard: 2, Attempt: 2, Seq: 7},
+		{RunID: "r", Shard: 2, Attempt: 1, Seq: 8},
+	} {
+		ok, err := s.PutSnapshot(ctx, &key)
+		mustNil(t, err, fmt.Sprint("put key ", i))
+		if !ok {
+			t.Fatalf("key %d: inserted = false", i)
+		}
+	}
+	_, err = s.PutSnapshot(ctx, &Snapshot{RunID: "nope", Data: []byte("x")})
+	wantErr(t, err, ErrNotFound, "put to unknown run")
+}
+
+func testSnapshotList(t *testing.T, s Store) {
+	ctx := t.Context()
+	mustScenario(t, s, "sc")
+	mustRun(t, s, "r", "sc", nil)
+	mustRun(t, s, "empty", "sc", nil)
+	keys := []struct {
+		interval int64
+		shard    int
+		attempt  int
+		seq      int64
+	}{{1, 0, 0, 1}, {0, 1, 0, 0}, {1, 0, 1, 0}, {0, 0, 0, 0}, {1, 1, 0, 1}, {2, 0, 0, 2}}
+	// Inserted out of order, listed by interval, shard, attempt, seq.
+	for _, k := range []int{4, 0, 5, 2, 1, 3} {
+		key := keys[k]
+		sn := &Snapshot{RunID: "r", Shard: key.shard, Attempt: key.attempt, Seq: key.seq, Interval: key.interval,
+			Worker: fmt.Sprint("w", key.shard), Data: []byte{byte(k)}, ReceivedAt: t0}
+		_, err := s.PutSnapshot(ctx, sn)
+		mustNil(t, err, "put")
+	}
+	order := func(ss []Snapshot) (out []string) {
+		for _, sn := range ss {
+			out = append(out, fmt.Sprintf("%d/%d/%d/%d", sn.Interval, sn.Shard, sn.Attempt, sn.Seq))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		interval int64
+		want     []string
+	}{
+		{-1, []string{"0/0/0/0", "0/1/0/0", "1/0/0/1", "1/0/1/0", "1/1/0/1", "2/0/0/2"}},
+		{1, []string{"1/0/0/1", "1/0/1/0", "1/1/0/1"}},
+		{7, nil},
+	} {
+		got, err := s.ListSnapshots(ctx, "r", tc.interval)
+		mustNil(t, err, "list")
+		wantEqual(t, order(got), tc.want, fmt.Sprint("interval ", tc.interval))
+	}
+	got, err := s.ListSnapshots(ctx, "empty", -1)
+	mustNil(t, err, "list run without snapshots")
+	if len(got) != 0 {
+		t.Fatalf("run without snapshots lists %d", len(got))
+	}
+	_, err = s.ListSnapshots(ctx, "nope", -1)
+	wantErr(t, err, ErrNotFound, "list unknown run")
+}
+
+// testSnapshotConcurrent has 8 goroutines put 200 snapshots each over 800
+// keys, every key put by two of them: exactly 800 inserts must win.
+func testSnapshotConcurrent(t *testing.T, s Store) {
+	mustScenario(t, s, "sc")
+	mustRun(t, s, "r", "sc", nil)
+	const goroutines, each, keys = 8, 200, 800
+	var (
+		wg       sync.WaitGroup
+		inserted atomic.Int64
+	)
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := range each {
+				k := (g*each/2 + i) % keys
+				sn := &Snapshot{RunID: "r", Shard: k % 8, Attempt: k % 3, Seq: int64(k), Interval: int64(k / 10),
+					Worker: fmt.Sprint("w", g), Data: bytes.Repeat([]byte{byte(k)}, 512)}
+				ok, err := s.PutSnapshot(t.Context(), sn)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if ok {
+					inserted.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	got, err := s.ListSnapshots(t.Context(), "r", -1)
+	mustNil(t, err, "list")
+	if inserted.Load() != keys || len(got) != keys {
+		t.Fatalf("inserted = %d, stored = %d, want %d", inserted.Load(), len(got), keys)
+	}
+}
+
+func testIntervals(t *testing.T, s Store) {
+	ctx := t.Context()
+	mustScenario(t, s, "sc")
+	mustRun(t, s, "r", "sc", nil)
+	got, err := s.ListIntervals(ctx, "r", -1)
+	mustNil(t, err, "list none")
+	if len(got) != 0 {
+		t.Fatalf("new run lists %d intervals", len(got))
+	}
+	iv := func(idx int64, snapshots int, data string) *Interval {
+		return &Interval{RunID: "r", Index: idx, Start: t0.Add(time.Duration(idx) * time.Second),
+			End: t0.Add(time.Duration(idx+1) * time.Second), Workers: 2, Snapshots: snapshots,
+			Data: []byte(data), FoldedAt: t0.Add(time.Minute)}
+	}
+	want := map[int64]Interval{}
+	put := func(v *Interval, keep bool) {
+		t.Helper()
+		mustNil(t, s.PutInterval(ctx, v), fmt.Sprint("put ", v.Index))
+		if keep {
+			// PutInterval rounds v's times as stored: v is what a read returns.
+			want[v.Index] = *v
+		}
+	}
+	put(iv(2, 3, "two"), true)
+	put(iv(0, 3, "zero"), true)
+	put(iv(1, 3, "one"), true)
+	put(iv(1, 5, "one, refolded"), true)   // more snapshots: replaces
+	put(iv(1, 4, "one, stale"), false)     // fewer: ignored
+	put(iv(1, 5, "one, same count"), true) // as many: replaces
+	zero := &Interval{RunID: "r", Index: 3, Snapshots: 1, Data: binary()}
+	put(zero, true) // zero Start/End stay zero; FoldedAt defaults to now
+	if zero.FoldedAt.IsZero() {
+		t.Fatal("PutInterval left a zero FoldedAt")
+	}
+
+	for _, tc := range []struct {
+		after int64
+		want  []int64
+	}{{-1, []int64{0, 1, 2, 3}}, {0, []int64{1, 2, 3}}, {2, []int64{3}}, {3, nil}} {
+		got, err := s.ListIntervals(ctx, "r", tc.after)
+		mustNil(t, err, fmt.Sprint("list after ", tc.after))
+		var wantIvs []Interval
+		for _, i := range tc.want {
+			wantIvs = append(wantIvs, want[i])
+		}
+		if len(got) == 0 && len(wantIvs) == 0 {
+			continue
+		}
+		wantEqual(t, got, wantIvs, fmt.Sprint("intervals after ", tc.after))
+	}
+	wantErr(t, s.PutInterval(ctx, &Interval{RunID: "nope"}), ErrNotFound, "put to unknown run")
+	_, err = s.ListIntervals(ctx, "nope", -1)
+	wantErr(t, err, ErrNotFound, "list unknown run")
+}
+
+func testControls(t *testing.T, s Store) {
+	ctx := t.Context()
+	mustScenario(t, s, "sc")
+	mustRun(t, s, "r", "sc", nil)
+	_, err := s.GetControl(ctx, "r")
+	wantErr(t, err, ErrNotFound, "get before put")
+	for _, tc := range []struct {
+		version int
+		doc     string
+		want    string
+	}{
+		{1, `{"Version":1}`, `{"Version":1}`},
+		{3, `{"Version":3}`, `{"Version":3}`},
+		{2, `{"Version":2}`, `{"Version":3}`},                       // older: kept the newer
+		{3, `{"Version":3, "retry":1}`, `{"Version":3, "retry":1}`}, // same: replaced
+	} {
+		mustNil(t, s.PutControl(ctx, "r", tc.version, []byte(tc.doc)), fmt.Sprint("put version ", tc.version))
+		got, err := s.GetControl(ctx, "r")
+		mustNil(t, err, "get")
+		if string(got) != tc.want {
+			t.Fatalf("after putting version %d: control = %s, want %s", tc.version, got, tc.want)
+		}
+	}
+	wantErr(t, s.PutControl(ctx, "nope", 1, []byte("{}")), ErrNotFound, "put for unknown run")
+	_, err = s.GetControl(ctx, "nope")
+	wantErr(t, err, ErrNotFound, "get for unknown run")
+}
+
+func testReports(t *testing.T, s Store) {
+	ctx := t.Context()
+	mustScenario(t, s, "sc")
+	mustRun(t, s, "r", "sc", nil)
+	_, err := s.GetReport(ctx, "r")
+	wantErr(t, err, ErrNotFound, "get before put")
+	for _, body := range [][]byte{[]byte("{\"total\": 1,\n \"a\": 2}"), binary()} {
+		mustNil(t, s.PutReport(ctx, "r", body), "put")
+		got, err := s.GetReport(ctx, "r")
+		mustNil(t, err, "get")
+		if !bytes.Equal(got, body) {
+			t.Fatalf("report = %q, want %q", got, body)
+		}
+	}
+	wantErr(t, s.PutReport(ctx, "nope", []byte("{}")), ErrNotFound, "put for unknown run")
+	_, err = s.GetReport(ctx, "nope")
+	wantErr(t, err, ErrNotFound, "get for unknown run")
+}
+
+func testWorkers(t *testing.T, s Store) {
+	ctx := t.Context()
+	got, err := s.ListWorkers(ctx, time.Time{})
+	mustNil(t, err, "list none")
+	if len(got) != 0 {
+		t.Fatalf("empty store lists %d workers", len(got))
+	}
+	w1 := Worker{ID: "w1", MaxVUs: 100, MaxRPS: 5000, Host: "host-1", LastSeen: t0}
+	w2 := Worker{ID: "w2", MaxVUs: 50, Host: "host-2", LastSeen: t0.Add(10 * time.Second), RunID: "r", Shard: 3}
+	for _, w := range []Worker{w2, w1} {
+		mustNil(t, s.UpsertWorker(ctx, &w), "upsert "+w.ID)
+	}
+	w1.LastSeen, w2.LastSeen = stored(w1.LastSeen), stored(w2.LastSeen)
+	for _, tc := range []struct {
+		name  string
+		since time.Time
+		want  []Worker
+	}{
+		{"all", time.Time{}, []Worker{w1, w2}},
+		{"at w1", t0, []Worker{w1, w2}},
+		{"after w1", t0.Add(5 * time.Second), []Worker{w2}},
+		{"after both", t0.Add(time.Minute), nil},
+	} {
+		got, err := s.ListWorkers(ctx, tc.since)
+		mustNil(t, err, tc.name)
+		if len(got) == 0 && len(tc.want) == 0 {
+			continue
+		}
+		wantEqual(t, got, tc.want, tc.name)
+	}
+
+	// An announcement replaces every field.
+	w1 = Worker{ID: "w1", MaxVUs: 200, MaxRPS: 1, Host: "host-1b", LastSeen: t0.Add(20 * time.Second), RunID: "r2", Shard: 1}
+	mustNil(t, s.UpsertWorker(ctx, &w1), "upsert w1 again")
+	got, err = s.ListWorkers(ctx, t0.Add(5*time.Second))
+	mustNil(t, err, "list after update")
+	wantEqual(t, got, []Worker{w1, w2}, "workers after update")
+
+	w3 := Worker{ID: "w3"}
+	mustNil(t, s.UpsertWorker(ctx, &w3), "upsert w3 with zero LastSeen")
+	if time.Since(w3.LastSeen) > time.Minute {
+		t.Fatalf("zero LastSeen became %v, want now", w3.LastSeen)
+	}
+	if err := s.UpsertWorker(ctx, &Worker{}); err == nil {
+		t.Fatal("upsert worker with empty id: no error")
+	}
+}

@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// dsnHelp names the DSN forms Open and Migrate accept.
+const dsnHelp = `want "postgres://…", "postgresql://…" or "sqlite:PATH" (PATH may be ":memory:")`
+
+// Open connects to the database a DSN names, applies pending migrations and
+// returns the store:
+//
+//   - postgres://user@host:5432/db?sslmode=disable (or postgresql://…): Postgres
+//     through a pgx pool. Migrations run under pg_advisory_lock, so servers
+//     that open one database at the same moment apply each migration once.
+//   - sqlite:PATH: an SQLite file, created if missing, in WAL mode with a busy
+//     timeout and foreign keys on. PATH takes no query parameters.
+//   - sqlite::memory:: a private in-memory SQLite database, gone at Close. It
+//     lives on one connection (every connection to ":memory:" would get its
+//     own empty database), so calls on it are serialized.
+func Open(ctx context.Context, dsn string) (Store, error) {
+	kind, target, err := parseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if kind == dialectPostgres {
+		return openPostgres(ctx, target)
+	}
+	return openSQLite(ctx, target)
+}
+
+// Migrate applies the migrations a database lacks and returns the names of
+// those it applied (e.g. "0001_init"), oldest first; none when the schema is
+// current. Open does the same; Migrate is for `barrage migrate`.
+func Migrate(ctx context.Context, dsn string) (applied []string, err error) {
+	kind, target, err := parseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if kind == dialectPostgres {
+		return migratePostgresDSN(ctx, target)
+	}
+	return migrateSQLiteDSN(ctx, target)
+}
+
+type dialect int
+
+const (
+	dialectPostgres dialect = iota + 1
+	dialectSQLite
+)
+
+// parseDSN tells the dialect and returns what its driver is given: the whole
+// URL for Postgres, the path for SQLite.
+func parseDSN(dsn string) (dialect, string, error) {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return dialectPostgres, dsn, nil
+	case strings.HasPrefix(dsn, "sqlite:"):
+		p := strings.TrimPrefix(dsn, "sqlite:")
+		if p == "" {
+			return 0, "", fmt.Errorf("database %q: empty SQLite path: %s", dsn, dsnHelp)
+		}
+		// The driver reads anything after '?' as its own options; ours are
+		// fixed (see sqliteDSN), so a '?' could only be a mistake.
+		if strings.Contains(p, "?") {
+			return 0, "", fmt.Errorf("database %q: SQLite path takes no query parameters: %s", dsn, dsnHelp)
+		}
+		return dialectSQLite, p, nil
+	default:
+		return 0, "", fmt.Errorf("database %q: unknown form: %s", redactDSN(dsn), dsnHelp)
+	}
+}
+
+// redactDSN keeps a password out of error messages.
+func redactDSN(dsn string) string {
+	at := strings.LastIndex(dsn, "@")
+	scheme := strings.Index(dsn, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return dsn
+	}
+	userinfo := dsn[scheme+3 : at]
+	if user, _, ok := strings.Cut(userinfo, ":"); ok {
+		return dsn[:scheme+3] + user + ":xxxxx" + dsn[at:]
+	}
+	return dsn
+}
+
+// migration is one numbered SQL file of a dialect.
+type migration struct {
+	version int
+	name    string // file name without .sql, e.g. 0001_init
+	sql     string
+}
+
+// loadMigrations reads NNNN_name.sql files, ordered by version.
+func loadMigrations(fsys fs.FS) ([]migration, error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("read migrations: %w", err)
+	}
+	var ms []migration
+	seen := map[int]string{}
+	for _, e := range entries {
+		if e.IsDir() || path.Ext(e.Name()) != ".sql" {
+			continue
+		}
+		name := strings.TrimSuffix(e.Name(), ".sql")
+		num, _, _ := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name does not start with a positive number", e.Name())
+		}
+		if prev, dup := seen[v]; dup {
+			return nil, fmt.Errorf("migration %s: version %d already used by %s", e.Name(), v, prev)
+		}
+		seen[v] = name
+		body, err := fs.ReadFile(fsys, e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
+		}
+		ms = append(ms, migration{version: v, name: name, sql: string(body)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}

@@ -1,0 +1,182 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+func (p *postgresStore) PutSnapshot(ctx context.Context, s *Snapshot) (bool, error) {
+	s.ReceivedAt = orNow(s.ReceivedAt)
+	// DO NOTHING keeps the first write: a replayed snapshot never replaces
+	// what was folded from the original.
+	tag, err := p.pool.Exec(ctx, `INSERT INTO snapshots (run_id, shard, attempt, seq, interval_index, worker, data, received_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id, shard, attempt, seq) DO NOTHING`,
+		s.RunID, s.Shard, s.Attempt, s.Seq, s.Interval, s.Worker, blob(s.Data), s.ReceivedAt)
+	if pgCode(err) == pgForeignKeyViolation {
+		return false, fmt.Errorf("put snapshot %d/%d/%d of run %s: %w", s.Shard, s.Attempt, s.Seq, s.RunID, ErrNotFound)
+	}
+	if err != nil {
+		return false, fmt.Errorf("put snapshot %d/%d/%d of run %s: %w", s.Shard, s.Attempt, s.Seq, s.RunID, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+func (p *postgresStore) ListSnapshots(ctx context.Context, runID string, interval int64) ([]Snapshot, error) {
+	const cols = "SELECT run_id, shard, attempt, seq, interval_index, worker, data, received_at FROM snapshots"
+	const order = " ORDER BY interval_index, shard, attempt, seq"
+	q, args := cols+" WHERE run_id = $1"+order, []any{runID}
+	if interval >= 0 {
+		q, args = cols+" WHERE run_id = $1 AND interval_index = $2"+order, []any{runID, interval}
+	}
+	rows, _ := p.pool.Query(ctx, q, args...)
+	snaps, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Snapshot, error) {
+		var s Snapshot
+		err := row.Scan(&s.RunID, &s.Shard, &s.Attempt, &s.Seq, &s.Interval, &s.Worker, &s.Data, &s.ReceivedAt)
+		s.Data, s.ReceivedAt = readBlob(s.Data), s.ReceivedAt.UTC()
+		return s, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list snapshots of run %s: %w", runID, err)
+	}
+	if len(snaps) == 0 {
+		if err := p.mustExist(ctx, "list snapshots of", runID); err != nil {
+			return nil, err
+		}
+	}
+	return snaps, nil
+}
+
+func (p *postgresStore) PutInterval(ctx context.Context, iv *Interval) error {
+	iv.Start, iv.End, iv.FoldedAt = dbTime(iv.Start), dbTime(iv.End), orNow(iv.FoldedAt)
+	// The WHERE of DO UPDATE keeps the fuller fold: an update that folded
+	// fewer snapshots (a slower server, a stale re-fold) changes nothing.
+	_, err := p.pool.Exec(ctx, `INSERT INTO intervals (run_id, idx, start_at, end_at, workers, snapshots, data, folded_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (run_id, idx) DO UPDATE SET start_at = EXCLUDED.start_at, end_at = EXCLUDED.end_at,
+			workers = EXCLUDED.workers, snapshots = EXCLUDED.snapshots, data = EXCLUDED.data,
+			folded_at = EXCLUDED.folded_at
+		WHERE intervals.snapshots <= EXCLUDED.snapshots`,
+		iv.RunID, iv.Index, pgTime(iv.Start), pgTime(iv.End), iv.Workers, iv.Snapshots, blob(iv.Data), iv.FoldedAt)
+	if pgCode(err) == pgForeignKeyViolation {
+		return fmt.Errorf("put interval %d of run %s: %w", iv.Index, iv.RunID, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("put interval %d of run %s: %w", iv.Index, iv.RunID, err)
+	}
+	return nil
+}
+
+func (p *postgresStore) ListIntervals(ctx context.Context, runID string, after int64) ([]Interval, error) {
+	rows, _ := p.pool.Query(ctx, `SELECT run_id, idx, start_at, end_at, workers, snapshots, data, folded_at
+		FROM intervals WHERE run_id = $1 AND idx > $2 ORDER BY idx`, runID, after)
+	ivs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Interval, error) {
+		var (
+			iv         Interval
+			start, end pgtype.Timestamptz
+		)
+		err := row.Scan(&iv.RunID, &iv.Index, &start, &end, &iv.Workers, &iv.Snapshots, &iv.Data, &iv.FoldedAt)
+		iv.Start, iv.End, iv.FoldedAt, iv.Data = fromPG(start), fromPG(end), iv.FoldedAt.UTC(), readBlob(iv.Data)
+		return iv, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list intervals of run %s: %w", runID, err)
+	}
+	if len(ivs) == 0 {
+		if err := p.mustExist(ctx, "list intervals of", runID); err != nil {
+			return nil, err
+		}
+	}
+	return ivs, nil
+}
+
+func (p *postgresStore) PutControl(ctx context.Context, runID string, version int, doc []byte) error {
+	_, err := p.pool.Exec(ctx, `INSERT INTO run_controls (run_id, version, body, updated_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (run_id) DO UPDATE SET version = EXCLUDED.version, body = EXCLUDED.body,
+			updated_at = EXCLUDED.updated_at
+		WHERE run_controls.version <= EXCLUDED.version`,
+		runID, version, blob(doc), orNow(time.Time{}))
+	if pgCode(err) == pgForeignKeyViolation {
+		return fmt.Errorf("put control %d of run %s: %w", version, runID, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("put control %d of run %s: %w", version, runID, err)
+	}
+	return nil
+}
+
+func (p *postgresStore) GetControl(ctx context.Context, runID string) ([]byte, error) {
+	var body []byte
+	err := p.pool.QueryRow(ctx, "SELECT body FROM run_controls WHERE run_id = $1", runID).Scan(&body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("get control of run %s: %w", runID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get control of run %s: %w", runID, err)
+	}
+	return readBlob(body), nil
+}
+
+func (p *postgresStore) PutReport(ctx context.Context, runID string, report []byte) error {
+	_, err := p.pool.Exec(ctx, `INSERT INTO reports (run_id, body, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (run_id) DO UPDATE SET body = EXCLUDED.body, updated_at = EXCLUDED.updated_at`,
+		runID, blob(report), orNow(time.Time{}))
+	if pgCode(err) == pgForeignKeyViolation {
+		return fmt.Errorf("put report of run %s: %w", runID, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("put report of run %s: %w", runID, err)
+	}
+	return nil
+}
+
+func (p *postgresStore) GetReport(ctx context.Context, runID string) ([]byte, error) {
+	var body []byte
+	err := p.pool.QueryRow(ctx, "SELECT body FROM reports WHERE run_id = $1", runID).Scan(&body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("get report of run %s: %w", runID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get report of run %s: %w", runID, err)
+	}
+	return readBlob(body), nil
+}
+
+func (p *postgresStore) UpsertWorker(ctx context.Context, w *Worker) error {
+	if w.ID == "" {
+		return fmt.Errorf("upsert worker: empty id")
+	}
+	w.LastSeen = orNow(w.LastSeen)
+	_, err := p.pool.Exec(ctx, `INSERT INTO workers (id, max_vus, max_rps, host, last_seen, run_id, shard)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (id) DO UPDATE SET max_vus = EXCLUDED.max_vus, max_rps = EXCLUDED.max_rps,
+			host = EXCLUDED.host, last_seen = EXCLUDED.last_seen, run_id = EXCLUDED.run_id, shard = EXCLUDED.shard`,
+		w.ID, w.MaxVUs, w.MaxRPS, w.Host, w.LastSeen, w.RunID, w.Shard)
+	if err != nil {
+		return fmt.Errorf("upsert worker %s: %w", w.ID, err)
+	}
+	return nil
+}
+
+func (p *postgresStore) ListWorkers(ctx context.Context, since time.Time) ([]Worker, error) {
+	const cols = "SELECT id, max_vus, max_rps, host, last_seen, run_id, shard FROM workers"
+	q, args := cols+" ORDER BY id", []any(nil)
+	if !since.IsZero() {
+		q, args = cols+" WHERE last_seen >= $1 ORDER BY id", []any{dbTime(since)}
+	}
+	rows, _ := p.pool.Query(ctx, q, args...)
+	ws, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Worker, error) {
+		var w Worker
+		err := row.Scan(&w.ID, &w.MaxVUs, &w.MaxRPS, &w.Host, &w.LastSeen, &w.RunID, &w.Shard)
+		w.LastSeen = w.LastSeen.UTC()
+		return w, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list workers: %w", err)
+	}
+	return ws, nil
+}

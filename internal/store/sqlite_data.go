@@ -1,0 +1,253 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+func (s *sqliteStore) AppendEvent(ctx context.Context, e Event) (int64, error) {
+	var seq int64
+	// BEGIN IMMEDIATE holds the database's write lock for the whole
+	// transaction, so incrementing the run's counter and inserting the
+	// event cannot interleave with another append.
+	err := sqliteTx(ctx, s.w, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, "UPDATE runs SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq",
+			e.RunID).Scan(&seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "INSERT INTO run_events (run_id, seq, at, kind, detail) VALUES (?, ?, ?, ?, ?)",
+			e.RunID, seq, orNow(e.At).UnixMicro(), e.Kind, e.Detail)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("append event to run %s: %w", e.RunID, err)
+	}
+	return seq, nil
+}
+
+func (s *sqliteStore) ListEvents(ctx context.Context, runID string) ([]Event, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT run_id, seq, at, kind, detail FROM run_events WHERE run_id = ? ORDER BY seq", runID)
+	events, err := collect(rows, err, func(row scanner) (Event, error) {
+		var (
+			e  Event
+			at int64
+		)
+		err := row.Scan(&e.RunID, &e.Seq, &at, &e.Kind, &e.Detail)
+		e.At = time.UnixMicro(at).UTC()
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list events of run %s: %w", runID, err)
+	}
+	if len(events) == 0 {
+		if err := s.mustExist(ctx, "list events of", runID); err != nil {
+			return nil, err
+		}
+	}
+	return events, nil
+}
+
+// mustExist tells an unknown run (ErrNotFound) from one with nothing to
+// list yet.
+func (s *sqliteStore) mustExist(ctx context.Context, what, runID string) error {
+	var one int
+	err := s.r.QueryRowContext(ctx, "SELECT 1 FROM runs WHERE id = ?", runID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s run %s: %w", what, runID, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("%s run %s: %w", what, runID, err)
+	}
+	return nil
+}
+
+func (s *sqliteStore) PutSnapshot(ctx context.Context, sn *Snapshot) (bool, error) {
+	sn.ReceivedAt = orNow(sn.ReceivedAt)
+	// DO NOTHING keeps the first write: a replayed snapshot never replaces
+	// what was folded from the original.
+	res, err := s.w.ExecContext(ctx, `INSERT INTO snapshots (run_id, shard, attempt, seq, interval_index, worker, data, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, shard, attempt, seq) DO NOTHING`,
+		sn.RunID, sn.Shard, sn.Attempt, sn.Seq, sn.Interval, sn.Worker, blob(sn.Data), sn.ReceivedAt.UnixMicro())
+	if isSQLiteForeignKey(err) {
+		return false, fmt.Errorf("put snapshot %d/%d/%d of run %s: %w", sn.Shard, sn.Attempt, sn.Seq, sn.RunID, ErrNotFound)
+	}
+	if err != nil {
+		return false, fmt.Errorf("put snapshot %d/%d/%d of run %s: %w", sn.Shard, sn.Attempt, sn.Seq, sn.RunID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("put snapshot %d/%d/%d of run %s: %w", sn.Shard, sn.Attempt, sn.Seq, sn.RunID, err)
+	}
+	return n == 1, nil
+}
+
+func (s *sqliteStore) ListSnapshots(ctx context.Context, runID string, interval int64) ([]Snapshot, error) {
+	const cols = "SELECT run_id, shard, attempt, seq, interval_index, worker, data, received_at FROM snapshots"
+	const order = " ORDER BY interval_index, shard, attempt, seq"
+	q, args := cols+" WHERE run_id = ?"+order, []any{runID}
+	if interval >= 0 {
+		q, args = cols+" WHERE run_id = ? AND interval_index = ?"+order, []any{runID, interval}
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	snaps, err := collect(rows, err, func(row scanner) (Snapshot, error) {
+		var (
+			sn       Snapshot
+			received int64
+		)
+		err := row.Scan(&sn.RunID, &sn.Shard, &sn.Attempt, &sn.Seq, &sn.Interval, &sn.Worker, &sn.Data, &received)
+		sn.Data, sn.ReceivedAt = readBlob(sn.Data), time.UnixMicro(received).UTC()
+		return sn, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list snapshots of run %s: %w", runID, err)
+	}
+	if len(snaps) == 0 {
+		if err := s.mustExist(ctx, "list snapshots of", runID); err != nil {
+			return nil, err
+		}
+	}
+	return snaps, nil
+}
+
+func (s *sqliteStore) PutInterval(ctx context.Context, iv *Interval) error {
+	iv.Start, iv.End, iv.FoldedAt = dbTime(iv.Start), dbTime(iv.End), orNow(iv.FoldedAt)
+	// The WHERE of DO UPDATE keeps the fuller fold: an update that folded
+	// fewer snapshots (a slower server, a stale re-fold) changes nothing.
+	_, err := s.w.ExecContext(ctx, `INSERT INTO intervals (run_id, idx, start_at, end_at, workers, snapshots, data, folded_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (run_id, idx) DO UPDATE SET start_at = excluded.start_at, end_at = excluded.end_at,
+			workers = excluded.workers, snapshots = excluded.snapshots, data = excluded.data,
+			folded_at = excluded.folded_at
+		WHERE intervals.snapshots <= excluded.snapshots`,
+		iv.RunID, iv.Index, toMicros(iv.Start), toMicros(iv.End), iv.Workers, iv.Snapshots, blob(iv.Data),
+		iv.FoldedAt.UnixMicro())
+	if isSQLiteForeignKey(err) {
+		return fmt.Errorf("put interval %d of run %s: %w", iv.Index, iv.RunID, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("put interval %d of run %s: %w", iv.Index, iv.RunID, err)
+	}
+	return nil
+}
+
+func (s *sqliteStore) ListIntervals(ctx context.Context, runID string, after int64) ([]Interval, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT run_id, idx, start_at, end_at, workers, snapshots, data, folded_at
+		FROM intervals WHERE run_id = ? AND idx > ? ORDER BY idx`, runID, after)
+	ivs, err := collect(rows, err, func(row scanner) (Interval, error) {
+		var (
+			iv         Interval
+			start, end sql.NullInt64
+			folded     int64
+		)
+		err := row.Scan(&iv.RunID, &iv.Index, &start, &end, &iv.Workers, &iv.Snapshots, &iv.Data, &folded)
+		iv.Start, iv.End, iv.FoldedAt = fromMicros(start), fromMicros(end), time.UnixMicro(folded).UTC()
+		iv.Data = readBlob(iv.Data)
+		return iv, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list intervals of run %s: %w", runID, err)
+	}
+	if len(ivs) == 0 {
+		if err := s.mustExist(ctx, "list intervals of", runID); err != nil {
+			return nil, err
+		}
+	}
+	return ivs, nil
+}
+
+func (s *sqliteStore) PutControl(ctx context.Context, runID string, version int, doc []byte) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO run_controls (run_id, version, body, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (run_id) DO UPDATE SET version = excluded.version, body = excluded.body,
+			updated_at = excluded.updated_at
+		WHERE run_controls.version <= excluded.version`,
+		runID, version, blob(doc), orNow(time.Time{}).UnixMicro())
+	if isSQLiteForeignKey(err) {
+		return fmt.Errorf("put control %d of run %s: %w", version, runID, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("put control %d of run %s: %w", version, runID, err)
+	}
+	return nil
+}
+
+func (s *sqliteStore) GetControl(ctx context.Context, runID string) ([]byte, error) {
+	var body []byte
+	err := s.r.QueryRowContext(ctx, "SELECT body FROM run_controls WHERE run_id = ?", runID).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("get control of run %s: %w", runID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get control of run %s: %w", runID, err)
+	}
+	return readBlob(body), nil
+}
+
+func (s *sqliteStore) PutReport(ctx context.Context, runID string, report []byte) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO reports (run_id, body, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (run_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at`,
+		runID, blob(report), orNow(time.Time{}).UnixMicro())
+	if isSQLiteForeignKey(err) {
+		return fmt.Errorf("put report of run %s: %w", runID, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("put report of run %s: %w", runID, err)
+	}
+	return nil
+}
+
+func (s *sqliteStore) GetReport(ctx context.Context, runID string) ([]byte, error) {
+	var body []byte
+	err := s.r.QueryRowContext(ctx, "SELECT body FROM reports WHERE run_id = ?", runID).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("get report of run %s: %w", runID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get report of run %s: %w", runID, err)
+	}
+	return readBlob(body), nil
+}
+
+func (s *sqliteStore) UpsertWorker(ctx context.Context, w *Worker) error {
+	if w.ID == "" {
+		return fmt.Errorf("upsert worker: empty id")
+	}
+	w.LastSeen = orNow(w.LastSeen)
+	_, err := s.w.ExecContext(ctx, `INSERT INTO workers (id, max_vus, max_rps, host, last_seen, run_id, shard)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET max_vus = excluded.max_vus, max_rps = excluded.max_rps,
+			host = excluded.host, last_seen = excluded.last_seen, run_id = excluded.run_id, shard = excluded.shard`,
+		w.ID, w.MaxVUs, w.MaxRPS, w.Host, w.LastSeen.UnixMicro(), w.RunID, w.Shard)
+	if err != nil {
+		return fmt.Errorf("upsert worker %s: %w", w.ID, err)
+	}
+	return nil
+}
+
+func (s *sqliteStore) ListWorkers(ctx context.Context, since time.Time) ([]Worker, error) {
+	const cols = "SELECT id, max_vus, max_rps, host, last_seen, run_id, shard FROM workers"
+	q, args := cols+" ORDER BY id", []any(nil)
+	if !since.IsZero() {
+		q, args = cols+" WHERE last_seen >= ? ORDER BY id", []any{dbTime(since).UnixMicro()}
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	ws, err := collect(rows, err, func(row scanner) (Worker, error) {
+		var (
+			w    Worker
+			seen int64
+		)
+		err := row.Scan(&w.ID, &w.MaxVUs, &w.MaxRPS, &w.Host, &seen, &w.RunID, &w.Shard)
+		w.LastSeen = time.UnixMicro(seen).UTC()
+		return w, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list workers: %w", err)
+	}
+	return ws, nil
+}

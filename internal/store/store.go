@@ -1,0 +1,238 @@
+// Package store is Barrage's relational store: scenarios, runs, run events,
+// snapshots, folded intervals, run controls and reports. One contract, Store, has two
+// implementations — Postgres through pgx/v5 (production) and SQLite in pure Go
+// (the embedded default) — and one conformance suite that runs against both.
+//
+// Usage:
+//
+//  1. Open a store from a DSN: store.Open(ctx, "sqlite:./barrage.db") or
+//     store.Open(ctx, "postgres://user@host/db"). Open applies the numbered
+//     migrations under migrations/ (under an advisory lock on Postgres, so two
+//     servers starting together do not race); Migrate does only that, for
+//     `barrage migrate`. "sqlite::memory:" is a private database that lives
+//     as long as the store.
+//  2. Use the methods of Store; driver errors come back mapped to ErrNotFound
+//     and ErrConflict where they mean that (errors.Is works).
+//  3. Close it.
+//
+// What both implementations guarantee, beyond each method's comment:
+//
+//   - Times are kept in UTC at microsecond precision (Postgres' precision);
+//     a zero time (Run.Epoch, StartedAt, EndedAt, Interval.Start, End) is
+//     stored as NULL and reads back as the zero time.
+//   - Byte fields (documents, snapshot data, reports) read back byte for
+//     byte as written; an empty one reads back as nil. Run.Tags reads back
+//     as a non-nil map, empty when the run has none.
+//   - A zero CreatedAt, Event.At, ReceivedAt, FoldedAt or LastSeen is
+//     stored as the current time. A method given a pointer fills in what it
+//     defaulted and rounds the struct's times as stored, so that the struct
+//     equals what a read returns.
+//   - A method naming a run that does not exist returns ErrNotFound, lists
+//     included (an existing run with nothing to list gives an empty list).
+//   - List limits default to 50 and are capped at 1000.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors the implementations map driver errors to.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+)
+
+// Run statuses.
+const (
+	StatusQueued    = "queued"
+	StatusRunning   = "running"
+	StatusCompleted = "completed"
+	StatusFailed    = "failed"
+	StatusAborted   = "aborted"
+)
+
+// Finished reports whether a run in this status is over.
+func Finished(status string) bool {
+	return status == StatusCompleted || status == StatusFailed || status == StatusAborted
+}
+
+// Scenario is one version of a stored scenario. Document is the scenario's
+// JSON (internal/scenario's API form).
+type Scenario struct {
+	ID        string
+	Version   int
+	Name      string
+	Document  []byte
+	CreatedAt time.Time
+}
+
+// Run is one execution of a scenario version.
+type Run struct {
+	ID              string
+	ScenarioID      string
+	ScenarioVersion int
+	// Scenario is the JSON scenario as run: the version's document with the
+	// run's overrides applied, so that a report never depends on a later
+	// edit of the scenario.
+	Scenario      []byte
+	Overrides     []byte // JSON object, may be empty
+	Status        string
+	TargetBaseURL string
+	WorkerCount   int
+	Elastic       bool              // take every idle worker (issue: fleet)
+	Tags          map[string]string // e.g. release=v1.4
+	WorkflowID    string
+	// Token authenticates the run's workers on the ingest endpoints.
+	Token string
+	// Epoch is the wall-clock time of profile time zero; IntervalMS the
+	// snapshot interval. Both are set when the run starts.
+	Epoch      time.Time
+	IntervalMS int
+	Reason     string // why a run failed or was aborted, and by whom
+	CreatedAt  time.Time
+	StartedAt  time.Time // zero until started
+	EndedAt    time.Time // zero until finished
+}
+
+// RunFilter selects runs for ListRuns; zero fields match everything.
+type RunFilter struct {
+	ScenarioID string
+	Status     string
+	TagKey     string // with TagValue: runs whose tag TagKey equals TagValue
+	TagValue   string
+	Limit      int    // default 50, at most 1000
+	Before     string // cursor: runs created before the run with this ID (newest first)
+}
+
+// Event is one line of a run's timeline.
+type Event struct {
+	RunID  string
+	Seq    int64 // assigned by AppendEvent, 1, 2, ... per run
+	At     time.Time
+	Kind   string // worker_joined, worker_lost, shard_started, load_reduced, aborted, ...
+	Detail string
+}
+
+// Snapshot is one encoded hist.Snapshot as a worker sent it. The key
+// (RunID, Shard, Attempt, Seq) is unique: storing it again changes nothing.
+type Snapshot struct {
+	RunID      string
+	Shard      int
+	Attempt    int
+	Seq        int64
+	Interval   int64 // index of the interval since the run's epoch
+	Worker     string
+	Data       []byte
+	ReceivedAt time.Time
+}
+
+// Interval is one folded interval: every snapshot of the interval merged.
+type Interval struct {
+	RunID     string
+	Index     int64
+	Start     time.Time
+	End       time.Time
+	Workers   int    // distinct workers that reported it
+	Snapshots int    // how many snapshots were folded into it
+	Data      []byte // encoded, folded hist.Snapshot
+	FoldedAt  time.Time
+}
+
+// Worker is a fleet node as it last announced itself.
+type Worker struct {
+	ID       string
+	MaxVUs   int
+	MaxRPS   int
+	Host     string
+	LastSeen time.Time
+	// Busy is the run and shard the worker is running, if any.
+	RunID string
+	Shard int
+}
+
+// Store is the contract both implementations fulfil.
+type Store interface {
+	// CreateScenario stores version 1 of a new scenario; ErrConflict if the
+	// ID exists. It sets s.Version to 1.
+	CreateScenario(ctx context.Context, s *Scenario) error
+	// UpdateScenario stores a new version and returns it (Version = last+1);
+	// ErrNotFound if the scenario does not exist. Concurrent updates get
+	// distinct versions.
+	UpdateScenario(ctx context.Context, id, name string, document []byte) (*Scenario, error)
+	// GetScenario returns a version, or the latest when version is 0;
+	// ErrNotFound if there is no such scenario or version.
+	GetScenario(ctx context.Context, id string, version int) (*Scenario, error)
+	// ListScenarios returns the latest version of each scenario, newest
+	// first (by that version's CreatedAt, then ID).
+	ListScenarios(ctx context.Context, limit, offset int) ([]Scenario, error)
+	// DeleteScenario removes every version; ErrConflict when a run uses it,
+	// ErrNotFound when it does not exist.
+	DeleteScenario(ctx context.Context, id string) error
+
+	// CreateRun stores a new run. ScenarioVersion 0 means the scenario's
+	// latest version; an empty Status means queued. ErrNotFound if the
+	// scenario version does not exist, ErrConflict if the ID is taken.
+	CreateRun(ctx context.Context, r *Run) error
+	// GetRun returns a run; ErrNotFound if it does not exist.
+	GetRun(ctx context.Context, id string) (*Run, error)
+	// ListRuns returns the runs f selects, newest first (CreatedAt, then ID
+	// as the tie-break, which Before follows too). ErrNotFound if f.Before
+	// names a run that does not exist.
+	ListRuns(ctx context.Context, f RunFilter) ([]Run, error)
+	// StartRun moves a queued run to running with its epoch and interval.
+	// ErrConflict unless the run is queued. A zero at means now.
+	StartRun(ctx context.Context, id string, epoch time.Time, intervalMS int, at time.Time) error
+	// FinishRun moves a run that is not finished to status (completed,
+	// failed or aborted) with a reason; ErrConflict if it is already finished.
+	// Any other status is an error. A zero at means now.
+	FinishRun(ctx context.Context, id, status, reason string, at time.Time) error
+	// LatestRunWithTag returns the newest (by CreatedAt) finished run tagged
+	// key=value; ErrNotFound if there is none.
+	LatestRunWithTag(ctx context.Context, key, value string) (*Run, error)
+
+	// AppendEvent stores an event and returns its Seq: 1, 2, 3, ... per run,
+	// without gaps, also under concurrent appends. A zero At means now.
+	AppendEvent(ctx context.Context, e Event) (int64, error)
+	// ListEvents returns a run's events in Seq order.
+	ListEvents(ctx context.Context, runID string) ([]Event, error)
+
+	// PutSnapshot stores a snapshot; inserted is false when its key was
+	// already stored (a replay), in which case nothing changes.
+	PutSnapshot(ctx context.Context, s *Snapshot) (inserted bool, err error)
+	// ListSnapshots returns the snapshots of one interval (all of them when
+	// interval < 0), ordered by interval, shard, attempt, seq.
+	ListSnapshots(ctx context.Context, runID string, interval int64) ([]Snapshot, error)
+
+	// PutInterval stores a folded interval, replacing the stored one only if
+	// the new one folded at least as many snapshots (a late snapshot
+	// re-folds; two servers folding at once keep the fuller one).
+	PutInterval(ctx context.Context, iv *Interval) error
+	// ListIntervals returns the folded intervals with Index > after, in order.
+	ListIntervals(ctx context.Context, runID string, after int64) ([]Interval, error)
+
+	// PutControl stores the control document (JSON) a run's shards follow,
+	// replacing the stored one only if version is at least its version, so
+	// that a late retry of an older publish never rolls it back.
+	// ErrNotFound if the run does not exist.
+	PutControl(ctx context.Context, runID string, version int, doc []byte) error
+	// GetControl returns a run's latest control document; ErrNotFound if
+	// none was published (or the run does not exist).
+	GetControl(ctx context.Context, runID string) ([]byte, error)
+
+	// PutReport stores (or replaces) a run's report JSON.
+	PutReport(ctx context.Context, runID string, report []byte) error
+	// GetReport returns a run's report; ErrNotFound if none is stored.
+	GetReport(ctx context.Context, runID string) ([]byte, error)
+
+	// UpsertWorker records a worker's announcement.
+	UpsertWorker(ctx context.Context, w *Worker) error
+	// ListWorkers returns workers seen at or after since (all of them when
+	// since is zero), ordered by ID.
+	ListWorkers(ctx context.Context, since time.Time) ([]Worker, error)
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
