@@ -5,9 +5,10 @@ GO        ?= go
 BIN       := bin/barrage
 PKGS      := ./...
 STATICCHECK_VERSION := v0.8.2
+WORKFLOWCHECK_VERSION := v0.6.0
 TARGET_ADDR ?= 127.0.0.1:18080
 
-.PHONY: all build run test test-short vet fmt fmt-check lint fuzz bench bench-generator bench-open bench-memory bench-freeze clean
+.PHONY: all build run test test-short vet workflowcheck fmt fmt-check lint fuzz bench bench-generator bench-open bench-memory bench-freeze clean
 
 all: build
 
@@ -19,8 +20,9 @@ build:
 run: build
 	@./scripts/quickstart.sh $(BIN) $(TARGET_ADDR)
 
-# The whole test suite, as CI runs it: formatting, vet, every test.
-test: fmt-check vet
+# The whole test suite, as CI runs it: formatting, vet, workflow determinism,
+# every test (the Postgres ones when BARRAGE_TEST_PG is set).
+test: fmt-check vet workflowcheck
 	$(GO) test -count=1 -timeout 30m $(PKGS)
 
 test-short:
@@ -29,6 +31,11 @@ test-short:
 vet:
 	$(GO) vet $(PKGS)
 
+# Workflow code must stay deterministic (no time.Now, goroutines, maps ranged
+# for output, ...).
+workflowcheck:
+	$(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION) ./workflows/...
+
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
@@ -36,7 +43,7 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-lint: fmt-check vet
+lint: fmt-check vet workflowcheck
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
 
 # Runs each fuzz target for FUZZTIME (new findings land in testdata/fuzz).

@@ -24,6 +24,7 @@ type Report struct {
 	TargetBaseURL      string            `json:"target_base_url"`
 	WorkerCount        int               `json:"worker_count"`
 	TemporalWorkflowID string            `json:"temporal_workflow_id"`
+	BaselineRunID      string            `json:"baseline_run_id,omitempty"`
 	Totals             Totals            `json:"totals"`
 	LatencyMS          Latency           `json:"latency_ms"`
 	StatusCodes        map[string]uint64 `json:"status_codes"`
@@ -120,8 +121,11 @@ type Bucket struct {
 }
 
 // Interval is one folded interval: every shard's snapshot of it merged.
+// Its rate is computed over Width (the snapshot interval) when set, else
+// over End-Start.
 type Interval struct {
 	Start, End time.Time
+	Width      time.Duration
 	Data       *hist.Snapshot
 	// Workers is how many workers reported the interval.
 	Workers int
@@ -142,31 +146,83 @@ type Input struct {
 	Baseline *Report
 }
 
-// Build makes the report.
+// Build makes the report from in.Intervals.
 func Build(in Input) *Report {
+	b := NewBuilder(in)
+	for _, iv := range in.Intervals {
+		b.Add(iv)
+	}
+	return b.Report()
+}
+
+// Builder makes a report from intervals added one at a time, so that a long
+// run's report needs the memory of its totals, not of all its intervals.
+type Builder struct {
+	in       Input
+	steps    []hist.StepStats
+	dropped  uint64
+	series   []Point
+	baseline string
+}
+
+// NewBuilder starts a report; in.Intervals is ignored.
+func NewBuilder(in Input) *Builder {
+	n := 0
+	if in.Plan != nil {
+		n = len(in.Plan.Steps)
+	}
+	b := &Builder{in: in, steps: make([]hist.StepStats, n), series: []Point{}}
+	for i := range b.steps {
+		b.steps[i] = emptyStats()
+	}
+	return b
+}
+
+// Add folds one interval in; intervals are added in time order.
+func (b *Builder) Add(iv Interval) {
+	for len(b.steps) < len(iv.Data.Steps) {
+		b.steps = append(b.steps, emptyStats())
+	}
+	for i := range iv.Data.Steps {
+		b.steps[i].Merge(&iv.Data.Steps[i])
+	}
+	b.dropped += iv.Data.Dropped
+	b.series = append(b.series, point(b.in.StartedAt, iv))
+}
+
+// SetWorkers sets what each worker did.
+func (b *Builder) SetWorkers(w []Worker) { b.in.Workers = w }
+
+// SetBaselineRunID names the run baseline thresholds were measured against.
+func (b *Builder) SetBaselineRunID(id string) { b.baseline = id }
+
+// SetEnded sets when the run's load ended, which rates are computed over.
+func (b *Builder) SetEnded(t time.Time) { b.in.EndedAt = t }
+
+// Report returns the report of everything added.
+func (b *Builder) Report() *Report {
+	in := b.in
 	r := &Report{
 		RunID: in.RunID, ScenarioID: in.ScenarioID, Status: in.Status,
 		StartedAt: in.StartedAt.UTC(), EndedAt: in.EndedAt.UTC(), TargetBaseURL: in.TargetBaseURL,
 		WorkerCount: in.WorkerCount, TemporalWorkflowID: in.TemporalWorkflowID,
-		Workers: nonNil(in.Workers), Events: nonNil(in.Events),
+		Workers: nonNil(in.Workers), Events: nonNil(in.Events), Series: b.series, BaselineRunID: b.baseline,
 	}
 	if in.Plan != nil {
 		r.Scenario = in.Plan.Name
 	}
-	steps, dropped := mergeSteps(in)
 	total := emptyStats()
-	for i := range steps {
-		total.Merge(&steps[i])
+	for i := range b.steps {
+		total.Merge(&b.steps[i])
 	}
 	secs := in.EndedAt.Sub(in.StartedAt).Seconds()
-	r.Totals = totals(&total, dropped, secs)
+	r.Totals = totals(&total, b.dropped, secs)
 	r.LatencyMS = summarize(&total)
 	r.StatusCodes = statusCodes(total.Status)
 	r.ErrorsByClass = classes(total.Classes)
-	r.Steps = stepLines(in.Plan, steps)
-	r.Series = series(in)
+	r.Steps = stepLines(in.Plan, b.steps)
 	r.Histogram = buckets(&total)
-	r.Thresholds = evaluate(in, r, steps, secs)
+	r.Thresholds = evaluate(in, r, b.steps, secs)
 	return r
 }
 
@@ -179,28 +235,6 @@ func nonNil[T any](s []T) []T {
 
 func emptyStats() hist.StepStats {
 	return hist.StepStats{Latency: hist.NewHistogram(), Status: map[int]uint64{}, Classes: map[hist.ErrorClass]uint64{}}
-}
-
-func mergeSteps(in Input) ([]hist.StepStats, uint64) {
-	n := 0
-	if in.Plan != nil {
-		n = len(in.Plan.Steps)
-	}
-	steps := make([]hist.StepStats, n)
-	for i := range steps {
-		steps[i] = emptyStats()
-	}
-	var dropped uint64
-	for _, iv := range in.Intervals {
-		for len(steps) < len(iv.Data.Steps) {
-			steps = append(steps, emptyStats())
-		}
-		for i := range iv.Data.Steps {
-			steps[i].Merge(&iv.Data.Steps[i])
-		}
-		dropped += iv.Data.Dropped
-	}
-	return steps, dropped
 }
 
 func totals(t *hist.StepStats, dropped uint64, secs float64) Totals {
@@ -279,24 +313,23 @@ func stepLines(p *scenario.Plan, steps []hist.StepStats) []Step {
 	return out
 }
 
-func series(in Input) []Point {
-	out := make([]Point, 0, len(in.Intervals))
-	for _, iv := range in.Intervals {
-		t := iv.Data.Total()
-		secs := iv.End.Sub(iv.Start).Seconds()
-		p := Point{
-			T: round(iv.End.Sub(in.StartedAt).Seconds(), 3), ErrorRate: ratio(t.Errors, t.Requests),
-			VUs: int(iv.Data.ActiveVUs), Workers: iv.Workers,
-		}
-		if secs > 0 {
-			p.RPS = round(float64(t.Requests)/secs, 3)
-		}
-		if t.Latency != nil && t.Latency.TotalCount() > 0 {
-			p.P50, p.P95, p.P99 = ms(t.Latency.ValueAtQuantile(50)), ms(t.Latency.ValueAtQuantile(95)), ms(t.Latency.ValueAtQuantile(99))
-		}
-		out = append(out, p)
+func point(started time.Time, iv Interval) Point {
+	t := iv.Data.Total()
+	secs := iv.End.Sub(iv.Start).Seconds()
+	if iv.Width > 0 {
+		secs = iv.Width.Seconds()
 	}
-	return out
+	p := Point{
+		T: round(iv.End.Sub(started).Seconds(), 3), ErrorRate: ratio(t.Errors, t.Requests),
+		VUs: int(iv.Data.ActiveVUs), Workers: iv.Workers,
+	}
+	if secs > 0 {
+		p.RPS = round(float64(t.Requests)/secs, 3)
+	}
+	if t.Latency != nil && t.Latency.TotalCount() > 0 {
+		p.P50, p.P95, p.P99 = ms(t.Latency.ValueAtQuantile(50)), ms(t.Latency.ValueAtQuantile(95)), ms(t.Latency.ValueAtQuantile(99))
+	}
+	return p
 }
 
 // bucketBounds are the histogram's upper bounds in ms: 1-2-5 steps from

@@ -33,6 +33,11 @@ type subcommand struct {
 func subcommands() []subcommand {
 	return []subcommand{
 		{"run", "run a scenario file and write its report", runRun},
+		{"server", "run the Barrage service: API, ingest, the run workflows (and Temporal, embedded)", runServer},
+		{"worker", "run a fleet node that executes load shards", runWorker},
+		{"migrate", "apply the database migrations", runMigrate},
+		{"runs", "list, inspect, abort or ramp runs on a server; fetch reports", runRuns},
+		{"scenarios", "store (push) or list scenarios on a server", runScenarios},
 		{"target", "run the built-in HTTP target for demos, tests and benchmarks", runTarget},
 		{"validate", "check a scenario file and print its load profile", runValidate},
 	}

@@ -2,22 +2,21 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/barrage/barrage/internal/engine"
-	"github.com/barrage/barrage/internal/hist"
+	"github.com/barrage/barrage/api/client"
 	"github.com/barrage/barrage/internal/scenario"
+	"github.com/barrage/barrage/internal/server"
 	"github.com/barrage/barrage/reports"
 )
 
@@ -29,42 +28,63 @@ const (
 )
 
 type runConfig struct {
-	file    string
-	server  string
-	target  string
-	workers int
-	out     string
-	quiet   bool
+	file     string
+	server   string
+	target   string
+	workers  int
+	out      string
+	quiet    bool
+	junit    string
+	tags     tagFlags
+	baseline string
+	verbose  bool
+}
+
+// tagFlags collects repeated --tag key=value flags.
+type tagFlags map[string]string
+
+func (t tagFlags) String() string { return fmt.Sprint(map[string]string(t)) }
+
+func (t tagFlags) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want key=value, got %q", v)
+	}
+	t[k] = val
+	return nil
 }
 
 func runRun(ctx context.Context, args []string) error {
 	fs := newFlagSet("run")
-	var cfg runConfig
-	fs.StringVar(&cfg.server, "server", "", "URL of a Barrage server to run on (default: run everything in this process)")
+	cfg := runConfig{tags: tagFlags{}}
+	fs.StringVar(&cfg.server, "server", "", "URL of a Barrage server to run on (default: start everything in this process)")
 	fs.StringVar(&cfg.target, "target", "", "base URL of the system under test; step URLs that are paths are resolved against it")
 	fs.IntVar(&cfg.workers, "workers", 1, "number of workers (shards) the run is split over")
 	fs.StringVar(&cfg.out, "out", "", "folder for report.json (default ./barrage-results/<run-id>/)")
+	fs.StringVar(&cfg.junit, "junit", "", "also write the report as JUnit XML to this file")
+	fs.Var(cfg.tags, "tag", "tag the run, key=value (repeatable), e.g. --tag release=v1.4")
+	fs.StringVar(&cfg.baseline, "baseline", "", "compare with the newest finished run tagged key=value; thresholds like 'p95 < baseline * 1.1' use it")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "no live progress lines")
+	fs.BoolVar(&cfg.verbose, "v", false, "log what the embedded server does")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: barrage run FILE [flags]\n\nRuns a scenario, shows live progress every second, prints a summary and writes report.json.")
+		fmt.Fprintln(fs.Output(), "Without --server it starts the embedded default in this process: a Temporal dev server, SQLite in a")
+		fmt.Fprintln(fs.Output(), "temporary folder, the API and --workers load workers.")
 		fmt.Fprintln(fs.Output(), "Exit codes: 0 every threshold passed, 99 a threshold failed, 98 the run failed or was aborted, 2 bad input.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if err := parseInterspersed(fs, args); err != nil {
-		return err
+		return &exitError{code: exitBadInput, err: err}
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
 		return &exitError{code: exitBadInput, err: fmt.Errorf("want one scenario file, got %d arguments", fs.NArg())}
 	}
 	cfg.file = fs.Arg(0)
-	if cfg.server != "" {
-		return &exitError{code: exitBadInput, err: errors.New("--server: running on a Barrage server is not available in this build yet")}
+	if cfg.workers < 1 || cfg.workers > 1000 {
+		return &exitError{code: exitBadInput, err: fmt.Errorf("--workers must be 1..1000, got %d", cfg.workers)}
 	}
-	if cfg.workers != 1 {
-		return &exitError{code: exitBadInput, err: errors.New("--workers: this build runs one in-process worker")}
-	}
-	return runLocal(ctx, cfg)
+	return runScenario(ctx, cfg)
 }
 
 // parseInterspersed accepts flags before and after the positional arguments.
@@ -87,8 +107,9 @@ func parseInterspersed(fs interface {
 	return fs.Parse(pos)
 }
 
-// runLocal runs the scenario with the engine in this process.
-func runLocal(ctx context.Context, cfg runConfig) error {
+// runScenario runs the scenario on a server: the one given, or one started
+// in this process.
+func runScenario(ctx context.Context, cfg runConfig) error {
 	s, err := scenario.LoadFile(cfg.file)
 	if err != nil {
 		return &exitError{code: exitBadInput, err: err}
@@ -97,52 +118,175 @@ func runLocal(ctx context.Context, cfg runConfig) error {
 	if err != nil {
 		return &exitError{code: exitBadInput, err: err}
 	}
-	runID := newRunID()
-	var mu sync.Mutex
-	var intervals []reports.Interval
-	started := time.Now()
-	progress := newProgress(os.Stdout, cfg.quiet, plan.Profile.Duration())
-	eng, err := engine.New(engine.Config{
-		Plan: plan, BaseURL: cfg.target, RunID: runID, Worker: "local", Epoch: started,
-		Sink: func(snap *hist.Snapshot) {
-			mu.Lock()
-			intervals = append(intervals, reports.Interval{Start: snap.Start, End: snap.End, Data: snap, Workers: 1})
-			mu.Unlock()
-			progress.interval(snap, started)
-		},
-	})
-	if err != nil {
-		return &exitError{code: exitBadInput, err: err}
-	}
-	fmt.Printf("barrage: run %s of %q against %s (%s, %s)\n", runID, plan.Name, orNone(cfg.target), plan.Profile.Model, plan.Profile.Duration())
-	sum, err := eng.Run(ctx)
+	doc, err := s.JSON()
 	if err != nil {
 		return err
 	}
-	status := "completed"
-	var events []reports.Event
-	if sum.Aborted {
-		status = "aborted"
-		events = append(events, reports.Event{T: time.Since(started).Seconds(), Kind: "aborted", Detail: "interrupted by the user"})
-	} else if sum.Reason != "completed" {
-		events = append(events, reports.Event{T: time.Since(started).Seconds(), Kind: "stopped", Detail: sum.Reason})
+	serverURL := cfg.server
+	if serverURL == "" {
+		srv, stop, err := startEmbedded(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		serverURL = srv
 	}
-	mu.Lock()
-	rep := reports.Build(reports.Input{
-		RunID: runID, Status: status, StartedAt: started, EndedAt: time.Now(), TargetBaseURL: cfg.target,
-		WorkerCount: 1, Plan: plan, Intervals: intervals, Events: events,
-		Workers: []reports.Worker{{ID: "local", Shards: []int{0}, Requests: sumRequests(intervals)}},
+	c, err := client.New(serverURL)
+	if err != nil {
+		return &exitError{code: exitBadInput, err: err}
+	}
+	return runOn(ctx, c, cfg, plan, doc)
+}
+
+// startEmbedded starts the embedded default: Temporal dev server, SQLite in
+// a temporary folder, the API and the local workers.
+func startEmbedded(ctx context.Context, cfg runConfig) (string, func(), error) {
+	dir, err := os.MkdirTemp("", "barrage-run-")
+	if err != nil {
+		return "", nil, err
+	}
+	level := slog.LevelError
+	if cfg.verbose {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	start := time.Now()
+	srv, err := server.Start(ctx, server.Config{
+		Listen: "127.0.0.1:0", DB: "sqlite:" + filepath.Join(dir, "barrage.db"), TemporalListen: "127.0.0.1:0",
+		LocalWorkers: cfg.workers, Logger: log,
 	})
-	mu.Unlock()
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("start the embedded server: %w", err)
+	}
+	if !cfg.quiet {
+		fmt.Printf("barrage: embedded server ready in %s (Temporal %s, API %s)\n", time.Since(start).Round(time.Millisecond), srv.Temporal, srv.URL)
+	}
+	return srv.URL, func() { srv.Close(); os.RemoveAll(dir) }, nil
+}
+
+// runOn stores the scenario, starts the run, follows it live and writes its report.
+func runOn(ctx context.Context, c *client.Client, cfg runConfig, plan *scenario.Plan, doc []byte) error {
+	bg := context.WithoutCancel(ctx)
+	ref, err := c.CreateScenario(bg, doc)
+	if err != nil {
+		return &exitError{code: exitBadInput, err: fmt.Errorf("store scenario: %w", err)}
+	}
+	run, err := c.StartRun(bg, client.RunRequest{ScenarioID: ref.ScenarioID, TargetBaseURL: cfg.target, WorkerCount: cfg.workers,
+		Tags: cfg.tags, Baseline: cfg.baseline})
+	if err != nil {
+		if s := client.StatusOf(err); s >= 400 && s < 500 {
+			return &exitError{code: exitBadInput, err: fmt.Errorf("start run: %w", err)}
+		}
+		return fmt.Errorf("start run: %w", err)
+	}
+	fmt.Printf("barrage: run %s of %q against %s (%s model, %s, %d worker(s))\n", run.RunID, plan.Name, orNone(cfg.target),
+		plan.Profile.Model, plan.Profile.Duration(), cfg.workers)
+	if run.TemporalUIURL != "" {
+		fmt.Printf("barrage: workflow %s\n", run.TemporalUIURL)
+	}
+	if run.BaselineRunID != "" {
+		fmt.Printf("barrage: baseline %s (%s)\n", run.BaselineRunID, cfg.baseline)
+	}
+	follow(ctx, c, run.RunID, cfg, plan)
+	return finishRun(bg, c, run.RunID, cfg)
+}
+
+// follow prints the live metrics until the run ends. A first Ctrl-C aborts
+// the run (its partial report is still written); a second one stops waiting.
+func follow(ctx context.Context, c *client.Client, runID string, cfg runConfig, plan *scenario.Plan) {
+	streamCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	go func() {
+		select {
+		case <-ctx.Done():
+			fmt.Println("\nbarrage: aborting the run (Ctrl-C again to stop waiting)...")
+			_ = c.Abort(context.WithoutCancel(ctx), runID, "cli", "interrupted")
+			sig := make(chan os.Signal, 1)
+			signal.Notify(sig, os.Interrupt)
+			defer signal.Stop(sig)
+			select {
+			case <-sig:
+				cancel()
+			case <-streamCtx.Done():
+			}
+		case <-streamCtx.Done():
+		}
+	}()
+	p := newProgress(os.Stdout, cfg.quiet, plan.Profile.Duration())
+	lastID := ""
+	for streamCtx.Err() == nil {
+		ended := false
+		err := c.Metrics(streamCtx, runID, lastID, func(ev client.Event) bool {
+			lastID = ev.ID
+			switch ev.Name {
+			case "end":
+				ended = true
+				return false
+			case "status":
+				return true
+			}
+			p.point(ev.Data)
+			return true
+		})
+		if ended || streamCtx.Err() != nil {
+			return
+		}
+		if err != nil {
+			time.Sleep(500 * time.Millisecond) // the server restarted, or the network hiccupped: resume
+		}
+	}
+}
+
+// finishRun waits for the run's end, fetches its report and writes it.
+func finishRun(ctx context.Context, c *client.Client, runID string, cfg runConfig) error {
+	var run *client.Run
+	var err error
+	for range 600 {
+		if run, err = c.GetRun(ctx, runID); err == nil && (run.Status == "completed" || run.Status == "failed" || run.Status == "aborted") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		return fmt.Errorf("run %s: %w", runID, err)
+	}
+	var rep *reports.Report
+	for range 100 { // the report is stored just after the run is marked finished
+		b, rerr := c.Report(ctx, runID, "json")
+		if rerr == nil {
+			rep = &reports.Report{}
+			if json.Unmarshal(b, rep) == nil && rep.Status == run.Status {
+				break
+			}
+		}
+		err = rerr
+		time.Sleep(100 * time.Millisecond)
+	}
+	if rep == nil {
+		return fmt.Errorf("report of run %s: %w", runID, err)
+	}
 	printSummary(os.Stdout, rep)
+	if run.Reason != "" {
+		fmt.Printf("\n  reason: %s\n", run.Reason)
+	}
 	path, err := writeReport(cfg.out, rep)
 	if err != nil {
 		return err
 	}
+	if cfg.junit != "" {
+		b, err := reports.JUnit(rep)
+		if err == nil {
+			err = os.WriteFile(cfg.junit, b, 0o644)
+		}
+		if err != nil {
+			return fmt.Errorf("write JUnit report: %w", err)
+		}
+	}
 	fmt.Printf("\nreport: %s\n", path)
 	switch {
-	case status != "completed":
-		return &exitError{code: exitRunFailed, err: fmt.Errorf("run %s", status)}
+	case rep.Status != "completed":
+		return &exitError{code: exitRunFailed, err: fmt.Errorf("run %s %s", runID, rep.Status)}
 	case !rep.Passed():
 		return &exitError{code: exitThresholdFailed, err: errors.New("thresholds failed")}
 	}
@@ -154,21 +298,6 @@ func orNone(s string) string {
 		return "(absolute URLs)"
 	}
 	return s
-}
-
-func sumRequests(ivs []reports.Interval) uint64 {
-	var n uint64
-	for _, iv := range ivs {
-		t := iv.Data.Total()
-		n += t.Requests
-	}
-	return n
-}
-
-func newRunID() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:]) // crypto/rand does not fail
-	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
 }
 
 func writeReport(dir string, rep *reports.Report) (string, error) {
@@ -204,22 +333,25 @@ func newProgress(w io.Writer, quiet bool, total time.Duration) *progress {
 	return &progress{w: w, quiet: quiet, total: total}
 }
 
-func (p *progress) interval(snap *hist.Snapshot, started time.Time) {
-	secs := snap.End.Sub(snap.Start).Seconds()
-	if p.quiet || secs < 0.2 {
-		return // a sliver at the end says nothing as a rate
+func (p *progress) point(data []byte) {
+	if p.quiet {
+		return
 	}
-	t := snap.Total()
-	rps := 0.0
-	if secs > 0 {
-		rps = float64(t.Requests) / secs
+	var pt struct {
+		T         float64 `json:"t"`
+		RPS       float64 `json:"rps"`
+		P50       float64 `json:"p50"`
+		P95       float64 `json:"p95"`
+		P99       float64 `json:"p99"`
+		ErrorRate float64 `json:"error_rate"`
+		VUs       uint32  `json:"vus"`
+		Workers   int     `json:"workers"`
 	}
-	var p50, p95, p99 float64
-	if t.Latency.TotalCount() > 0 {
-		p50, p95, p99 = float64(t.Latency.ValueAtQuantile(50))/1000, float64(t.Latency.ValueAtQuantile(95))/1000, float64(t.Latency.ValueAtQuantile(99))/1000
+	if json.Unmarshal(data, &pt) != nil {
+		return
 	}
-	fmt.Fprintf(p.w, "[%6.1fs/%s] %8.0f req/s  p50 %7.2fms  p95 %7.2fms  p99 %7.2fms  errors %5.2f%%  vus %d  workers 1\n",
-		snap.End.Sub(started).Seconds(), p.total, rps, p50, p95, p99, 100*rate(t.Errors, t.Requests), snap.ActiveVUs)
+	fmt.Fprintf(p.w, "[%6.1fs/%s] %8.0f req/s  p50 %7.2fms  p95 %7.2fms  p99 %7.2fms  errors %5.2f%%  vus %d  workers %d\n",
+		pt.T, p.total, pt.RPS, pt.P50, pt.P95, pt.P99, 100*pt.ErrorRate, pt.VUs, pt.Workers)
 }
 
 func rate(a, b uint64) float64 {

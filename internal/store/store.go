@@ -91,9 +91,11 @@ type Run struct {
 	Epoch      time.Time
 	IntervalMS int
 	Reason     string // why a run failed or was aborted, and by whom
-	CreatedAt  time.Time
-	StartedAt  time.Time // zero until started
-	EndedAt    time.Time // zero until finished
+	// BaselineRunID is the run this one is compared with ("" = none).
+	BaselineRunID string
+	CreatedAt     time.Time
+	StartedAt     time.Time // zero until started
+	EndedAt       time.Time // zero until finished
 }
 
 // RunFilter selects runs for ListRuns; zero fields match everything.

@@ -1,0 +1,181 @@
+// Package activities holds the work of a run, as Temporal activities: the
+// server's (prepare, start, publish control, record events, finish, build the
+// report) and the fleet's (LoadShard). They are methods on one struct that
+// carries the dependencies; a server sets the store side, a worker the
+// client side.
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/barrage/barrage/api/client"
+	"github.com/barrage/barrage/internal/scenario"
+	"github.com/barrage/barrage/internal/store"
+	"github.com/barrage/barrage/workflows"
+)
+
+// DefaultIntervalMS is the snapshot interval of a run.
+const DefaultIntervalMS = 1000
+
+// errInvalidRun is the type of errors retrying cannot fix.
+const errInvalidRun = "invalid_run"
+
+// Activities carries what the activities need.
+type Activities struct {
+	// The server's side.
+	Store store.Store
+
+	// The fleet's side.
+	Server   *client.Client
+	WorkerID string
+	MaxVUs   int // this worker's declared capacity (0: none)
+	MaxRPS   int
+	// SpoolDir holds snapshots that could not be delivered yet beyond what
+	// memory keeps ("" = the system's temp folder).
+	SpoolDir string
+
+	Logger *slog.Logger
+}
+
+func (a *Activities) log() *slog.Logger {
+	if a.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return a.Logger
+}
+
+// RegisterControl registers the server's activities on w.
+func (a *Activities) RegisterControl(w worker.Registry) {
+	for name, fn := range map[string]any{
+		workflows.ActivityPrepareRun: a.PrepareRun, workflows.ActivityStartRun: a.StartRun,
+		workflows.ActivityPublishControl: a.PublishControl, workflows.ActivityRecordEvent: a.RecordEvent,
+		workflows.ActivityFinishRun: a.FinishRun, workflows.ActivityBuildReport: a.BuildReport,
+	} {
+		w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	}
+}
+
+// RegisterLoad registers the fleet's activity on w.
+func (a *Activities) RegisterLoad(w worker.Registry) {
+	w.RegisterActivityWithOptions(a.LoadShard, activity.RegisterOptions{Name: workflows.ActivityLoadShard})
+}
+
+func invalid(format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), errInvalidRun, nil)
+}
+
+// CompileRun reads a stored run's scenario into a plan.
+func CompileRun(r *store.Run) (*scenario.Plan, error) {
+	s, err := scenario.ParseJSON(r.Scenario)
+	if err != nil {
+		return nil, fmt.Errorf("scenario of run %s: %w", r.ID, err)
+	}
+	return scenario.Compile(s)
+}
+
+// PrepareRun reads the run and checks that it can run.
+func (a *Activities) PrepareRun(ctx context.Context, runID string) (workflows.RunSpec, error) {
+	r, err := a.Store.GetRun(ctx, runID)
+	if errors.Is(err, store.ErrNotFound) {
+		return workflows.RunSpec{}, invalid("run %s does not exist", runID)
+	}
+	if err != nil {
+		return workflows.RunSpec{}, fmt.Errorf("prepare run %s: %w", runID, err)
+	}
+	if store.Finished(r.Status) {
+		return workflows.RunSpec{}, invalid("run %s is already %s", runID, r.Status)
+	}
+	plan, err := CompileRun(r)
+	if err != nil {
+		return workflows.RunSpec{}, invalid("%v", err)
+	}
+	spec := workflows.RunSpec{
+		RunID: runID, Shards: max(1, r.WorkerCount), Profile: plan.Profile,
+		GracefulStop: plan.GracefulStop, IntervalMS: r.IntervalMS, Token: r.Token,
+	}
+	if spec.IntervalMS <= 0 {
+		spec.IntervalMS = DefaultIntervalMS
+	}
+	if r.Status == store.StatusRunning {
+		spec.Epoch = r.Epoch
+	}
+	if plan.AbortOn != nil {
+		spec.AbortOnErrorRate = plan.AbortOn.ErrorRate
+	}
+	return spec, nil
+}
+
+// StartRun marks the run running; repeating it is harmless.
+func (a *Activities) StartRun(ctx context.Context, in workflows.StartInput) error {
+	err := a.Store.StartRun(ctx, in.RunID, in.Epoch, in.IntervalMS, time.Now())
+	if errors.Is(err, store.ErrConflict) {
+		r, gerr := a.Store.GetRun(ctx, in.RunID)
+		if gerr == nil && r.Status == store.StatusRunning {
+			return nil // started by an earlier attempt of this activity
+		}
+		return invalid("start run %s: %v", in.RunID, err)
+	}
+	if err != nil {
+		return fmt.Errorf("start run %s: %w", in.RunID, err)
+	}
+	_, err = a.Store.AppendEvent(ctx, store.Event{RunID: in.RunID, At: time.Now(), Kind: "started",
+		Detail: fmt.Sprintf("load starts at %s", in.Epoch.UTC().Format(time.RFC3339Nano))})
+	return err
+}
+
+// PublishControl stores the control every shard follows.
+func (a *Activities) PublishControl(ctx context.Context, c workflows.Control) error {
+	doc, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("encode control: %w", err)
+	}
+	return a.Store.PutControl(ctx, c.RunID, c.Version, doc)
+}
+
+// RecordEvent adds a line to the run's timeline.
+func (a *Activities) RecordEvent(ctx context.Context, in workflows.EventInput) error {
+	_, err := a.Store.AppendEvent(ctx, store.Event{RunID: in.RunID, At: time.Now(), Kind: in.Kind, Detail: in.Detail})
+	return err
+}
+
+// FinishRun marks the run finished; repeating it is harmless.
+func (a *Activities) FinishRun(ctx context.Context, in workflows.FinishInput) error {
+	err := a.Store.FinishRun(ctx, in.RunID, in.Status, in.Reason, time.Now())
+	if errors.Is(err, store.ErrConflict) {
+		return nil // finished by an earlier attempt
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return invalid("finish run %s: no such run", in.RunID)
+	}
+	if err != nil {
+		return fmt.Errorf("finish run %s: %w", in.RunID, err)
+	}
+	detail := in.Status
+	if in.Reason != "" {
+		detail += ": " + in.Reason
+	}
+	_, err = a.Store.AppendEvent(ctx, store.Event{RunID: in.RunID, At: time.Now(), Kind: "finished", Detail: detail})
+	return err
+}
+
+// BuildReport builds the run's report from its stored snapshots and stores it.
+func (a *Activities) BuildReport(ctx context.Context, runID string) error {
+	rep, err := BuildRunReport(ctx, a.Store, runID)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		return fmt.Errorf("encode report of %s: %w", runID, err)
+	}
+	return a.Store.PutReport(ctx, runID, b)
+}

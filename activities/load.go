@@ -1,0 +1,210 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/barrage/barrage/api/client"
+	"github.com/barrage/barrage/internal/engine"
+	"github.com/barrage/barrage/internal/hist"
+	"github.com/barrage/barrage/internal/scenario"
+	"github.com/barrage/barrage/workflows"
+)
+
+// Timing of a load activity.
+const (
+	heartbeatEvery = time.Second
+	controlEvery   = 250 * time.Millisecond
+)
+
+// LoadShard runs one shard of a run on this worker: it fetches the run's
+// scenario from the server, follows the run's control (profile, shares,
+// abort), sends a snapshot every interval to the server's ingest endpoint and
+// heartbeats its progress to Temporal. It returns when the profile ends,
+// when the run is aborted, or when Temporal cancels it.
+func (a *Activities) LoadShard(ctx context.Context, in workflows.ShardInput) (workflows.ShardResult, error) {
+	info := activity.GetInfo(ctx)
+	res := workflows.ShardResult{Shard: in.Shard, Worker: a.WorkerID, Attempt: int(info.Attempt)}
+	log := a.log().With("run", in.RunID, "shard", in.Shard, "attempt", info.Attempt)
+	plan, spec, err := a.fetchPlan(ctx, in)
+	if err != nil {
+		return res, err
+	}
+	snd, err := newSender(a.Server, in.RunID, in.Token, a.SpoolDir, log)
+	if err != nil {
+		return res, err
+	}
+	var prior workflows.ShardProgress
+	detail := ""
+	if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &prior) == nil {
+		detail = fmt.Sprintf(" (the previous attempt, on %s, stopped at %s after %d snapshots)", prior.Worker, prior.Offset.Round(time.Millisecond), prior.Snapshots)
+	}
+	a.event(ctx, in, "shard_started", fmt.Sprintf("shard %d attempt %d on worker %s%s", in.Shard, info.Attempt, a.WorkerID, detail))
+	eng, err := engine.New(engine.Config{
+		Plan: plan, BaseURL: spec.TargetBaseURL, RunID: in.RunID, Worker: a.WorkerID,
+		Shard: in.Shard, Shards: in.Shards, Attempt: int(info.Attempt), Share: in.Fractions,
+		Epoch: in.Epoch, Interval: time.Duration(in.IntervalMS) * time.Millisecond, MaxVUs: a.MaxVUs,
+		Sink: func(s *hist.Snapshot) {
+			b, err := s.MarshalBinary()
+			if err != nil {
+				log.Error("encode snapshot", "err", err)
+				return
+			}
+			snd.enqueue(b)
+		},
+	})
+	if err != nil {
+		snd.close()
+		return res, invalid("%v", err)
+	}
+	sum, abortedBy := a.drive(ctx, in, eng, snd, log)
+	snd.close()
+	// Every snapshot of the shard must reach the server, even after an abort.
+	dctx, cancel := context.WithTimeout(context.Background(), deliveryGrace)
+	defer cancel()
+	derr := snd.wait(dctx, func() { activity.RecordHeartbeat(ctx, a.progress(eng, snd)) })
+	delivered, dropped, _, _ := snd.stats()
+	res.Reason, res.Snapshots, res.Aborted = sum.Reason, delivered, sum.Aborted
+	a.event(ctx, in, "shard_finished", fmt.Sprintf("shard %d attempt %d on worker %s: %s, %d snapshots delivered, %d refused%s",
+		in.Shard, info.Attempt, a.WorkerID, sum.Reason, delivered, dropped, abortedBy))
+	if derr != nil {
+		log.Error("snapshots not delivered", "err", derr)
+	}
+	if ctx.Err() != nil {
+		return res, ctx.Err()
+	}
+	return res, nil
+}
+
+// fetchPlan reads the run's spec from the server and compiles its scenario.
+func (a *Activities) fetchPlan(ctx context.Context, in workflows.ShardInput) (*scenario.Plan, *client.RunSpec, error) {
+	spec, err := a.Server.Spec(ctx, in.RunID, in.Token)
+	if err != nil {
+		if s := client.StatusOf(err); s == http.StatusNotFound || s == http.StatusUnauthorized || s == http.StatusForbidden {
+			return nil, nil, invalid("spec of run %s: %v", in.RunID, err)
+		}
+		return nil, nil, fmt.Errorf("spec of run %s: %w", in.RunID, err)
+	}
+	s, err := scenario.ParseJSON(spec.Scenario)
+	if err != nil {
+		return nil, nil, invalid("scenario of run %s: %v", in.RunID, err)
+	}
+	plan, err := scenario.Compile(s)
+	if err != nil {
+		return nil, nil, invalid("scenario of run %s: %v", in.RunID, err)
+	}
+	return plan, spec, nil
+}
+
+// drive runs the engine while heartbeating and following the run's control.
+// It returns the engine's summary and, when the run was aborted, by whom.
+func (a *Activities) drive(ctx context.Context, in workflows.ShardInput, eng *engine.Engine, snd *sender, log interface {
+	Warn(string, ...any)
+}) (engine.Summary, string) {
+	runCtx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	abortedBy := ""
+	abort := func(why string) {
+		mu.Lock()
+		if abortedBy == "" {
+			abortedBy = why
+		}
+		mu.Unlock()
+		stop()
+	}
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		a.heartbeat(ctx, runCtx, eng, snd, abort)
+	}()
+	go func() {
+		defer wg.Done()
+		a.followControl(runCtx, in, eng, abort, log)
+	}()
+	sum, _ := eng.Run(runCtx)
+	stop()
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if abortedBy != "" {
+		abortedBy = " (" + abortedBy + ")"
+	}
+	return sum, abortedBy
+}
+
+func (a *Activities) progress(eng *engine.Engine, snd *sender) workflows.ShardProgress {
+	delivered, _, _, _ := snd.stats()
+	return workflows.ShardProgress{Worker: a.WorkerID, Offset: eng.Offset(), Snapshots: delivered}
+}
+
+// heartbeat reports progress every second; Temporal's cancellation (an
+// abort, or the shard handed elsewhere) arrives through it.
+func (a *Activities) heartbeat(ctx, runCtx context.Context, eng *engine.Engine, snd *sender, abort func(string)) {
+	t := time.NewTicker(heartbeatEvery)
+	defer t.Stop()
+	for {
+		activity.RecordHeartbeat(ctx, a.progress(eng, snd))
+		select {
+		case <-ctx.Done():
+			abort("cancelled by Temporal")
+			return
+		case <-runCtx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// followControl polls the run's control and applies changes to the engine.
+func (a *Activities) followControl(runCtx context.Context, in workflows.ShardInput, eng *engine.Engine, abort func(string), log interface {
+	Warn(string, ...any)
+}) {
+	t := time.NewTicker(controlEvery)
+	defer t.Stop()
+	version := 0
+	for {
+		cctx, cancel := context.WithTimeout(runCtx, 2*time.Second)
+		c, err := a.Server.Control(cctx, in.RunID, in.Token)
+		cancel()
+		switch {
+		case err != nil && runCtx.Err() == nil && !errors.Is(err, context.DeadlineExceeded):
+			log.Warn("control poll failed", "err", err)
+		case err == nil && c.Aborted:
+			abort(c.Reason)
+			return
+		case err == nil && c.Version > version:
+			version = c.Version
+			if len(c.Fractions) == in.Shards {
+				if err := eng.SetShare(c.Fractions); err != nil {
+					log.Warn("control: share", "err", err)
+				}
+			}
+			if len(c.Profile.Stages) > 0 {
+				if err := eng.SetProfile(c.Profile); err != nil {
+					log.Warn("control: profile", "err", err)
+				}
+			}
+		}
+		select {
+		case <-runCtx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (a *Activities) event(ctx context.Context, in workflows.ShardInput, kind, detail string) {
+	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := a.Server.PostEvent(ectx, in.RunID, in.Token, kind, detail); err != nil {
+		a.log().Warn("record event", "run", in.RunID, "kind", kind, "err", err)
+	}
+}

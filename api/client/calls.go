@@ -1,0 +1,211 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/barrage/barrage/workflows"
+)
+
+// ScenarioRef is the answer to storing a scenario.
+type ScenarioRef struct {
+	ScenarioID string `json:"scenario_id"`
+	Version    int    `json:"version"`
+	Name       string `json:"name"`
+}
+
+// CreateScenario stores a scenario (its JSON form).
+func (c *Client) CreateScenario(ctx context.Context, scenarioJSON []byte) (*ScenarioRef, error) {
+	var out ScenarioRef
+	err := c.do(ctx, http.MethodPost, "/scenarios", "", "application/json", bytes.NewReader(scenarioJSON), &out)
+	return &out, err
+}
+
+// UpdateScenario stores a new version of a scenario.
+func (c *Client) UpdateScenario(ctx context.Context, id string, scenarioJSON []byte) (*ScenarioRef, error) {
+	var out ScenarioRef
+	err := c.do(ctx, http.MethodPut, "/scenarios/"+url.PathEscape(id), "", "application/json", bytes.NewReader(scenarioJSON), &out)
+	return &out, err
+}
+
+// ScenarioInfo is a stored scenario as listed.
+type ScenarioInfo struct {
+	ScenarioID string          `json:"scenario_id"`
+	Version    int             `json:"version"`
+	Name       string          `json:"name"`
+	CreatedAt  time.Time       `json:"created_at"`
+	Scenario   json.RawMessage `json:"scenario,omitempty"`
+}
+
+// ListScenarios lists stored scenarios, newest first.
+func (c *Client) ListScenarios(ctx context.Context) ([]ScenarioInfo, error) {
+	var out struct {
+		Scenarios []ScenarioInfo `json:"scenarios"`
+	}
+	err := c.doJSON(ctx, http.MethodGet, "/scenarios", "", nil, &out)
+	return out.Scenarios, err
+}
+
+// RunRequest starts a run.
+type RunRequest struct {
+	ScenarioID    string            `json:"scenario_id"`
+	TargetBaseURL string            `json:"target_base_url,omitempty"`
+	WorkerCount   int               `json:"worker_count,omitempty"`
+	Overrides     json.RawMessage   `json:"overrides,omitempty"`
+	Tags          map[string]string `json:"tags,omitempty"`
+	Baseline      string            `json:"baseline,omitempty"` // tag key=value of the run to compare with
+	BaselineRunID string            `json:"baseline_run_id,omitempty"`
+}
+
+// Run is a run as the API shows it.
+type Run struct {
+	RunID              string            `json:"run_id"`
+	ScenarioID         string            `json:"scenario_id"`
+	ScenarioVersion    int               `json:"scenario_version"`
+	Status             string            `json:"status"`
+	TargetBaseURL      string            `json:"target_base_url"`
+	WorkerCount        int               `json:"worker_count"`
+	Tags               map[string]string `json:"tags"`
+	Reason             string            `json:"reason,omitempty"`
+	CreatedAt          time.Time         `json:"created_at"`
+	StartedAt          *time.Time        `json:"started_at,omitempty"`
+	EndedAt            *time.Time        `json:"ended_at,omitempty"`
+	TemporalWorkflowID string            `json:"temporal_workflow_id"`
+	TemporalUIURL      string            `json:"temporal_ui_url,omitempty"`
+	BaselineRunID      string            `json:"baseline_run_id,omitempty"`
+}
+
+// StartRun starts a run of a stored scenario.
+func (c *Client) StartRun(ctx context.Context, req RunRequest) (*Run, error) {
+	var out Run
+	err := c.doJSON(ctx, http.MethodPost, "/runs", "", req, &out)
+	return &out, err
+}
+
+// GetRun returns a run.
+func (c *Client) GetRun(ctx context.Context, id string) (*Run, error) {
+	var out Run
+	err := c.doJSON(ctx, http.MethodGet, "/runs/"+url.PathEscape(id), "", nil, &out)
+	return &out, err
+}
+
+// RunList filters ListRuns.
+type RunList struct {
+	ScenarioID, Status, Tag, Before string
+	Limit                           int
+}
+
+// ListRuns lists runs, newest first.
+func (c *Client) ListRuns(ctx context.Context, f RunList) ([]Run, string, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"scenario_id": f.ScenarioID, "status": f.Status, "tag": f.Tag, "before": f.Before} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	var out struct {
+		Runs []Run  `json:"runs"`
+		Next string `json:"next"`
+	}
+	err := c.doJSON(ctx, http.MethodGet, "/runs?"+q.Encode(), "", nil, &out)
+	return out.Runs, out.Next, err
+}
+
+// Abort stops a run; by names who asks.
+func (c *Client) Abort(ctx context.Context, id, by, reason string) error {
+	return c.doJSON(ctx, http.MethodPost, "/runs/"+url.PathEscape(id)+"/abort", "", map[string]string{"by": by, "reason": reason}, nil)
+}
+
+// Ramp changes a run's target load: VUs or iterations/s, reached over over.
+func (c *Client) Ramp(ctx context.Context, id string, target float64, over time.Duration, by string) error {
+	body := map[string]any{"target": target, "over_seconds": over.Seconds(), "by": by}
+	return c.doJSON(ctx, http.MethodPost, "/runs/"+url.PathEscape(id)+"/ramp", "", body, nil)
+}
+
+// Report returns a run's report in a format: "json" (report.json) or "junit".
+func (c *Client) Report(ctx context.Context, id, format string) ([]byte, error) {
+	path := "/runs/" + url.PathEscape(id) + "/report"
+	if format != "" && format != "json" {
+		path += "?format=" + url.QueryEscape(format)
+	}
+	var out []byte
+	err := c.do(ctx, http.MethodGet, path, "", "", nil, &out)
+	return out, err
+}
+
+// Metrics follows a run's live metrics (Server-Sent Events).
+func (c *Client) Metrics(ctx context.Context, id, lastID string, fn func(Event) bool) error {
+	return c.Stream(ctx, "/runs/"+url.PathEscape(id)+"/metrics", lastID, fn)
+}
+
+// Health reports whether the server is ready.
+func (c *Client) Health(ctx context.Context) error {
+	return c.doJSON(ctx, http.MethodGet, "/healthz", "", nil, nil)
+}
+
+// ---- the worker side: ingest, control, spec, registry ----
+
+// RunSpec is what a worker needs to run a shard.
+type RunSpec struct {
+	RunID         string          `json:"run_id"`
+	Scenario      json.RawMessage `json:"scenario"`
+	TargetBaseURL string          `json:"target_base_url"`
+	Shards        int             `json:"shards"`
+	IntervalMS    int             `json:"interval_ms"`
+	Epoch         time.Time       `json:"epoch"`
+}
+
+// Spec fetches a run's spec with the run's token.
+func (c *Client) Spec(ctx context.Context, runID, token string) (*RunSpec, error) {
+	var out RunSpec
+	err := c.doJSON(ctx, http.MethodGet, "/ingest/runs/"+url.PathEscape(runID)+"/spec", token, nil, &out)
+	return &out, err
+}
+
+// Control fetches a run's current control (profile, shares, abort).
+func (c *Client) Control(ctx context.Context, runID, token string) (*workflows.Control, error) {
+	var out workflows.Control
+	err := c.doJSON(ctx, http.MethodGet, "/ingest/runs/"+url.PathEscape(runID)+"/control", token, nil, &out)
+	return &out, err
+}
+
+// IngestResult is the answer to a snapshot.
+type IngestResult struct {
+	Inserted bool  `json:"inserted"`
+	Interval int64 `json:"interval"`
+}
+
+// PostSnapshot sends one encoded snapshot.
+func (c *Client) PostSnapshot(ctx context.Context, runID, token string, data []byte) (*IngestResult, error) {
+	var out IngestResult
+	err := c.do(ctx, http.MethodPost, "/ingest/runs/"+url.PathEscape(runID)+"/snapshots", token, "application/octet-stream", bytes.NewReader(data), &out)
+	return &out, err
+}
+
+// PostEvent adds a line to a run's timeline.
+func (c *Client) PostEvent(ctx context.Context, runID, token, kind, detail string) error {
+	return c.doJSON(ctx, http.MethodPost, "/ingest/runs/"+url.PathEscape(runID)+"/events", token, map[string]string{"kind": kind, "detail": detail}, nil)
+}
+
+// WorkerBeat is a worker's announcement of itself.
+type WorkerBeat struct {
+	ID     string `json:"id"`
+	MaxVUs int    `json:"max_vus"`
+	MaxRPS int    `json:"max_rps"`
+	Host   string `json:"host"`
+	RunID  string `json:"run_id,omitempty"`
+	Shard  int    `json:"shard"`
+}
+
+// Heartbeat announces a worker (its capacity, and what it runs).
+func (c *Client) Heartbeat(ctx context.Context, fleetToken string, b WorkerBeat) error {
+	return c.doJSON(ctx, http.MethodPost, "/workers/heartbeat", fleetToken, b, nil)
+}

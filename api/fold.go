@@ -1,0 +1,211 @@
+package api
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/barrage/barrage/activities"
+	"github.com/barrage/barrage/internal/store"
+)
+
+// folder folds each run's intervals in order: interval k is folded once
+// every shard has reported it, or FoldGrace after its first snapshot,
+// whichever is first, and never before k-1. Folding reads the interval's
+// snapshots from the store, so it also counts those that reached another
+// server; a snapshot that arrives after its interval was folded folds it again.
+type folder struct {
+	s      *Server
+	mu     sync.Mutex
+	runs   map[string]*runFold
+	closed bool
+}
+
+type runFold struct {
+	run     *store.Run
+	next    int64 // the next interval to fold in order
+	pending map[int64]*pendingInterval
+	wake    chan struct{}
+	refold  map[int64]bool // folded intervals with late snapshots
+	last    time.Time
+}
+
+type pendingInterval struct {
+	shards map[int]bool
+	first  time.Time
+}
+
+func newFolder(s *Server) *folder { return &folder{s: s, runs: map[string]*runFold{}} }
+
+// arrived notes a stored snapshot of interval k from shard.
+func (f *folder) arrived(r *store.Run, k int64, shard int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return
+	}
+	rf := f.runs[r.ID]
+	if rf == nil {
+		rf = &runFold{run: r, pending: map[int64]*pendingInterval{}, refold: map[int64]bool{}, wake: make(chan struct{}, 1)}
+		f.runs[r.ID] = rf
+		f.s.wg.Add(1)
+		go f.loop(rf)
+	}
+	rf.last = time.Now()
+	if k < rf.next {
+		rf.refold[k] = true
+	} else {
+		p := rf.pending[k]
+		if p == nil {
+			p = &pendingInterval{shards: map[int]bool{}, first: time.Now()}
+			rf.pending[k] = p
+		}
+		p.shards[shard] = true
+	}
+	select {
+	case rf.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (f *folder) close() {
+	f.mu.Lock()
+	f.closed = true
+	for _, rf := range f.runs {
+		close(rf.wake)
+	}
+	f.runs = map[string]*runFold{}
+	f.mu.Unlock()
+}
+
+// idleAfter ends a run's fold loop once nothing arrived for this long.
+const idleAfter = 2 * time.Minute
+
+func (f *folder) loop(rf *runFold) {
+	defer f.s.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		wait := f.step(rf)
+		if wait < 0 {
+			return
+		}
+		timer.Reset(wait)
+		select {
+		case _, ok := <-rf.wake:
+			if !ok {
+				return
+			}
+		case <-timer.C:
+		}
+	}
+}
+
+// step folds what is due and returns how long to wait for more (< 0: stop).
+func (f *folder) step(rf *runFold) time.Duration {
+	grace := f.s.cfg.FoldGrace
+	for {
+		f.mu.Lock()
+		if f.closed {
+			f.mu.Unlock()
+			return -1
+		}
+		var late []int64
+		for k := range rf.refold {
+			late = append(late, k)
+		}
+		clear(rf.refold)
+		k := rf.next
+		p := rf.pending[k]
+		due, wait := false, time.Duration(0)
+		if p == nil {
+			// Interval k has no snapshot yet; if a later one has, k is empty
+			// or lost: skip it once the later one's grace is over.
+			if nk, np := earliest(rf.pending); np != nil {
+				if w := grace - time.Since(np.first); w <= 0 {
+					rf.next = nk
+					f.mu.Unlock()
+					continue
+				} else {
+					wait = w
+				}
+			} else if time.Since(rf.last) > idleAfter {
+				delete(f.runs, rf.run.ID)
+				f.mu.Unlock()
+				return -1
+			} else {
+				wait = time.Minute
+			}
+		} else if len(p.shards) >= max(rf.run.WorkerCount, 1) || time.Since(p.first) >= grace {
+			due = true
+			delete(rf.pending, k)
+			rf.next = k + 1
+		} else {
+			wait = grace - time.Since(p.first)
+		}
+		f.mu.Unlock()
+		for _, lk := range late {
+			f.fold(rf.run, lk)
+		}
+		if !due {
+			return max(wait, time.Millisecond)
+		}
+		f.fold(rf.run, k)
+	}
+}
+
+func earliest(m map[int64]*pendingInterval) (int64, *pendingInterval) {
+	var best int64 = -1
+	for k := range m {
+		if best < 0 || k < best {
+			best = k
+		}
+	}
+	if best < 0 {
+		return 0, nil
+	}
+	return best, m[best]
+}
+
+// fold merges interval k from the store, stores it and tells subscribers.
+func (f *folder) fold(r *store.Run, k int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	began := time.Now()
+	snaps, err := f.s.cfg.Store.ListSnapshots(ctx, r.ID, k)
+	if err != nil || len(snaps) == 0 {
+		if err != nil {
+			f.s.log.Error("fold: list snapshots", "run", r.ID, "interval", k, "err", err)
+		}
+		return
+	}
+	folded, err := activities.FoldInterval(snaps)
+	if err != nil {
+		f.s.log.Error("fold", "run", r.ID, "interval", k, "err", err)
+		return
+	}
+	data, err := folded.Data.MarshalBinary()
+	if err != nil {
+		f.s.log.Error("fold: encode", "run", r.ID, "interval", k, "err", err)
+		return
+	}
+	iv := time.Duration(max(r.IntervalMS, 1)) * time.Millisecond
+	stored := &store.Interval{
+		RunID: r.ID, Index: k, Start: r.Epoch.Add(time.Duration(k) * iv), End: r.Epoch.Add(time.Duration(k+1) * iv),
+		Workers: len(folded.RequestsByWorker), Snapshots: len(snaps), Data: data, FoldedAt: time.Now(),
+	}
+	if err := f.s.cfg.Store.PutInterval(ctx, stored); err != nil {
+		f.s.log.Error("fold: store interval", "run", r.ID, "interval", k, "err", err)
+		return
+	}
+	f.s.metrics.foldSeconds.Observe(time.Since(began).Seconds())
+	f.s.metrics.foldLag.Observe(time.Since(earlier(stored.End, folded.Data.End)).Seconds())
+	f.s.broker.publish(r.ID, intervalPoint(r, stored, folded))
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,242 @@
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/barrage/barrage/internal/hist"
+	"github.com/barrage/barrage/internal/store"
+)
+
+// runCache keeps what ingest needs of a run (token, epoch, interval, status)
+// for a moment, so that a snapshot a second per worker does not cost a read.
+type runCache struct {
+	st store.Store
+	mu sync.Mutex
+	m  map[string]cachedRun
+}
+
+type cachedRun struct {
+	run *store.Run
+	at  time.Time
+}
+
+const runCacheTTL = 2 * time.Second
+
+func newRunCache(st store.Store) *runCache { return &runCache{st: st, m: map[string]cachedRun{}} }
+
+func (rc *runCache) get(ctx context.Context, id string) (*store.Run, error) {
+	rc.mu.Lock()
+	c, ok := rc.m[id]
+	rc.mu.Unlock()
+	if ok && time.Since(c.at) < runCacheTTL {
+		return c.run, nil
+	}
+	r, err := rc.st.GetRun(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	rc.mu.Lock()
+	if len(rc.m) > 10000 {
+		clear(rc.m)
+	}
+	rc.m[id] = cachedRun{run: r, at: time.Now()}
+	rc.mu.Unlock()
+	return r, nil
+}
+
+func (rc *runCache) forget(id string) {
+	rc.mu.Lock()
+	delete(rc.m, id)
+	rc.mu.Unlock()
+}
+
+// authRun checks the run's bearer token and returns the run.
+func (s *Server) authRun(c *gin.Context) (*store.Run, bool) {
+	id, ok := pathID(c)
+	if !ok {
+		return nil, false
+	}
+	r, err := s.runs.get(c, id)
+	if err != nil {
+		failErr(c, err, "run "+id)
+		return nil, false
+	}
+	token := strings.TrimPrefix(c.GetHeader("Authorization"), "Bearer ")
+	if token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(r.Token)) != 1 {
+		fail(c, http.StatusUnauthorized, "unauthorized", "", "a valid worker token for run %s is required", id)
+		return nil, false
+	}
+	return r, true
+}
+
+func (s *Server) ingestSpec(c *gin.Context) {
+	r, ok := s.authRun(c)
+	if !ok {
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{
+		"run_id": r.ID, "scenario": json.RawMessage(r.Scenario), "target_base_url": r.TargetBaseURL,
+		"shards": r.WorkerCount, "interval_ms": r.IntervalMS, "epoch": r.Epoch,
+	})
+}
+
+func (s *Server) ingestControl(c *gin.Context) {
+	r, ok := s.authRun(c)
+	if !ok {
+		return
+	}
+	doc, err := s.cfg.Store.GetControl(c, r.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		// Not published yet: the shard keeps its initial share.
+		c.JSON(http.StatusOK, gin.H{"RunID": r.ID, "Version": 0})
+		return
+	}
+	if err != nil {
+		failErr(c, err, "control of run "+r.ID)
+		return
+	}
+	c.Data(http.StatusOK, "application/json", doc)
+}
+
+// intervalIndex places a snapshot: its end lies in interval k when
+// epoch + k·I < end <= epoch + (k+1)·I. A worker cuts snapshots exactly at
+// the boundaries; endSlack absorbs the epoch's rounding in the store.
+func intervalIndex(r *store.Run, end time.Time) int64 {
+	iv := time.Duration(max(r.IntervalMS, 1)) * time.Millisecond
+	d := end.Sub(r.Epoch) - endSlack
+	if d <= 0 {
+		return 0
+	}
+	return int64((d+iv-1)/iv) - 1
+}
+
+const endSlack = time.Millisecond
+
+func (s *Server) ingestSnapshot(c *gin.Context) {
+	r, ok := s.authRun(c)
+	if !ok {
+		return
+	}
+	body, ok := readBody(c)
+	if !ok {
+		return
+	}
+	snap, err := hist.Decode(body)
+	if err != nil {
+		s.metrics.ingested.WithLabelValues("rejected").Inc()
+		s.log.Warn("corrupt snapshot rejected", "run", r.ID, "bytes", len(body), "err", err)
+		fail(c, http.StatusBadRequest, "corrupt_snapshot", "", "snapshot rejected: %v", err)
+		return
+	}
+	if snap.RunID != r.ID {
+		fail(c, http.StatusBadRequest, "wrong_run", "", "snapshot of run %q sent to run %s", snap.RunID, r.ID)
+		return
+	}
+	if r.Epoch.IsZero() {
+		fail(c, http.StatusConflict, "not_started", "", "run %s has not started", r.ID)
+		return
+	}
+	if int(snap.Shard) >= max(r.WorkerCount, 1) {
+		fail(c, http.StatusBadRequest, "bad_shard", "", "shard %d of a run with %d shards", snap.Shard, r.WorkerCount)
+		return
+	}
+	k := intervalIndex(r, snap.End)
+	st := &store.Snapshot{
+		RunID: r.ID, Shard: int(snap.Shard), Attempt: int(snap.Attempt), Seq: int64(snap.Seq),
+		Interval: k, Worker: snap.Worker, Data: body, ReceivedAt: time.Now(),
+	}
+	inserted, err := s.cfg.Store.PutSnapshot(c, st)
+	if err != nil {
+		failErr(c, err, "store snapshot")
+		return
+	}
+	if inserted {
+		s.metrics.ingested.WithLabelValues("stored").Inc()
+		s.metrics.ingestLag.Observe(time.Since(snap.End).Seconds())
+		s.folder.arrived(r, k, int(snap.Shard))
+	} else {
+		s.metrics.ingested.WithLabelValues("duplicate").Inc()
+	}
+	c.JSON(http.StatusOK, gin.H{"inserted": inserted, "interval": k})
+}
+
+type eventRequest struct {
+	Kind   string `json:"kind"`
+	Detail string `json:"detail"`
+}
+
+func (s *Server) ingestEvent(c *gin.Context) {
+	r, ok := s.authRun(c)
+	if !ok {
+		return
+	}
+	var req eventRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	if req.Kind == "" || len(req.Kind) > 64 || len(req.Detail) > 4096 {
+		fail(c, http.StatusBadRequest, "invalid_field", "kind", "an event needs a kind (at most 64 bytes) and a detail of at most 4096 bytes")
+		return
+	}
+	seq, err := s.cfg.Store.AppendEvent(c, store.Event{RunID: r.ID, At: time.Now(), Kind: req.Kind, Detail: req.Detail})
+	if err != nil {
+		failErr(c, err, "event")
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"seq": seq})
+}
+
+type heartbeatRequest struct {
+	ID     string `json:"id"`
+	MaxVUs int    `json:"max_vus"`
+	MaxRPS int    `json:"max_rps"`
+	Host   string `json:"host"`
+	RunID  string `json:"run_id"`
+	Shard  int    `json:"shard"`
+}
+
+func (s *Server) workerHeartbeat(c *gin.Context) {
+	if s.cfg.FleetToken != "" {
+		token := strings.TrimPrefix(c.GetHeader("Authorization"), "Bearer ")
+		if subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.FleetToken)) != 1 {
+			fail(c, http.StatusUnauthorized, "unauthorized", "", "a valid fleet token is required")
+			return
+		}
+	}
+	var req heartbeatRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	if !validID.MatchString(req.ID) || req.MaxVUs < 0 || req.MaxRPS < 0 {
+		fail(c, http.StatusBadRequest, "invalid_field", "id", "a worker needs an id of letters, digits, - and _, and capacities >= 0")
+		return
+	}
+	w := &store.Worker{ID: req.ID, MaxVUs: req.MaxVUs, MaxRPS: req.MaxRPS, Host: req.Host, LastSeen: time.Now(), RunID: req.RunID, Shard: req.Shard}
+	if err := s.cfg.Store.UpsertWorker(c, w); err != nil {
+		failErr(c, err, "worker")
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"id": req.ID})
+}
+
+func (s *Server) listWorkers(c *gin.Context) {
+	ws, err := s.cfg.Store.ListWorkers(c, time.Now().Add(-30*time.Second))
+	if err != nil {
+		failErr(c, err, "workers")
+		return
+	}
+	out := make([]gin.H, len(ws))
+	for i, w := range ws {
+		out[i] = gin.H{"id": w.ID, "max_vus": w.MaxVUs, "max_rps": w.MaxRPS, "host": w.Host, "last_seen": w.LastSeen.UTC(), "run_id": w.RunID, "shard": w.Shard}
+	}
+	c.JSON(http.StatusOK, gin.H{"workers": out})
+}

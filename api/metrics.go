@@ -1,0 +1,86 @@
+package api
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/barrage/barrage/internal/store"
+)
+
+// serviceMetrics is the service's own health, on GET /metrics. Each server
+// has its own registry, so that several servers can live in one process.
+type serviceMetrics struct {
+	reg         *prometheus.Registry
+	apiLatency  *prometheus.HistogramVec
+	ingested    *prometheus.CounterVec
+	ingestLag   prometheus.Histogram
+	foldSeconds prometheus.Histogram
+	foldLag     prometheus.Histogram
+}
+
+func newServiceMetrics(st store.Store) *serviceMetrics {
+	m := &serviceMetrics{
+		reg: prometheus.NewRegistry(),
+		apiLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "barrage_api_request_duration_seconds", Help: "Latency of API requests by route, method and status code.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"route", "method", "code"}),
+		ingested: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "barrage_ingest_snapshots_total", Help: "Snapshots received from workers, by result (stored, duplicate, rejected).",
+		}, []string{"result"}),
+		ingestLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "barrage_ingest_lag_seconds", Help: "Time from a snapshot's end to its arrival at the server.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 18),
+		}),
+		foldSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "barrage_fold_duration_seconds", Help: "Time to fold one interval across shards and store it.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}),
+		foldLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "barrage_fold_lag_seconds", Help: "Time from an interval's end to its fold.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 18),
+		}),
+	}
+	active := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "barrage_active_runs", Help: "Runs queued or running.",
+	}, func() float64 { return activeRuns(st) })
+	m.reg.MustRegister(m.apiLatency, m.ingested, m.ingestLag, m.foldSeconds, m.foldLag, active,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func activeRuns(st store.Store) float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	n := 0
+	for _, status := range []string{store.StatusQueued, store.StatusRunning} {
+		runs, err := st.ListRuns(ctx, store.RunFilter{Status: status, Limit: 1000})
+		if err != nil {
+			return -1
+		}
+		n += len(runs)
+	}
+	return float64(n)
+}
+
+// observe records every API request's latency under its route pattern.
+func (m *serviceMetrics) observe(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	m.apiLatency.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Observe(time.Since(start).Seconds())
+}
+
+func (m *serviceMetrics) handler() gin.HandlerFunc {
+	h := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+	return func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) }
+}

@@ -1,0 +1,161 @@
+// Package api is Barrage's HTTP service, on Gin: the user-facing API
+// (scenarios, runs, live metrics, abort, ramp, reports), the fleet's ingest
+// endpoints (snapshots, events, control, spec), and the folding of
+// snapshots into intervals. It is composition: the work is done by the store,
+// the activities and Temporal.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	sdkclient "go.temporal.io/sdk/client"
+
+	"github.com/barrage/barrage/internal/store"
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxBody   = 4 << 20
+	DefaultFoldGrace = time.Second
+)
+
+// Config is what the server needs.
+type Config struct {
+	Store    store.Store
+	Temporal sdkclient.Client
+	// TemporalUI is the base URL of the Temporal Web UI, for links ("" = none).
+	TemporalUI string
+	Namespace  string
+	// FoldGrace is how long an interval waits for its last shards before it
+	// is folded without them (a late snapshot re-folds it).
+	FoldGrace time.Duration
+	// MaxBody bounds request bodies; larger ones get 413.
+	MaxBody int64
+	// FleetToken, when set, is required by the worker registry endpoint.
+	FleetToken string
+	Logger     *slog.Logger
+	// Ready reports whether everything the server depends on is up.
+	Ready func(ctx context.Context) error
+}
+
+// Server is the HTTP service.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	router  *gin.Engine
+	runs    *runCache
+	folder  *folder
+	broker  *broker
+	metrics *serviceMetrics
+	wg      sync.WaitGroup
+}
+
+// New builds the server; Handler serves it.
+func New(cfg Config) *Server {
+	if cfg.FoldGrace <= 0 {
+		cfg.FoldGrace = DefaultFoldGrace
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = "default"
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, log: log, runs: newRunCache(cfg.Store), broker: newBroker(), metrics: newServiceMetrics(cfg.Store)}
+	s.folder = newFolder(s)
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(gin.Recovery(), s.metrics.observe, s.limitBody)
+	s.routes(r)
+	s.router = r
+	return s
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.router }
+
+// Close stops background folding.
+func (s *Server) Close() {
+	s.folder.close()
+	s.wg.Wait()
+}
+
+func (s *Server) routes(r *gin.Engine) {
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", s.metrics.handler())
+
+	r.POST("/scenarios", s.createScenario)
+	r.GET("/scenarios", s.listScenarios)
+	r.GET("/scenarios/:id", s.getScenario)
+	r.PUT("/scenarios/:id", s.updateScenario)
+	r.DELETE("/scenarios/:id", s.deleteScenario)
+
+	r.POST("/runs", s.createRun)
+	r.GET("/runs", s.listRuns)
+	r.GET("/runs/compare", s.compareRuns)
+	r.GET("/runs/:id", s.getRun)
+	r.GET("/runs/:id/report", s.getReport)
+	r.GET("/runs/:id/metrics", s.liveMetrics)
+	r.POST("/runs/:id/abort", s.abortRun)
+	r.POST("/runs/:id/ramp", s.rampRun)
+
+	r.GET("/ingest/runs/:id/spec", s.ingestSpec)
+	r.GET("/ingest/runs/:id/control", s.ingestControl)
+	r.POST("/ingest/runs/:id/snapshots", s.ingestSnapshot)
+	r.POST("/ingest/runs/:id/events", s.ingestEvent)
+
+	r.POST("/workers/heartbeat", s.workerHeartbeat)
+	r.GET("/workers", s.listWorkers)
+	r.NoRoute(func(c *gin.Context) {
+		fail(c, http.StatusNotFound, "not_found", "", "no such endpoint: %s %s", c.Request.Method, c.Request.URL.Path)
+	})
+}
+
+// limitBody turns bodies over MaxBody into 413 before a handler reads them.
+func (s *Server) limitBody(c *gin.Context) {
+	if c.Request.ContentLength > s.cfg.MaxBody {
+		fail(c, http.StatusRequestEntityTooLarge, "too_large", "", "request body is %d bytes, the limit is %d", c.Request.ContentLength, s.cfg.MaxBody)
+		c.Abort()
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBody)
+	c.Next()
+}
+
+func (s *Server) healthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+func (s *Server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+	defer cancel()
+	checks := gin.H{}
+	ok := true
+	if err := s.cfg.Store.Ping(ctx); err != nil {
+		checks["database"], ok = err.Error(), false
+	} else {
+		checks["database"] = "ok"
+	}
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(ctx); err != nil {
+			checks["temporal"], ok = err.Error(), false
+		} else {
+			checks["temporal"] = "ok"
+		}
+	}
+	if !ok {
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "checks": checks})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ok", "checks": checks})
+}

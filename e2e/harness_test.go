@@ -1,0 +1,284 @@
+// Package e2e runs Barrage as its users do: the built binary, as separate
+// processes (server with its embedded Temporal, fleet workers, the demo
+// target), talking over loopback only.
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/barrage/barrage/api/client"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("e2e: skipped in -short mode")
+		os.Exit(0)
+	}
+	dir, err := os.MkdirTemp("", "barrage-e2e-")
+	if err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "barrage")
+	build := exec.Command("go", "build", "-o", binary, "../cmd/barrage")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	start := time.Now()
+	if err := build.Run(); err != nil {
+		fmt.Println("e2e: build barrage:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("e2e: built barrage in %s\n", time.Since(start).Round(time.Millisecond))
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a barrage process started by a test; it is killed at cleanup.
+type proc struct {
+	cmd  *exec.Cmd
+	name string
+	mu   sync.Mutex
+	out  strings.Builder
+	done chan struct{}
+}
+
+func start(t *testing.T, name string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(binary, args...), name: name, done: make(chan struct{})}
+	stdout, _ := p.cmd.StdoutPipe()
+	p.cmd.Stderr = p.cmd.Stdout
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.out.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+		}
+		_ = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			t.Logf("--- output of %s:\n%s", name, p.output())
+		}
+	})
+	return p
+}
+
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+func (p *proc) kill() {
+	if p.cmd.Process != nil {
+		_ = p.cmd.Process.Kill()
+	}
+	<-p.done
+}
+
+// wait waits for the process to exit and returns its exit code.
+func (p *proc) wait(t *testing.T, limit time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState.ExitCode()
+	case <-time.After(limit):
+		t.Fatalf("%s still running after %s:\n%s", p.name, limit, p.output())
+		return -1
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// target is a running `barrage target`.
+type target struct {
+	url string
+}
+
+func startTarget(t *testing.T, args ...string) *target {
+	t.Helper()
+	ready := filepath.Join(t.TempDir(), "target.addr")
+	start(t, "target", append([]string{"target", "--listen", "127.0.0.1:0", "--ready-file", ready, "--max-life", "10m"}, args...)...)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(ready); err == nil && len(b) > 0 {
+			return &target{url: "http://" + strings.TrimSpace(string(b))}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("target did not start")
+	return nil
+}
+
+func (tg *target) served(t *testing.T) uint64 {
+	t.Helper()
+	resp, err := http.Get(tg.url + "/_/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Served uint64 `json:"served"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Served
+}
+
+func (tg *target) reset(t *testing.T) {
+	t.Helper()
+	resp, err := http.Post(tg.url+"/_/reset", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}
+
+// cluster is a server with its embedded Temporal and n workers.
+type cluster struct {
+	url      string
+	temporal string
+	server   *proc
+	workers  map[string]*proc
+	api      *client.Client
+}
+
+func startCluster(t *testing.T, workers int, serverArgs ...string) *cluster {
+	t.Helper()
+	c := &cluster{url: "http://" + freeAddr(t), temporal: freeAddr(t), workers: map[string]*proc{}}
+	args := append([]string{"server", "--listen", strings.TrimPrefix(c.url, "http://"), "--db", "sqlite:" + filepath.Join(t.TempDir(), "barrage.db"),
+		"--temporal-listen", c.temporal, "--temporal-db", ""}, serverArgs...)
+	c.server = start(t, "server", args...)
+	api, err := client.New(c.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.api = api
+	waitFor(t, 60*time.Second, "server health", func() bool { return api.Health(context.Background()) == nil })
+	for i := 1; i <= workers; i++ {
+		c.addWorker(t, fmt.Sprintf("w%d", i))
+	}
+	waitFor(t, 30*time.Second, "workers registered", func() bool { return c.registered(t) >= workers })
+	return c
+}
+
+func (c *cluster) addWorker(t *testing.T, id string, extra ...string) *proc {
+	t.Helper()
+	p := start(t, "worker "+id, append([]string{"worker", "--server", c.url, "--temporal", c.temporal, "--id", id}, extra...)...)
+	c.workers[id] = p
+	return p
+}
+
+func (c *cluster) registered(t *testing.T) int {
+	resp, err := http.Get(c.url + "/workers")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Workers []json.RawMessage `json:"workers"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return len(out.Workers)
+}
+
+func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if ok() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s", limit, what)
+}
+
+// report is the part of report.json the tests read.
+type report struct {
+	RunID  string `json:"run_id"`
+	Status string `json:"status"`
+	Totals struct {
+		Requests uint64  `json:"requests"`
+		Errors   uint64  `json:"errors"`
+		RPS      float64 `json:"rps"`
+		Dropped  uint64  `json:"dropped_iterations"`
+	} `json:"totals"`
+	LatencyMS struct {
+		P50, P95, P99 float64
+	} `json:"latency_ms"`
+	Steps []struct {
+		Name     string `json:"name"`
+		Requests uint64 `json:"requests"`
+		Errors   uint64 `json:"errors"`
+	} `json:"steps"`
+	Workers []struct {
+		ID       string `json:"id"`
+		Shards   []int  `json:"shards"`
+		Requests uint64 `json:"requests"`
+	} `json:"workers"`
+	Events []struct {
+		T      float64 `json:"t"`
+		Kind   string  `json:"kind"`
+		Detail string  `json:"detail"`
+	} `json:"events"`
+	Series []struct {
+		T   float64 `json:"t"`
+		RPS float64 `json:"rps"`
+	} `json:"series"`
+}
+
+func readReport(t *testing.T, path string) *report {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read report: %v", err)
+	}
+	var r report
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatalf("decode report: %v", err)
+	}
+	return &r
+}
+
+func writeScenario(t *testing.T, doc string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "scenario.yaml")
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

@@ -1,0 +1,73 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/barrage/barrage/activities"
+	apiclient "github.com/barrage/barrage/api/client"
+	"github.com/barrage/barrage/workers"
+)
+
+// NodeConfig is a fleet node: a `barrage worker`.
+type NodeConfig struct {
+	Server     string // the server's API URL
+	Temporal   string // Temporal frontend address
+	Namespace  string
+	ID         string
+	MaxVUs     int
+	MaxRPS     int
+	FleetToken string
+	SpoolDir   string
+	Logger     *slog.Logger
+}
+
+// beatEvery is how often a node announces itself to the server.
+const beatEvery = 2 * time.Second
+
+// RunNode runs a fleet node until ctx ends: it polls the load task queue for
+// one shard at a time and announces its capacity to the server.
+func RunNode(ctx context.Context, cfg NodeConfig) error {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = "default"
+	}
+	c, err := apiclient.New(cfg.Server)
+	if err != nil {
+		return err
+	}
+	tc, err := Dial(ctx, cfg.Temporal, cfg.Namespace, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	acts := &activities.Activities{Server: c, WorkerID: cfg.ID, MaxVUs: cfg.MaxVUs, MaxRPS: cfg.MaxRPS, SpoolDir: cfg.SpoolDir, Logger: log}
+	w := workers.NewLoad(tc, acts)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start load worker: %w", err)
+	}
+	defer w.Stop()
+	log.Info("worker ready", "id", cfg.ID, "server", cfg.Server, "temporal", cfg.Temporal)
+	host, _ := os.Hostname()
+	t := time.NewTicker(beatEvery)
+	defer t.Stop()
+	for {
+		bctx, cancel := context.WithTimeout(ctx, beatEvery)
+		err := c.Heartbeat(bctx, cfg.FleetToken, apiclient.WorkerBeat{ID: cfg.ID, MaxVUs: cfg.MaxVUs, MaxRPS: cfg.MaxRPS, Host: host})
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			log.Debug("announce to the server failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

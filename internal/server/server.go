@@ -1,0 +1,257 @@
+// Package server assembles a Barrage server process — the store, Temporal
+// (external, or an embedded dev server), the HTTP API with ingest and
+// folding, the control worker and any in-process load workers — and a fleet
+// node (a `barrage worker`). cmd/barrage turns flags into these configs.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	sdkclient "go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/barrage/barrage/activities"
+	"github.com/barrage/barrage/api"
+	apiclient "github.com/barrage/barrage/api/client"
+	"github.com/barrage/barrage/internal/devserver"
+	"github.com/barrage/barrage/internal/store"
+	"github.com/barrage/barrage/workers"
+)
+
+// Config is a server process.
+type Config struct {
+	Listen         string // API address; port 0 picks one
+	DB             string // postgres://… or sqlite:PATH
+	Temporal       string // frontend of an external Temporal; "" starts one in-process
+	TemporalListen string // the embedded frontend's address
+	TemporalUI     string // the embedded Web UI's address ("" = none)
+	TemporalDB     string // the embedded Temporal's SQLite file ("" = in memory)
+	Namespace      string
+	LocalWorkers   int // load workers in this process
+	LocalMaxVUs    int
+	FleetToken     string
+	FoldGrace      time.Duration
+	Logger         *slog.Logger
+}
+
+// Server is a running server process.
+type Server struct {
+	URL      string // http://host:port of the API
+	Temporal string // frontend address
+	UI       string // Temporal Web UI URL, "" when none
+
+	log     *slog.Logger
+	dev     *devserver.Server
+	st      store.Store
+	tc      sdkclient.Client
+	api     *api.Server
+	http    *http.Server
+	workers []worker.Worker
+	done    chan error
+	once    sync.Once
+}
+
+// Start brings everything up and returns once the API answers.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = devserver.DefaultNamespace
+	}
+	s := &Server{log: log, done: make(chan error, 1)}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Close()
+		}
+	}()
+	var err error
+	if s.st, err = store.Open(ctx, cfg.DB); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := s.startTemporal(ctx, cfg); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	s.URL = "http://" + ln.Addr().String()
+	s.api = api.New(api.Config{
+		Store: s.st, Temporal: s.tc, TemporalUI: s.UI, Namespace: cfg.Namespace, FoldGrace: cfg.FoldGrace,
+		FleetToken: cfg.FleetToken, Logger: log, Ready: s.temporalReady,
+	})
+	s.http = &http.Server{Handler: s.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { s.done <- s.http.Serve(ln) }()
+	acts := &activities.Activities{Store: s.st, Logger: log}
+	s.workers = append(s.workers, workers.NewControl(s.tc, acts))
+	if err := s.addLocalWorkers(cfg); err != nil {
+		return nil, err
+	}
+	for _, w := range s.workers {
+		if err := w.Start(); err != nil {
+			return nil, fmt.Errorf("start worker: %w", err)
+		}
+	}
+	ok = true
+	return s, nil
+}
+
+func (s *Server) startTemporal(ctx context.Context, cfg Config) error {
+	addr := cfg.Temporal
+	if addr == "" {
+		dev, err := devserver.Start(ctx, devserver.Options{
+			Listen: cfg.TemporalListen, DBFile: cfg.TemporalDB, Namespace: cfg.Namespace, UIListen: cfg.TemporalUI, Logger: s.log,
+		})
+		if err != nil {
+			return fmt.Errorf("start the embedded Temporal: %w", err)
+		}
+		s.dev, addr = dev, dev.FrontendAddr()
+		if dev.UIAddr() != "" {
+			s.UI = "http://" + dev.UIAddr()
+		}
+	}
+	s.Temporal = addr
+	tc, err := Dial(ctx, addr, cfg.Namespace, s.log)
+	if err != nil {
+		return err
+	}
+	s.tc = tc
+	return nil
+}
+
+// Dial connects to Temporal, retrying for a while: a fleet node may start
+// before its Temporal does.
+func Dial(ctx context.Context, addr, namespace string, log *slog.Logger) (sdkclient.Client, error) {
+	var last error
+	for attempt := 0; attempt < 30; attempt++ {
+		tc, err := sdkclient.DialContext(ctx, sdkclient.Options{
+			HostPort: addr, Namespace: namespace, Logger: sdklog.NewStructuredLogger(quiet(log)),
+		})
+		if err == nil {
+			return tc, nil
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("connect to Temporal at %s: %w", addr, ctx.Err())
+		case <-time.After(time.Second):
+		}
+	}
+	return nil, fmt.Errorf("connect to Temporal at %s: %w", addr, last)
+}
+
+// quiet drops the SDK's info chatter (one line per poll error and more).
+func quiet(log *slog.Logger) *slog.Logger {
+	return slog.New(levelFilter{h: log.Handler(), min: slog.LevelWarn})
+}
+
+type levelFilter struct {
+	h   slog.Handler
+	min slog.Level
+}
+
+func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= f.min && f.h.Enabled(ctx, l)
+}
+func (f levelFilter) Handle(ctx context.Context, r slog.Record) error { return f.h.Handle(ctx, r) }
+func (f levelFilter) WithAttrs(a []slog.Attr) slog.Handler {
+	return levelFilter{h: f.h.WithAttrs(a), min: f.min}
+}
+func (f levelFilter) WithGroup(n string) slog.Handler {
+	return levelFilter{h: f.h.WithGroup(n), min: f.min}
+}
+
+func (s *Server) temporalReady(ctx context.Context) error {
+	_, err := s.tc.CheckHealth(ctx, &sdkclient.CheckHealthRequest{})
+	return err
+}
+
+func (s *Server) addLocalWorkers(cfg Config) error {
+	if cfg.LocalWorkers <= 0 {
+		return nil
+	}
+	c, err := apiclient.New(s.URL)
+	if err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	for i := 1; i <= cfg.LocalWorkers; i++ {
+		acts := &activities.Activities{Server: c, WorkerID: fmt.Sprintf("local-%d", i), MaxVUs: cfg.LocalMaxVUs, Logger: s.log}
+		s.workers = append(s.workers, workers.NewLoad(s.tc, acts))
+		_ = host
+	}
+	return nil
+}
+
+// Ready waits until the API answers /healthz.
+func (s *Server) Ready(ctx context.Context) error {
+	c, err := apiclient.New(s.URL)
+	if err != nil {
+		return err
+	}
+	for {
+		if err := c.Health(ctx); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Wait blocks until the HTTP server stops.
+func (s *Server) Wait() error {
+	err := <-s.done
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Close stops everything, in reverse order.
+func (s *Server) Close() {
+	s.once.Do(func() {
+		for _, w := range s.workers {
+			w.Stop()
+		}
+		if s.http != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = s.http.Shutdown(ctx)
+			cancel()
+		}
+		if s.api != nil {
+			s.api.Close()
+		}
+		if s.tc != nil {
+			s.tc.Close()
+		}
+		if s.dev != nil {
+			if err := s.dev.Stop(); err != nil {
+				s.log.Warn("stop the embedded Temporal", "err", err)
+			}
+		}
+		if s.st != nil {
+			_ = s.st.Close()
+		}
+	})
+}
+
+// Store returns the server's store (for tests and tools).
+func (s *Server) Store() store.Store { return s.st }
+
+// TemporalClient returns the server's Temporal client.
+func (s *Server) TemporalClient() sdkclient.Client { return s.tc }

@@ -1,0 +1,101 @@
+package reports
+
+// Comparison is the per-metric difference between two runs' reports.
+type Comparison struct {
+	Base    RunRef        `json:"base"`
+	Head    RunRef        `json:"head"`
+	Metrics []MetricDelta `json:"metrics"`
+	Steps   []StepDelta   `json:"steps"`
+}
+
+// RunRef names a compared run.
+type RunRef struct {
+	RunID    string `json:"run_id"`
+	Scenario string `json:"scenario"`
+	Status   string `json:"status"`
+}
+
+// MetricDelta is one metric of both runs. DeltaPct is relative to Base (0
+// when Base is 0); Better says whether Head improved on Base, Worse whether
+// it regressed (neither when they are equal).
+type MetricDelta struct {
+	Metric   string  `json:"metric"`
+	Unit     string  `json:"unit"`
+	Base     float64 `json:"base"`
+	Head     float64 `json:"head"`
+	Delta    float64 `json:"delta"`
+	DeltaPct float64 `json:"delta_pct"`
+	Better   bool    `json:"better"`
+	Worse    bool    `json:"worse"`
+}
+
+// StepDelta is the comparison of one step present in both runs.
+type StepDelta struct {
+	Name    string        `json:"name"`
+	Metrics []MetricDelta `json:"metrics"`
+}
+
+type metricSpec struct {
+	name, unit  string
+	lowerBetter bool
+	value       func(Latency, uint64, uint64) float64
+}
+
+var latencySpecs = []metricSpec{
+	{"p50", "ms", true, func(l Latency, _, _ uint64) float64 { return l.P50 }},
+	{"p90", "ms", true, func(l Latency, _, _ uint64) float64 { return l.P90 }},
+	{"p95", "ms", true, func(l Latency, _, _ uint64) float64 { return l.P95 }},
+	{"p99", "ms", true, func(l Latency, _, _ uint64) float64 { return l.P99 }},
+	{"p999", "ms", true, func(l Latency, _, _ uint64) float64 { return l.P999 }},
+	{"max", "ms", true, func(l Latency, _, _ uint64) float64 { return l.Max }},
+	{"mean", "ms", true, func(l Latency, _, _ uint64) float64 { return l.Mean }},
+	{"error_rate", "ratio", true, func(_ Latency, req, errs uint64) float64 { return ratio(errs, req) }},
+	{"requests", "count", false, func(_ Latency, req, _ uint64) float64 { return float64(req) }},
+}
+
+// Compare returns head's metrics against base's.
+func Compare(base, head *Report) *Comparison {
+	c := &Comparison{
+		Base: RunRef{RunID: base.RunID, Scenario: base.Scenario, Status: base.Status},
+		Head: RunRef{RunID: head.RunID, Scenario: head.Scenario, Status: head.Status},
+	}
+	c.Metrics = append(c.Metrics,
+		delta("rps", "1/s", false, base.Totals.RPS, head.Totals.RPS),
+		delta("dropped_iterations", "count", true, float64(base.Totals.DroppedIterations), float64(head.Totals.DroppedIterations)),
+	)
+	for _, sp := range latencySpecs {
+		c.Metrics = append(c.Metrics, delta(sp.name, sp.unit, sp.lowerBetter,
+			sp.value(base.LatencyMS, base.Totals.Requests, base.Totals.Errors),
+			sp.value(head.LatencyMS, head.Totals.Requests, head.Totals.Errors)))
+	}
+	c.Steps = []StepDelta{}
+	for _, hs := range head.Steps {
+		i := stepIndex(base, hs.Name)
+		if i < 0 {
+			continue
+		}
+		bs := base.Steps[i]
+		sd := StepDelta{Name: hs.Name}
+		for _, sp := range latencySpecs {
+			sd.Metrics = append(sd.Metrics, delta(sp.name, sp.unit, sp.lowerBetter,
+				sp.value(bs.LatencyMS, bs.Requests, bs.Errors), sp.value(hs.LatencyMS, hs.Requests, hs.Errors)))
+		}
+		c.Steps = append(c.Steps, sd)
+	}
+	return c
+}
+
+func delta(name, unit string, lowerBetter bool, base, head float64) MetricDelta {
+	d := MetricDelta{Metric: name, Unit: unit, Base: base, Head: head, Delta: round(head-base, 6)}
+	if base != 0 {
+		d.DeltaPct = round(100*(head-base)/base, 3)
+	}
+	improved := head < base
+	if !lowerBetter {
+		improved = head > base
+	}
+	if head != base {
+		d.Better, d.Worse = improved, !improved
+	}
+	return d
+}

@@ -1,0 +1,46 @@
+// Package workers composes Temporal workers: which task queue runs which
+// workflows and activities, with which options.
+//
+// Usage:
+//
+//  1. A server runs NewControl: the run workflow and the activities that use
+//     the store, on workflows.ControlQueue.
+//  2. A fleet node runs NewLoad: LoadShard on workflows.LoadQueue, one shard
+//     at a time, never workflow tasks.
+//  3. Start them with Start, stop them with Stop.
+package workers
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/barrage/barrage/activities"
+	"github.com/barrage/barrage/workflows"
+)
+
+// NewControl returns the server's worker: the run workflow and the store's activities.
+func NewControl(c client.Client, acts *activities.Activities) worker.Worker {
+	w := worker.New(c, workflows.ControlQueue, worker.Options{
+		MaxConcurrentActivityExecutionSize: 64,
+	})
+	w.RegisterWorkflowWithOptions(workflows.Run, workflow.RegisterOptions{Name: "Run"})
+	acts.RegisterControl(w)
+	return w
+}
+
+// NewLoad returns a fleet node's worker: it takes one shard at a time and
+// heartbeats at least every second, so that a cancellation (an abort)
+// reaches it within a second.
+func NewLoad(c client.Client, acts *activities.Activities) worker.Worker {
+	w := worker.New(c, workflows.LoadQueue, worker.Options{
+		MaxConcurrentActivityExecutionSize: 1,
+		DisableWorkflowWorker:              true,
+		MaxHeartbeatThrottleInterval:       time.Second,
+		DefaultHeartbeatThrottleInterval:   time.Second,
+	})
+	acts.RegisterLoad(w)
+	return w
+}

@@ -1,0 +1,238 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/barrage/barrage/internal/profile"
+)
+
+// fakeActivities stands in for package activities: it records what the
+// workflow asked for. LoadShard "runs" for shardTime of test-suite time, or
+// until cancelled.
+type fakeActivities struct {
+	mu        sync.Mutex
+	shardTime time.Duration
+	shardErr  error
+	finished  []FinishInput
+	controls  []Control
+	events    []EventInput
+	reports   []string
+	shards    []ShardInput
+}
+
+func (f *fakeActivities) PrepareRun(_ context.Context, id string) (RunSpec, error) {
+	p, _ := profile.Constant(profile.Closed, 30, time.Minute)
+	return RunSpec{RunID: id, Shards: 3, Profile: p, GracefulStop: 5 * time.Second, IntervalMS: 1000}, nil
+}
+
+func (f *fakeActivities) StartRun(context.Context, StartInput) error { return nil }
+
+func (f *fakeActivities) PublishControl(_ context.Context, c Control) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.controls = append(f.controls, c)
+	return nil
+}
+
+func (f *fakeActivities) RecordEvent(_ context.Context, e EventInput) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.events = append(f.events, e)
+	return nil
+}
+
+func (f *fakeActivities) FinishRun(_ context.Context, in FinishInput) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.finished = append(f.finished, in)
+	return nil
+}
+
+func (f *fakeActivities) BuildReport(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reports = append(f.reports, id)
+	return nil
+}
+
+func (f *fakeActivities) LoadShard(ctx context.Context, in ShardInput) (ShardResult, error) {
+	f.mu.Lock()
+	f.shards = append(f.shards, in)
+	f.mu.Unlock()
+	if f.shardErr != nil {
+		return ShardResult{}, f.shardErr
+	}
+	// The test suite runs activities in real time; keep them short and let
+	// cancellation (delivered through the heartbeat) end them early.
+	t := time.NewTimer(f.shardTime)
+	defer t.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.C:
+			return ShardResult{Shard: in.Shard, Worker: "w", Attempt: 1, Reason: "completed"}, nil
+		case <-tick.C:
+			activity.RecordHeartbeat(ctx, ShardProgress{Worker: "w"})
+		case <-ctx.Done():
+			return ShardResult{Shard: in.Shard, Aborted: true}, ctx.Err()
+		}
+	}
+}
+
+func newEnv(t *testing.T, f *fakeActivities) *testsuite.TestWorkflowEnvironment {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	// Activities run in real time here; signals are delivered by delayed
+	// callbacks in the suite's clock.
+	env.SetTestTimeout(30 * time.Second)
+	env.RegisterWorkflow(Run)
+	for name, fn := range map[string]any{
+		ActivityPrepareRun: f.PrepareRun, ActivityStartRun: f.StartRun, ActivityPublishControl: f.PublishControl,
+		ActivityRecordEvent: f.RecordEvent, ActivityFinishRun: f.FinishRun, ActivityBuildReport: f.BuildReport,
+		ActivityLoadShard: f.LoadShard,
+	} {
+		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	}
+	return env
+}
+
+func TestRunCompletes(t *testing.T) {
+	f := &fakeActivities{shardTime: 50 * time.Millisecond}
+	env := newEnv(t, f)
+	env.ExecuteWorkflow(Run, RunInput{RunID: "r1"})
+	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
+		t.Fatalf("completed %v, error %v", env.IsWorkflowCompleted(), env.GetWorkflowError())
+	}
+	var out RunOutcome
+	if err := env.GetWorkflowResult(&out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != "completed" || len(out.Shards) != 3 {
+		t.Fatalf("outcome %+v", out)
+	}
+	seen := map[int]bool{}
+	for _, s := range f.shards {
+		seen[s.Shard] = true
+		if s.Shards != 3 || len(s.Fractions) != 3 || s.Epoch.IsZero() {
+			t.Errorf("shard input %+v", s)
+		}
+	}
+	if len(seen) != 3 {
+		t.Errorf("shards started: %v", seen)
+	}
+	if len(f.finished) != 1 || f.finished[0].Status != "completed" || len(f.reports) != 1 {
+		t.Errorf("finish %+v reports %v", f.finished, f.reports)
+	}
+	if len(f.controls) != 1 || f.controls[0].Version != 1 || f.controls[0].Fractions[0] != 1.0/3 {
+		t.Errorf("controls %+v", f.controls)
+	}
+}
+
+func TestAbortCancelsEveryShard(t *testing.T) {
+	f := &fakeActivities{shardTime: time.Minute}
+	env := newEnv(t, f)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalAbort, AbortSignal{By: "alice", Reason: "wrong target"})
+	}, 3*time.Second)
+	start := time.Now()
+	env.ExecuteWorkflow(Run, RunInput{RunID: "r2"})
+	var out RunOutcome
+	if err := env.GetWorkflowResult(&out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != "aborted" || out.Reason != "aborted by alice: wrong target" {
+		t.Fatalf("outcome %+v", out)
+	}
+	if time.Since(start) > 30*time.Second {
+		t.Errorf("the shards were not cancelled: the workflow took %v", time.Since(start))
+	}
+	last := f.controls[len(f.controls)-1]
+	if !last.Aborted || last.Version != 2 {
+		t.Errorf("published control %+v", last)
+	}
+	if f.finished[0].Status != "aborted" || !hasEvent(f.events, "aborted", "alice") {
+		t.Errorf("finish %+v events %+v", f.finished, f.events)
+	}
+}
+
+func hasEvent(es []EventInput, kind, substr string) bool {
+	for _, e := range es {
+		if e.Kind == kind && strings.Contains(e.Detail, substr) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestErrorRateAbortFailsTheRun(t *testing.T) {
+	f := &fakeActivities{shardTime: time.Minute}
+	env := newEnv(t, f)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalAbort, AbortSignal{By: "error_rate", Reason: "error rate 0.93 over 10s >= 0.5", Failed: true})
+	}, 3*time.Second)
+	env.ExecuteWorkflow(Run, RunInput{RunID: "r3"})
+	var out RunOutcome
+	if err := env.GetWorkflowResult(&out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != "failed" || !strings.Contains(out.Reason, "error rate 0.93") {
+		t.Fatalf("outcome %+v", out)
+	}
+}
+
+func TestRampPublishesARetargetedProfile(t *testing.T) {
+	f := &fakeActivities{shardTime: 1500 * time.Millisecond}
+	env := newEnv(t, f)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalRamp, RampSignal{Target: 90, Over: 2 * time.Second, By: "bob"})
+	}, time.Second)
+	env.ExecuteWorkflow(Run, RunInput{RunID: "r4"})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.controls) < 2 {
+		t.Fatalf("controls %+v", f.controls)
+	}
+	c := f.controls[1]
+	if c.Version != 2 || c.Aborted {
+		t.Fatalf("ramp control %+v", c)
+	}
+	// Signalled 1 s after the start, before the profile's time zero
+	// (StartLead after the start): the ramp starts at offset 0, from 30 to
+	// 90 over 2 s.
+	for at, want := range map[time.Duration]float64{0: 30, time.Second: 60, 2 * time.Second: 90, 50 * time.Second: 90} {
+		if got := c.Profile.Target(at); got < want-0.5 || got > want+0.5 {
+			t.Errorf("Target(%v) = %v, want %v", at, got, want)
+		}
+	}
+	if !hasEvent(f.events, "ramp", "bob") {
+		t.Errorf("events %+v", f.events)
+	}
+}
+
+func TestEveryShardFailingFailsTheRun(t *testing.T) {
+	f := &fakeActivities{shardErr: temporal.NewNonRetryableApplicationError("bad scenario on worker", "invalid_run", errors.New("x"))}
+	env := newEnv(t, f)
+	env.ExecuteWorkflow(Run, RunInput{RunID: "r5"})
+	var out RunOutcome
+	if err := env.GetWorkflowResult(&out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != "failed" || !strings.Contains(out.Reason, "every shard failed") {
+		t.Fatalf("outcome %+v", out)
+	}
+	if !hasEvent(f.events, "shard_failed", "bad scenario") {
+		t.Errorf("events %+v", f.events)
+	}
+}

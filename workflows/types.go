@@ -1,0 +1,167 @@
+// Package workflows holds Barrage's Temporal workflow: one RunWorkflow per
+// run, with the run's ID as workflow ID. It orchestrates only: the load
+// arithmetic lives in internal/profile, the work in activities. Per-second
+// metrics never pass through here (they go from workers to the server's
+// ingest endpoint), so a run's history stays small.
+//
+// Usage:
+//
+//  1. Register Run on the ControlQueue worker, with the activities of package
+//     activities (workers.NewControlWorker does both).
+//  2. Start it with client.ExecuteWorkflow, ID = run ID, input RunInput.
+//  3. Signal SignalAbort (AbortSignal) or SignalRamp (RampSignal) to steer it;
+//     query QueryState for where it is.
+package workflows
+
+import (
+	"time"
+
+	"github.com/barrage/barrage/internal/profile"
+)
+
+// Task queues, signals and the query of the run workflow.
+const (
+	ControlQueue = "barrage-control" // workflows and the server's activities
+	LoadQueue    = "barrage-load"    // LoadShard, on the fleet's workers
+
+	SignalAbort = "abort"
+	SignalRamp  = "ramp"
+	QueryState  = "state"
+)
+
+// Timing of a run.
+const (
+	// StartLead is how far after the workflow decides to start the profile's
+	// time zero lies: workers pick their shard up, fetch the scenario and
+	// open connections before it, so that the first interval is a full one.
+	StartLead = 2 * time.Second
+	// HeartbeatTimeout is how long a silent load activity is trusted; after
+	// it, Temporal retries the shard on another worker.
+	HeartbeatTimeout = 10 * time.Second
+	// EndSlack bounds how long after the profile's end (graceful stop
+	// included) the run waits for stragglers before cancelling them.
+	EndSlack = 2 * time.Minute
+)
+
+// RunInput starts a run workflow.
+type RunInput struct {
+	RunID string
+}
+
+// RunSpec is what the workflow needs to know about a run, read by the
+// PrepareRun activity.
+type RunSpec struct {
+	RunID        string
+	Shards       int
+	Profile      profile.Profile
+	GracefulStop time.Duration
+	IntervalMS   int
+	// Epoch is set when the run had started before (the workflow is being
+	// replayed on another server after a crash): the profile keeps its time.
+	Epoch time.Time
+	// AbortOnErrorRate is the scenario's abort_on rate (0: none); the server
+	// evaluates it and signals the workflow.
+	AbortOnErrorRate float64
+	// Token is the run's ingest token, handed to its shards. It is visible
+	// in the workflow's history; it only lets a worker report on this run.
+	Token string
+}
+
+// StartInput marks a run as running.
+type StartInput struct {
+	RunID      string
+	Epoch      time.Time
+	IntervalMS int
+}
+
+// Control is what every shard of a run follows: the global profile, each
+// shard's fraction of it, and whether to stop. Version increases with every
+// change; workers poll it from the server.
+type Control struct {
+	RunID     string
+	Version   int
+	Profile   profile.Profile
+	Fractions []float64
+	Aborted   bool
+	Reason    string
+}
+
+// ShardInput is one load activity's work.
+type ShardInput struct {
+	RunID      string
+	Shard      int
+	Shards     int
+	Epoch      time.Time
+	IntervalMS int
+	Fractions  []float64
+	// Token authenticates the worker on the server's ingest endpoints.
+	Token string
+}
+
+// ShardResult is how a shard ended.
+type ShardResult struct {
+	Shard     int
+	Worker    string
+	Attempt   int
+	Reason    string
+	Snapshots uint64
+	Aborted   bool
+}
+
+// ShardProgress is a load activity's heartbeat detail: where the shard is,
+// so that a retry knows what its predecessor did.
+type ShardProgress struct {
+	Worker    string
+	Offset    time.Duration
+	Snapshots uint64
+}
+
+// AbortSignal asks the run to stop; By names who asked (a user, "error_rate").
+type AbortSignal struct {
+	By     string
+	Reason string
+	// Failed ends the run as failed rather than aborted (the error-rate abort).
+	Failed bool
+}
+
+// RampSignal changes the target load for the rest of the run: VUs (closed
+// model) or iterations/s (open), reached linearly over Over.
+type RampSignal struct {
+	Target float64
+	Over   time.Duration
+	By     string
+}
+
+// EventInput records a line of the run's timeline.
+type EventInput struct {
+	RunID  string
+	Kind   string
+	Detail string
+}
+
+// FinishInput ends a run.
+type FinishInput struct {
+	RunID  string
+	Status string
+	Reason string
+}
+
+// RunState answers QueryState.
+type RunState struct {
+	Phase     string // preparing, running, stopping, reporting, done
+	Epoch     time.Time
+	Shards    int
+	Finished  int
+	Aborted   bool
+	Reason    string
+	Control   int // version of the published control
+	Completed []ShardResult
+}
+
+// RunOutcome is the workflow's result.
+type RunOutcome struct {
+	RunID  string
+	Status string
+	Reason string
+	Shards []ShardResult
+}
