@@ -201,6 +201,9 @@ func (f *folder) fold(r *store.Run, k int64) {
 	f.s.metrics.foldSeconds.Observe(time.Since(began).Seconds())
 	f.s.metrics.foldLag.Observe(time.Since(earlier(stored.End, folded.Data.End)).Seconds())
 	f.s.broker.publish(r.ID, intervalPoint(r, stored, folded))
+	if n, ok := f.s.cfg.Store.(store.Notifier); ok {
+		_ = n.Notify(ctx, foldChannel, r.ID)
+	}
 }
 
 func earlier(a, b time.Time) time.Time {

@@ -66,12 +66,14 @@ func (s *Server) authRun(c *gin.Context) (*store.Run, bool) {
 		return nil, false
 	}
 	r, err := s.runs.get(c, id)
-	if err != nil {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		failErr(c, err, "run "+id)
 		return nil, false
 	}
-	token := strings.TrimPrefix(c.GetHeader("Authorization"), "Bearer ")
-	if token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(r.Token)) != 1 {
+	// An unknown run and a wrong token get the same answer: the ingest
+	// endpoints do not tell which run IDs exist.
+	token, bearer := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	if r == nil || !bearer || token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(r.Token)) != 1 {
 		fail(c, http.StatusUnauthorized, "unauthorized", "", "a valid worker token for run %s is required", id)
 		return nil, false
 	}

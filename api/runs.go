@@ -103,7 +103,7 @@ func (s *Server) createRun(c *gin.Context) {
 // newRun validates a run request into a queued run.
 func (s *Server) newRun(c *gin.Context, req runRequest) (*store.Run, bool) {
 	if req.ScenarioID == "" {
-		fail(c, http.StatusBadRequest, "missing_field", "scenario_id", "scenario_id is required")
+		fail(c, http.StatusUnprocessableEntity, "missing_field", "scenario_id", "scenario_id is required")
 		return nil, false
 	}
 	if !validID.MatchString(req.ScenarioID) {
@@ -291,6 +291,10 @@ func (s *Server) listRuns(c *gin.Context) {
 	if !ok {
 		return
 	}
+	if f.Before != "" && !validID.MatchString(f.Before) {
+		fail(c, http.StatusBadRequest, "bad_query", "before", "before must be a run ID, got %q", f.Before)
+		return
+	}
 	f.Limit = limit
 	if tag := c.Query("tag"); tag != "" {
 		k, v, found := strings.Cut(tag, "=")
@@ -434,7 +438,8 @@ func (s *Server) rampRun(c *gin.Context) {
 
 func (s *Server) compareRuns(c *gin.Context) {
 	var reps [2]*reports.Report
-	for i, name := range []string{"base", "head"} {
+	names := []string{"base", "head"}
+	for _, name := range names {
 		id := c.Query(name)
 		if id == "" {
 			fail(c, http.StatusBadRequest, "missing_field", name, "%s is required: GET /runs/compare?base=RUN&head=RUN", name)
@@ -444,7 +449,14 @@ func (s *Server) compareRuns(c *gin.Context) {
 			fail(c, http.StatusBadRequest, "bad_id", name, "%q is not a valid ID", id)
 			return
 		}
+	}
+	for i, name := range names {
+		id := c.Query(name)
 		r, err := s.cfg.Store.GetRun(c, id)
+		if errors.Is(err, store.ErrNotFound) {
+			fail(c, http.StatusNotFound, "not_found", name, "%s run %s not found", name, id)
+			return
+		}
 		if err != nil {
 			failErr(c, err, name+" run "+id)
 			return

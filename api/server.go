@@ -15,12 +15,15 @@ import (
 	"github.com/gin-gonic/gin"
 	sdkclient "go.temporal.io/sdk/client"
 
+	"github.com/barrage/barrage/internal/scenario"
 	"github.com/barrage/barrage/internal/store"
 )
 
 // Defaults of Config.
 const (
-	DefaultMaxBody   = 4 << 20
+	// DefaultMaxBody fits the largest scenario (inline feeder data
+	// included) with room for the JSON around it.
+	DefaultMaxBody   = scenario.MaxSize + 64<<10
 	DefaultFoldGrace = time.Second
 )
 
@@ -53,7 +56,12 @@ type Server struct {
 	broker  *broker
 	metrics *serviceMetrics
 	wg      sync.WaitGroup
+	stop    context.CancelFunc
 }
+
+// foldChannel is the Postgres NOTIFY channel on which servers announce
+// folded intervals (payload: the run ID).
+const foldChannel = "barrage_folded"
 
 // New builds the server; Handler serves it.
 func New(cfg Config) *Server {
@@ -72,6 +80,16 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: log, runs: newRunCache(cfg.Store), broker: newBroker(), metrics: newServiceMetrics(cfg.Store)}
 	s.folder = newFolder(s)
+	ctx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	if n, ok := cfg.Store.(store.Notifier); ok {
+		// Streams on this server wake as soon as any server folds.
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			_ = n.Listen(ctx, foldChannel, func(runID string) { s.broker.publish(runID, Point{}) })
+		}()
+	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.Use(gin.Recovery(), s.metrics.observe, s.limitBody)
@@ -85,6 +103,7 @@ func (s *Server) Handler() http.Handler { return s.router }
 
 // Close stops background folding.
 func (s *Server) Close() {
+	s.stop()
 	s.folder.close()
 	s.wg.Wait()
 }
@@ -93,6 +112,7 @@ func (s *Server) routes(r *gin.Engine) {
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", s.metrics.handler())
+	r.GET("/openapi.json", serveOpenAPI)
 
 	r.POST("/scenarios", s.createScenario)
 	r.GET("/scenarios", s.listScenarios)

@@ -178,8 +178,15 @@ type cluster struct {
 
 func startCluster(t *testing.T, workers int, serverArgs ...string) *cluster {
 	t.Helper()
+	return startClusterOn(t, workers, "sqlite:"+filepath.Join(t.TempDir(), "barrage.db"), serverArgs...)
+}
+
+// startClusterOn starts a server on the database dsn (with an embedded,
+// in-memory Temporal unless serverArgs say otherwise) and n workers.
+func startClusterOn(t *testing.T, workers int, dsn string, serverArgs ...string) *cluster {
+	t.Helper()
 	c := &cluster{url: "http://" + freeAddr(t), temporal: freeAddr(t), workers: map[string]*proc{}}
-	args := append([]string{"server", "--listen", strings.TrimPrefix(c.url, "http://"), "--db", "sqlite:" + filepath.Join(t.TempDir(), "barrage.db"),
+	args := append([]string{"server", "--listen", strings.TrimPrefix(c.url, "http://"), "--db", dsn,
 		"--temporal-listen", c.temporal, "--temporal-db", ""}, serverArgs...)
 	c.server = start(t, "server", args...)
 	api, err := client.New(c.url)

@@ -144,7 +144,14 @@ func (c *Client) Stream(ctx context.Context, path, lastID string, fn func(Event)
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-		return &Error{Status: resp.StatusCode, Code: http.StatusText(resp.StatusCode), Message: strings.TrimSpace(string(data))}
+		var wrapped struct {
+			Error Error `json:"error"`
+		}
+		if json.Unmarshal(data, &wrapped) != nil || wrapped.Error.Message == "" {
+			wrapped.Error = Error{Code: http.StatusText(resp.StatusCode), Message: strings.TrimSpace(string(data))}
+		}
+		wrapped.Error.Status = resp.StatusCode
+		return &wrapped.Error
 	}
 	return readEvents(resp.Body, fn)
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // MaxSize is the largest scenario document accepted, inline feeder data included.
-const MaxSize = 16 << 20
+const MaxSize = 8 << 20
 
 // maxNodes bounds the work a document can cause, aliases included, so that a
 // small "billion laughs" document cannot exhaust memory.

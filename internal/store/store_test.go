@@ -355,3 +355,30 @@ func TestSQLiteTwoStoresOneFile(t *testing.T) {
 		t.Fatalf("%d snapshots, %d events, want %d each", len(snaps), len(events), goroutines*each)
 	}
 }
+
+func TestPostgresNotify(t *testing.T) {
+	st := mustOpen(t, pgTestDSN(t))
+	n, ok := st.(Notifier)
+	if !ok {
+		t.Fatal("the Postgres store is not a Notifier")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan string, 1)
+	go n.Listen(ctx, "barrage_test", func(p string) { got <- p })
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if err := n.Notify(ctx, "barrage_test", "run_1"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case p := <-got:
+			if p != "run_1" {
+				t.Fatalf("payload %q", p)
+			}
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	t.Fatal("no notification arrived")
+}
