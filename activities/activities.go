@@ -42,6 +42,9 @@ type Activities struct {
 	// SpoolDir holds snapshots that could not be delivered yet beyond what
 	// memory keeps ("" = the system's temp folder).
 	SpoolDir string
+	// TemporalHealthy returns when this worker last reached Temporal (nil:
+	// always trusted).
+	TemporalHealthy func() time.Time
 
 	Logger *slog.Logger
 }
@@ -100,7 +103,7 @@ func (a *Activities) PrepareRun(ctx context.Context, runID string) (workflows.Ru
 	}
 	spec := workflows.RunSpec{
 		RunID: runID, Shards: max(1, r.WorkerCount), Profile: plan.Profile,
-		GracefulStop: plan.GracefulStop, IntervalMS: r.IntervalMS, Token: r.Token,
+		GracefulStop: plan.GracefulStop, IntervalMS: r.IntervalMS, Token: r.Token, Elastic: r.Elastic,
 	}
 	if spec.IntervalMS <= 0 {
 		spec.IntervalMS = DefaultIntervalMS

@@ -45,7 +45,7 @@ func (a *Activities) LoadShard(ctx context.Context, in workflows.ShardInput) (wo
 	if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &prior) == nil {
 		detail = fmt.Sprintf(" (the previous attempt, on %s, stopped at %s after %d snapshots)", prior.Worker, prior.Offset.Round(time.Millisecond), prior.Snapshots)
 	}
-	a.event(ctx, in, "shard_started", fmt.Sprintf("shard %d attempt %d on worker %s%s", in.Shard, info.Attempt, a.WorkerID, detail))
+	a.reportStart(ctx, in, int(info.Attempt), detail)
 	eng, err := engine.New(engine.Config{
 		Plan: plan, BaseURL: spec.TargetBaseURL, RunID: in.RunID, Worker: a.WorkerID,
 		Shard: in.Shard, Shards: in.Shards, Attempt: int(info.Attempt), Share: in.Fractions,
@@ -120,10 +120,14 @@ func (a *Activities) drive(ctx context.Context, in workflows.ShardInput, eng *en
 		mu.Unlock()
 		stop()
 	}
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		a.heartbeat(ctx, runCtx, eng, snd, abort)
+	}()
+	go func() {
+		defer wg.Done()
+		a.watchTemporal(runCtx, abort)
 	}()
 	go func() {
 		defer wg.Done()
@@ -138,6 +142,29 @@ func (a *Activities) drive(ctx context.Context, in workflows.ShardInput, eng *en
 		abortedBy = " (" + abortedBy + ")"
 	}
 	return sum, abortedBy
+}
+
+// watchTemporal stops the load when this worker has been cut off from
+// Temporal for longer than the heartbeat timeout: by then the run has
+// declared the shard lost and given its share to others, and going on would
+// double the load on the target. Snapshots are still delivered.
+func (a *Activities) watchTemporal(runCtx context.Context, abort func(string)) {
+	if a.TemporalHealthy == nil {
+		return
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-runCtx.Done():
+			return
+		case <-t.C:
+			if since := time.Since(a.TemporalHealthy()); since > workflows.HeartbeatTimeout {
+				abort(fmt.Sprintf("cut off from Temporal for %s: the shard was handed over", since.Round(time.Second)))
+				return
+			}
+		}
+	}
 }
 
 func (a *Activities) progress(eng *engine.Engine, snd *sender) workflows.ShardProgress {
@@ -198,6 +225,27 @@ func (a *Activities) followControl(runCtx context.Context, in workflows.ShardInp
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// reportStart tells the run's workflow, through the server, that this
+// worker took the shard and what it can carry; the workflow counts the shard
+// from then on. It retries for a while: without it the shard still runs, but
+// the workflow plans with less knowledge of the fleet.
+func (a *Activities) reportStart(ctx context.Context, in workflows.ShardInput, attempt int, detail string) {
+	st := client.ShardState{Shard: in.Shard, Attempt: attempt, Worker: a.WorkerID, MaxVUs: a.MaxVUs, MaxRPS: a.MaxRPS, Detail: detail}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := a.Server.ShardStarted(rctx, in.RunID, in.Token, st)
+		cancel()
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			if err != nil {
+				a.log().Warn("report shard start", "run", in.RunID, "shard", in.Shard, "err", err)
+			}
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

@@ -2,11 +2,15 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/barrage/barrage/activities"
+	"github.com/barrage/barrage/internal/hist"
+	"github.com/barrage/barrage/internal/scenario"
 	"github.com/barrage/barrage/internal/store"
+	"github.com/barrage/barrage/workflows"
 )
 
 // folder folds each run's intervals in order: interval k is folded once
@@ -22,6 +26,9 @@ type folder struct {
 }
 
 type runFold struct {
+	abortOn *scenario.AbortOn // nil: the scenario has no error-rate abort
+	window  map[int64][2]uint64
+	tripped bool
 	run     *store.Run
 	next    int64 // the next interval to fold in order
 	pending map[int64]*pendingInterval
@@ -46,7 +53,11 @@ func (f *folder) arrived(r *store.Run, k int64, shard int) {
 	}
 	rf := f.runs[r.ID]
 	if rf == nil {
-		rf = &runFold{run: r, pending: map[int64]*pendingInterval{}, refold: map[int64]bool{}, wake: make(chan struct{}, 1)}
+		rf = &runFold{run: r, pending: map[int64]*pendingInterval{}, refold: map[int64]bool{}, wake: make(chan struct{}, 1),
+			window: map[int64][2]uint64{}}
+		if plan, err := activities.CompileRun(r); err == nil {
+			rf.abortOn = plan.AbortOn
+		}
 		f.runs[r.ID] = rf
 		f.s.wg.Add(1)
 		go f.loop(rf)
@@ -145,12 +156,12 @@ func (f *folder) step(rf *runFold) time.Duration {
 		}
 		f.mu.Unlock()
 		for _, lk := range late {
-			f.fold(rf.run, lk)
+			f.fold(rf, lk)
 		}
 		if !due {
 			return max(wait, time.Millisecond)
 		}
-		f.fold(rf.run, k)
+		f.fold(rf, k)
 	}
 }
 
@@ -168,7 +179,8 @@ func earliest(m map[int64]*pendingInterval) (int64, *pendingInterval) {
 }
 
 // fold merges interval k from the store, stores it and tells subscribers.
-func (f *folder) fold(r *store.Run, k int64) {
+func (f *folder) fold(rf *runFold, k int64) {
+	r := rf.run
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	began := time.Now()
@@ -201,6 +213,7 @@ func (f *folder) fold(r *store.Run, k int64) {
 	f.s.metrics.foldSeconds.Observe(time.Since(began).Seconds())
 	f.s.metrics.foldLag.Observe(time.Since(earlier(stored.End, folded.Data.End)).Seconds())
 	f.s.broker.publish(r.ID, intervalPoint(r, stored, folded))
+	f.checkErrorRate(rf, k, folded.Data.Total())
 	if n, ok := f.s.cfg.Store.(store.Notifier); ok {
 		_ = n.Notify(ctx, foldChannel, r.ID)
 	}
@@ -211,4 +224,42 @@ func earlier(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// checkErrorRate evaluates the scenario's abort_on over the last window of
+// folded intervals — every worker's requests — and asks the run's workflow
+// to end the run as failed when it trips.
+func (f *folder) checkErrorRate(rf *runFold, k int64, t hist.StepStats) {
+	a := rf.abortOn
+	if a == nil || rf.tripped {
+		return
+	}
+	rf.window[k] = [2]uint64{t.Requests, t.Errors}
+	iv := time.Duration(max(rf.run.IntervalMS, 1)) * time.Millisecond
+	span := max(1, int64(time.Duration(a.WindowSeconds*float64(time.Second))/iv))
+	var requests, errs uint64
+	for i, c := range rf.window {
+		if i <= k-span {
+			delete(rf.window, i)
+			continue
+		}
+		requests, errs = requests+c[0], errs+c[1]
+	}
+	if requests == 0 || requests < uint64(a.MinRequests) {
+		return
+	}
+	rate := float64(errs) / float64(requests)
+	if rate < a.ErrorRate {
+		return
+	}
+	rf.tripped = true
+	reason := fmt.Sprintf("error rate %.3f over the last %gs (%d of %d requests, all workers) reached abort_on.error_rate %g",
+		rate, a.WindowSeconds, errs, requests, a.ErrorRate)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sig := workflows.AbortSignal{By: "error_rate", Reason: reason, Failed: true}
+	if err := f.s.cfg.Temporal.SignalWorkflow(ctx, rf.run.WorkflowID, "", workflows.SignalAbort, sig); err != nil {
+		rf.tripped = false // try again at the next interval
+		f.s.log.Error("error-rate abort: signal", "run", rf.run.ID, "err", err)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/barrage/barrage/internal/hist"
 	"github.com/barrage/barrage/internal/store"
+	"github.com/barrage/barrage/workflows"
 )
 
 // runCache keeps what ingest needs of a run (token, epoch, interval, status)
@@ -195,6 +197,46 @@ func (s *Server) ingestEvent(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"seq": seq})
+}
+
+type shardStateRequest struct {
+	Shard   int    `json:"shard"`
+	Attempt int    `json:"attempt"`
+	Worker  string `json:"worker"`
+	MaxVUs  int    `json:"max_vus"`
+	MaxRPS  int    `json:"max_rps"`
+	Detail  string `json:"detail"`
+}
+
+// ingestShard relays a load activity's start to the run's workflow (which
+// then counts the shard and its worker's capacity) and records it.
+func (s *Server) ingestShard(c *gin.Context) {
+	r, ok := s.authRun(c)
+	if !ok {
+		return
+	}
+	var req shardStateRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	if req.Shard < 0 || req.Worker == "" || req.MaxVUs < 0 || req.MaxRPS < 0 {
+		fail(c, http.StatusBadRequest, "invalid_field", "shard", "a shard state needs shard >= 0, a worker and capacities >= 0")
+		return
+	}
+	st := workflows.ShardState{Shard: req.Shard, Attempt: req.Attempt, Worker: req.Worker, MaxVUs: req.MaxVUs, MaxRPS: req.MaxRPS}
+	if err := s.cfg.Temporal.SignalWorkflow(c, r.WorkflowID, "", workflows.SignalShardState, st); err != nil {
+		fail(c, http.StatusServiceUnavailable, "temporal_unavailable", "", "relay the shard's start: %v", err)
+		return
+	}
+	detail := fmt.Sprintf("shard %d attempt %d on worker %s", req.Shard, req.Attempt, req.Worker)
+	if req.Detail != "" {
+		detail += " " + req.Detail
+	}
+	if _, err := s.cfg.Store.AppendEvent(c, store.Event{RunID: r.ID, At: time.Now(), Kind: "shard_started", Detail: detail}); err != nil {
+		failErr(c, err, "event")
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"shard": req.Shard})
 }
 
 type heartbeatRequest struct {

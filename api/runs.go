@@ -35,6 +35,8 @@ type runRequest struct {
 	// run tagged key=value. BaselineRunID names it directly.
 	Baseline      string `json:"baseline"`
 	BaselineRunID string `json:"baseline_run_id"`
+	// Elastic runs take every idle worker that joins, beyond worker_count.
+	Elastic bool `json:"elastic"`
 }
 
 type runJSON struct {
@@ -52,13 +54,14 @@ type runJSON struct {
 	TemporalWorkflowID string            `json:"temporal_workflow_id"`
 	TemporalUIURL      string            `json:"temporal_ui_url,omitempty"`
 	BaselineRunID      string            `json:"baseline_run_id,omitempty"`
+	Elastic            bool              `json:"elastic"`
 }
 
 func (s *Server) toRunJSON(r *store.Run) runJSON {
 	out := runJSON{
 		RunID: r.ID, ScenarioID: r.ScenarioID, ScenarioVersion: r.ScenarioVersion, Status: r.Status,
 		TargetBaseURL: r.TargetBaseURL, WorkerCount: r.WorkerCount, Tags: r.Tags, Reason: r.Reason,
-		CreatedAt: r.CreatedAt.UTC(), TemporalWorkflowID: r.WorkflowID, BaselineRunID: r.BaselineRunID,
+		CreatedAt: r.CreatedAt.UTC(), TemporalWorkflowID: r.WorkflowID, BaselineRunID: r.BaselineRunID, Elastic: r.Elastic,
 	}
 	if out.Tags == nil {
 		out.Tags = map[string]string{}
@@ -145,7 +148,7 @@ func (s *Server) newRun(c *gin.Context, req runRequest) (*store.Run, bool) {
 		return nil, false
 	}
 	id := newID("run_")
-	return &store.Run{BaselineRunID: baseline,
+	return &store.Run{BaselineRunID: baseline, Elastic: req.Elastic,
 		ID: id, ScenarioID: sc.ID, ScenarioVersion: sc.Version, Scenario: doc, Overrides: req.Overrides,
 		Status: store.StatusQueued, TargetBaseURL: strings.TrimSuffix(req.TargetBaseURL, "/"), WorkerCount: workers,
 		Tags: req.Tags, WorkflowID: id, Token: newToken(), IntervalMS: activities.DefaultIntervalMS, CreatedAt: time.Now(),

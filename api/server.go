@@ -133,6 +133,7 @@ func (s *Server) routes(r *gin.Engine) {
 	r.GET("/ingest/runs/:id/control", s.ingestControl)
 	r.POST("/ingest/runs/:id/snapshots", s.ingestSnapshot)
 	r.POST("/ingest/runs/:id/events", s.ingestEvent)
+	r.POST("/ingest/runs/:id/shards", s.ingestShard)
 
 	r.POST("/workers/heartbeat", s.workerHeartbeat)
 	r.GET("/workers", s.listWorkers)

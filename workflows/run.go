@@ -6,6 +6,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/barrage/barrage/internal/profile"
 )
 
 // Activity names. The activities package registers its methods under these
@@ -22,21 +24,24 @@ const (
 
 // run is the state of one run workflow.
 type run struct {
-	spec     RunSpec
-	epoch    time.Time
-	control  Control
-	state    RunState
-	cancels  []workflow.CancelFunc
-	pending  int
-	results  []ShardResult
-	failed   bool
-	reason   string
-	aborted  bool
-	shardErr []error
+	spec    RunSpec
+	epoch   time.Time
+	base    profile.Profile // the asked profile, ramps included
+	control Control
+	state   RunState
+	slots   []*slot
+	results []ShardResult
+	failed  bool
+	reason  string
+	aborted bool
+	ending  bool // the profile is over: no more replacements
+	sel     workflow.Selector
+	ran     int     // shards that ever started
+	invalid []error // shards that cannot run anywhere
 }
 
-// Run is the run workflow: prepare, start the shards, follow signals until
-// every shard is done, finish, report.
+// Run is the run workflow: prepare, start the shards, follow the fleet and
+// the signals until every shard is done, finish, report.
 func Run(ctx workflow.Context, in RunInput) (RunOutcome, error) {
 	r := &run{state: RunState{Phase: "preparing"}}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (RunState, error) { return r.state, nil }); err != nil {
@@ -59,18 +64,18 @@ func Run(ctx workflow.Context, in RunInput) (RunOutcome, error) {
 		return r.finish(ctx, "failed", fmt.Sprintf("start: %v", err))
 	}
 	r.state.Phase, r.state.Epoch, r.state.Shards = "running", r.epoch, r.spec.Shards
-	r.control = Control{RunID: in.RunID, Version: 1, Profile: r.spec.Profile, Fractions: equalShares(r.spec.Shards)}
-	if err := r.publish(ctx); err != nil {
-		return r.finish(ctx, "failed", fmt.Sprintf("publish control: %v", err))
-	}
+	r.base = r.spec.Profile
+	r.control = Control{RunID: in.RunID, Profile: r.base, Served: 1}
 	r.loop(ctx)
 	switch {
 	case r.aborted && r.failed:
 		return r.finish(ctx, "failed", r.reason)
 	case r.aborted:
 		return r.finish(ctx, "aborted", r.reason)
-	case len(r.shardErr) == r.spec.Shards:
-		return r.finish(ctx, "failed", fmt.Sprintf("every shard failed; the first: %v", r.shardErr[0]))
+	case r.ran == 0 && len(r.invalid) > 0:
+		return r.finish(ctx, "failed", fmt.Sprintf("every shard failed; the first: %v", r.invalid[0]))
+	case r.ran == 0:
+		return r.finish(ctx, "failed", "no worker ran any shard")
 	}
 	return r.finish(ctx, "completed", "")
 }
@@ -89,105 +94,63 @@ func controlContext(ctx workflow.Context) workflow.Context {
 	})
 }
 
-func equalShares(n int) []float64 {
-	out := make([]float64, n)
-	for i := range out {
-		out[i] = 1 / float64(n)
-	}
-	return out
-}
-
-// loop starts every shard and follows them and the signals until all are done.
+// loop starts the shards and follows them, the fleet and the signals until
+// no shard runs or waits any more.
 func (r *run) loop(ctx workflow.Context) {
-	sel := workflow.NewSelector(ctx)
-	for i := range r.spec.Shards {
-		r.startShard(ctx, sel, i)
+	r.sel = workflow.NewSelector(ctx)
+	r.launchFirst(ctx, r.spec.Shards)
+	if r.spec.Elastic {
+		r.launch(ctx, false)
 	}
-	abortCh := workflow.GetSignalChannel(ctx, SignalAbort)
-	rampCh := workflow.GetSignalChannel(ctx, SignalRamp)
-	sel.AddReceive(abortCh, func(c workflow.ReceiveChannel, _ bool) {
-		var sig AbortSignal
-		c.Receive(ctx, &sig)
-		r.abort(ctx, sig)
-	})
-	sel.AddReceive(rampCh, func(c workflow.ReceiveChannel, _ bool) {
-		var sig RampSignal
-		c.Receive(ctx, &sig)
-		r.ramp(ctx, sig)
+	_ = r.replan(ctx, "start")
+	r.listen(ctx)
+	end := r.epoch.Add(r.spec.Profile.Duration())
+	timerCtx, cancelTimers := workflow.WithCancel(ctx)
+	defer cancelTimers()
+	r.sel.AddFuture(workflow.NewTimer(timerCtx, end.Sub(workflow.Now(ctx))), func(workflow.Future) {
+		// The profile is over: shards that never started are not needed.
+		r.ending = true
+		r.cancelWaiting()
 	})
 	// A last resort: shards still running long after the profile's end are
 	// cancelled, so that a run always ends.
-	deadline := r.epoch.Add(r.spec.Profile.Duration() + r.spec.GracefulStop + EndSlack)
-	timerCtx, cancelTimer := workflow.WithCancel(ctx)
-	defer cancelTimer()
-	sel.AddFuture(workflow.NewTimer(timerCtx, deadline.Sub(workflow.Now(ctx))), func(f workflow.Future) {
-		if f.Get(ctx, nil) == nil && r.pending > 0 {
-			r.event(ctx, "overdue", fmt.Sprintf("%d shard(s) still running %s after the profile's end: cancelled", r.pending, EndSlack))
-			r.cancelShards()
+	deadline := end.Add(r.spec.GracefulStop + EndSlack)
+	r.sel.AddFuture(workflow.NewTimer(timerCtx, deadline.Sub(workflow.Now(ctx))), func(f workflow.Future) {
+		if f.Get(ctx, nil) == nil && r.busy() > 0 {
+			r.event(ctx, "overdue", fmt.Sprintf("%d shard(s) still running %s after the profile's end: cancelled", r.busy(), EndSlack))
+			r.cancelAll()
 		}
 	})
-	for r.pending > 0 {
-		sel.Select(ctx)
+	for r.busy() > 0 {
+		r.sel.Select(ctx)
 	}
 	r.state.Phase = "stopping"
 }
 
-func (r *run) startShard(ctx workflow.Context, sel workflow.Selector, shard int) {
-	profileEnd := r.epoch.Add(r.spec.Profile.Duration() + r.spec.GracefulStop)
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue: LoadQueue,
-		// Every attempt together may not outlast the profile by much: a
-		// shard that no worker takes ends instead of waiting forever.
-		ScheduleToCloseTimeout: profileEnd.Sub(workflow.Now(ctx)) + EndSlack,
-		StartToCloseTimeout:    profileEnd.Sub(workflow.Now(ctx)) + EndSlack,
-		HeartbeatTimeout:       HeartbeatTimeout,
-		WaitForCancellation:    true,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        500 * time.Millisecond,
-			BackoffCoefficient:     1.5,
-			MaximumInterval:        3 * time.Second,
-			NonRetryableErrorTypes: []string{"invalid_run"},
-		},
+func (r *run) listen(ctx workflow.Context) {
+	r.sel.AddReceive(workflow.GetSignalChannel(ctx, SignalAbort), func(c workflow.ReceiveChannel, _ bool) {
+		var sig AbortSignal
+		c.Receive(ctx, &sig)
+		r.abort(ctx, sig)
 	})
-	actx, cancel := workflow.WithCancel(actx)
-	r.cancels = append(r.cancels, cancel)
-	r.pending++
-	in := ShardInput{
-		RunID: r.spec.RunID, Shard: shard, Shards: r.spec.Shards, Epoch: r.epoch,
-		IntervalMS: r.spec.IntervalMS, Fractions: r.control.Fractions, Token: r.spec.Token,
-	}
-	sel.AddFuture(workflow.ExecuteActivity(actx, ActivityLoadShard, in), func(f workflow.Future) {
-		r.pending--
-		r.state.Finished++
-		var res ShardResult
-		if err := f.Get(ctx, &res); err != nil {
-			if !temporal.IsCanceledError(err) {
-				r.shardErr = append(r.shardErr, err)
-				r.event(ctx, "shard_failed", fmt.Sprintf("shard %d: %v", shard, err))
-			}
-			res = ShardResult{Shard: shard, Reason: err.Error(), Aborted: temporal.IsCanceledError(err)}
-		}
-		r.results = append(r.results, res)
-		r.state.Completed = r.results
+	r.sel.AddReceive(workflow.GetSignalChannel(ctx, SignalRamp), func(c workflow.ReceiveChannel, _ bool) {
+		var sig RampSignal
+		c.Receive(ctx, &sig)
+		r.ramp(ctx, sig)
 	})
-}
-
-func (r *run) cancelShards() {
-	for _, c := range r.cancels {
-		c()
-	}
+	r.sel.AddReceive(workflow.GetSignalChannel(ctx, SignalShardState), func(c workflow.ReceiveChannel, _ bool) {
+		var st ShardState
+		c.Receive(ctx, &st)
+		r.started(ctx, st)
+	})
 }
 
 func (r *run) abort(ctx workflow.Context, sig AbortSignal) {
 	if r.aborted {
 		return
 	}
-	r.aborted, r.failed, r.state.Aborted = true, sig.Failed, true
-	by := sig.By
-	if by == "" {
-		by = "unknown"
-	}
-	r.reason = fmt.Sprintf("aborted by %s", by)
+	r.aborted, r.failed, r.state.Aborted, r.ending = true, sig.Failed, true, true
+	r.reason = fmt.Sprintf("aborted by %s", nonEmpty(sig.By))
 	if sig.Reason != "" {
 		r.reason += ": " + sig.Reason
 	}
@@ -198,18 +161,17 @@ func (r *run) abort(ctx workflow.Context, sig AbortSignal) {
 	// Workers see the published abort within their control poll, sooner
 	// than the cancellation that travels with their next heartbeat.
 	_ = r.publish(ctx)
-	r.cancelShards()
+	r.cancelAll()
 }
 
 func (r *run) ramp(ctx workflow.Context, sig RampSignal) {
-	if r.aborted || sig.Target < 0 {
+	if r.aborted || r.ending || sig.Target < 0 {
 		return
 	}
-	at := workflow.Now(ctx).Sub(r.epoch)
-	r.control.Profile = r.control.Profile.Retarget(max(at, 0), sig.Target, max(sig.Over, 0))
-	r.control.Version++
+	at := max(workflow.Now(ctx).Sub(r.epoch), 0)
+	r.base = r.base.Retarget(at, sig.Target, max(sig.Over, 0))
 	r.event(ctx, "ramp", fmt.Sprintf("target %g over %s at %s, asked by %s", sig.Target, sig.Over, at.Round(time.Millisecond), nonEmpty(sig.By)))
-	_ = r.publish(ctx)
+	_ = r.replan(ctx, "ramp")
 }
 
 func nonEmpty(s string) string {

@@ -3,11 +3,14 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -234,5 +237,94 @@ func TestEveryShardFailingFailsTheRun(t *testing.T) {
 	}
 	if !hasEvent(f.events, "shard_failed", "bad scenario") {
 		t.Errorf("events %+v", f.events)
+	}
+}
+
+// lossyActivities fails one shard with a heartbeat timeout, as a killed
+// worker does; the others run their time.
+type lossyActivities struct {
+	fakeActivities
+	lose int
+}
+
+func (f *lossyActivities) LoadShard(ctx context.Context, in ShardInput) (ShardResult, error) {
+	if in.Shard == f.lose {
+		f.mu.Lock()
+		f.shards = append(f.shards, in)
+		f.mu.Unlock()
+		time.Sleep(200 * time.Millisecond)
+		return ShardResult{}, temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_HEARTBEAT, nil)
+	}
+	return f.fakeActivities.LoadShard(ctx, in)
+}
+
+func newLossyEnv(t *testing.T, f *lossyActivities) *testsuite.TestWorkflowEnvironment {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetTestTimeout(30 * time.Second)
+	env.RegisterWorkflow(Run)
+	for name, fn := range map[string]any{
+		ActivityPrepareRun: f.PrepareRun, ActivityStartRun: f.StartRun, ActivityPublishControl: f.PublishControl,
+		ActivityRecordEvent: f.RecordEvent, ActivityFinishRun: f.FinishRun, ActivityBuildReport: f.BuildReport,
+		ActivityLoadShard: f.LoadShard,
+	} {
+		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	}
+	return env
+}
+
+func TestLostShardIsRedistributedAndReplaced(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		caps       int     // each worker's max VUs (0: none)
+		served     float64 // of the target of 30 VUs, once shard 1 is lost
+		wantEvents []string
+	}{
+		{name: "spare capacity", caps: 0, served: 1, wantEvents: []string{"worker_lost", "redistributed"}},
+		{name: "capacity exhausted", caps: 10, served: 20.0 / 30, wantEvents: []string{"worker_lost", "load_reduced"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &lossyActivities{fakeActivities: fakeActivities{shardTime: 1500 * time.Millisecond}, lose: 1}
+			env := newLossyEnv(t, f)
+			for _, shard := range []int{0, 1, 2} {
+				env.RegisterDelayedCallback(func() {
+					env.SignalWorkflow(SignalShardState, ShardState{Shard: shard, Worker: fmt.Sprintf("w%d", shard), MaxVUs: tc.caps})
+				}, 10*time.Millisecond)
+			}
+			env.ExecuteWorkflow(Run, RunInput{RunID: "lossy"})
+			var out RunOutcome
+			if err := env.GetWorkflowResult(&out); err != nil {
+				t.Fatal(err)
+			}
+			if out.Status != "completed" {
+				t.Fatalf("outcome %+v", out)
+			}
+			for _, kind := range tc.wantEvents {
+				if !hasEvent(f.events, kind, "") {
+					t.Errorf("no %s event in %+v", kind, f.events)
+				}
+			}
+			var after *Control
+			for i := range f.controls {
+				if f.controls[i].Fractions[1] == 0 && len(f.controls[i].Fractions) >= 3 {
+					after = &f.controls[i]
+					break
+				}
+			}
+			if after == nil || after.Fractions[0] != 0.5 || after.Fractions[2] != 0.5 || math.Abs(after.Served-tc.served) > 1e-9 {
+				t.Fatalf("no control gave shard 1's share to shards 0 and 2 at served %v: %+v", tc.served, f.controls)
+			}
+			if got := after.Profile.Peak(); math.Abs(got-30*tc.served) > 1e-9 {
+				t.Errorf("published peak %v, want %v", got, 30*tc.served)
+			}
+			replaced := false
+			for _, in := range f.shards {
+				replaced = replaced || in.Shard == 3
+			}
+			if !replaced {
+				t.Errorf("no replacement shard was queued: %+v", f.shards)
+			}
+		})
 	}
 }

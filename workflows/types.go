@@ -24,9 +24,10 @@ const (
 	ControlQueue = "barrage-control" // workflows and the server's activities
 	LoadQueue    = "barrage-load"    // LoadShard, on the fleet's workers
 
-	SignalAbort = "abort"
-	SignalRamp  = "ramp"
-	QueryState  = "state"
+	SignalAbort      = "abort"
+	SignalRamp       = "ramp"
+	SignalShardState = "shard_state"
+	QueryState       = "state"
 )
 
 // Timing of a run.
@@ -36,8 +37,12 @@ const (
 	// open connections before it, so that the first interval is a full one.
 	StartLead = 2 * time.Second
 	// HeartbeatTimeout is how long a silent load activity is trusted; after
-	// it, Temporal retries the shard on another worker.
+	// it, the shard is lost: its share goes to the others and a replacement
+	// waits for the next free worker.
 	HeartbeatTimeout = 10 * time.Second
+	// FirstPickup is how long a run's first shards wait for a worker before
+	// they count as lost.
+	FirstPickup = 30 * time.Second
 	// EndSlack bounds how long after the profile's end (graceful stop
 	// included) the run waits for stragglers before cancelling them.
 	EndSlack = 2 * time.Minute
@@ -65,6 +70,19 @@ type RunSpec struct {
 	// Token is the run's ingest token, handed to its shards. It is visible
 	// in the workflow's history; it only lets a worker report on this run.
 	Token string
+	// Elastic runs take every idle worker: a shard waits in the load queue
+	// for the next worker that joins.
+	Elastic bool
+}
+
+// ShardState is what a load activity reports (through the server) when it
+// starts: which worker took the shard, and what it can carry.
+type ShardState struct {
+	Shard   int
+	Attempt int
+	Worker  string
+	MaxVUs  int
+	MaxRPS  int
 }
 
 // StartInput marks a run as running.
@@ -84,6 +102,9 @@ type Control struct {
 	Fractions []float64
 	Aborted   bool
 	Reason    string
+	// Served is the fraction of the asked load the fleet carries (below 1
+	// when capacity is exhausted).
+	Served float64
 }
 
 // ShardInput is one load activity's work.

@@ -60,6 +60,7 @@ type RunRequest struct {
 	Tags          map[string]string `json:"tags,omitempty"`
 	Baseline      string            `json:"baseline,omitempty"` // tag key=value of the run to compare with
 	BaselineRunID string            `json:"baseline_run_id,omitempty"`
+	Elastic       bool              `json:"elastic,omitempty"` // take every idle worker that joins
 }
 
 // Run is a run as the API shows it.
@@ -208,4 +209,20 @@ type WorkerBeat struct {
 // Heartbeat announces a worker (its capacity, and what it runs).
 func (c *Client) Heartbeat(ctx context.Context, fleetToken string, b WorkerBeat) error {
 	return c.doJSON(ctx, http.MethodPost, "/workers/heartbeat", fleetToken, b, nil)
+}
+
+// ShardStarted tells the server (and through it the run's workflow) that
+// this worker took a shard.
+func (c *Client) ShardStarted(ctx context.Context, runID, token string, st ShardState) error {
+	return c.doJSON(ctx, http.MethodPost, "/ingest/runs/"+url.PathEscape(runID)+"/shards", token, st, nil)
+}
+
+// ShardState is a shard's start as a worker reports it.
+type ShardState struct {
+	Shard   int    `json:"shard"`
+	Attempt int    `json:"attempt"`
+	Worker  string `json:"worker"`
+	MaxVUs  int    `json:"max_vus"`
+	MaxRPS  int    `json:"max_rps"`
+	Detail  string `json:"detail,omitempty"`
 }

@@ -37,6 +37,7 @@ type runConfig struct {
 	junit    string
 	tags     tagFlags
 	baseline string
+	elastic  bool
 	verbose  bool
 }
 
@@ -64,6 +65,7 @@ func runRun(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.junit, "junit", "", "also write the report as JUnit XML to this file")
 	fs.Var(cfg.tags, "tag", "tag the run, key=value (repeatable), e.g. --tag release=v1.4")
 	fs.StringVar(&cfg.baseline, "baseline", "", "compare with the newest finished run tagged key=value; thresholds like 'p95 < baseline * 1.1' use it")
+	fs.BoolVar(&cfg.elastic, "elastic", false, "also use every idle worker that joins during the run (the others shed load)")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "no live progress lines")
 	fs.BoolVar(&cfg.verbose, "v", false, "log what the embedded server does")
 	fs.Usage = func() {
@@ -173,7 +175,7 @@ func runOn(ctx context.Context, c *client.Client, cfg runConfig, plan *scenario.
 		return &exitError{code: exitBadInput, err: fmt.Errorf("store scenario: %w", err)}
 	}
 	run, err := c.StartRun(bg, client.RunRequest{ScenarioID: ref.ScenarioID, TargetBaseURL: cfg.target, WorkerCount: cfg.workers,
-		Tags: cfg.tags, Baseline: cfg.baseline})
+		Tags: cfg.tags, Baseline: cfg.baseline, Elastic: cfg.elastic})
 	if err != nil {
 		if s := client.StatusOf(err); s >= 400 && s < 500 {
 			return &exitError{code: exitBadInput, err: fmt.Errorf("start run: %w", err)}

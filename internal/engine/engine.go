@@ -187,8 +187,8 @@ func (e *Engine) prepareSteps() error {
 	return nil
 }
 
-// SetShare changes this shard's fractions (its own is Share[Shard]) at any
-// moment; the engine follows within controlTick, keeping running VUs.
+// SetShare changes the run's fractions (this shard's own is Share[Shard]) at
+// any moment; the engine follows within controlTick, keeping running VUs.
 func (e *Engine) SetShare(share []float64) error {
 	if err := e.setShare(share); err != nil {
 		return err
@@ -204,8 +204,10 @@ func (e *Engine) setShare(share []float64) error {
 			share[i] = 1 / float64(e.cfg.Shards)
 		}
 	}
-	if len(share) != e.cfg.Shards {
-		return fmt.Errorf("engine: share has %d fractions for %d shards", len(share), e.cfg.Shards)
+	// A run's shards can outnumber its first ones (workers joined); the
+	// fractions must at least cover this shard.
+	if len(share) <= e.cfg.Shard {
+		return fmt.Errorf("engine: share has %d fractions; shard %d has none", len(share), e.cfg.Shard)
 	}
 	norm, err := profile.Normalize(share)
 	if err != nil {

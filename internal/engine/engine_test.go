@@ -418,7 +418,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"no base URL", Config{Plan: p}, "no base URL"},
 		{"bad base URL", Config{Plan: p, BaseURL: "ftp://x"}, "want an http:// or https:// URL"},
 		{"shard out of range", Config{Plan: p, BaseURL: "http://127.0.0.1:1", Shard: 2, Shards: 2}, "out of range"},
-		{"share length", Config{Plan: p, BaseURL: "http://127.0.0.1:1", Shards: 2, Share: []float64{1}}, "2 shards"},
+		{"share length", Config{Plan: p, BaseURL: "http://127.0.0.1:1", Shard: 1, Shards: 2, Share: []float64{1}}, "shard 1 has none"},
 	} {
 		if _, err := New(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)

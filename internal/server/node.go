@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
+
+	sdkclient "go.temporal.io/sdk/client"
 
 	"github.com/barrage/barrage/activities"
 	apiclient "github.com/barrage/barrage/api/client"
@@ -47,7 +50,12 @@ func RunNode(ctx context.Context, cfg NodeConfig) error {
 		return err
 	}
 	defer tc.Close()
-	acts := &activities.Activities{Server: c, WorkerID: cfg.ID, MaxVUs: cfg.MaxVUs, MaxRPS: cfg.MaxRPS, SpoolDir: cfg.SpoolDir, Logger: log}
+	health := watchHealth(ctx, func(ctx context.Context) error {
+		_, err := tc.CheckHealth(ctx, &sdkclient.CheckHealthRequest{})
+		return err
+	})
+	acts := &activities.Activities{Server: c, WorkerID: cfg.ID, MaxVUs: cfg.MaxVUs, MaxRPS: cfg.MaxRPS, SpoolDir: cfg.SpoolDir,
+		Logger: log, TemporalHealthy: health}
 	w := workers.NewLoad(tc, acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start load worker: %w", err)
@@ -70,4 +78,28 @@ func RunNode(ctx context.Context, cfg NodeConfig) error {
 		case <-t.C:
 		}
 	}
+}
+
+// watchHealth checks every second whether check succeeds and returns a
+// function telling when it last did.
+func watchHealth(ctx context.Context, check func(context.Context) error) func() time.Time {
+	var last atomic.Int64
+	last.Store(time.Now().UnixNano())
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			if check(cctx) == nil {
+				last.Store(time.Now().UnixNano())
+			}
+			cancel()
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() time.Time { return time.Unix(0, last.Load()) }
 }

@@ -1,0 +1,87 @@
+package profile
+
+import (
+	"errors"
+	"math"
+)
+
+// Shares divides a load over shards with declared capacities. peak is the
+// most load the profile asks for (VUs, or iterations/s); caps[i] is what
+// shard i can carry in the same unit (0: no limit), active[i] whether it
+// runs. Running shards get equal shares, except that none is asked for more
+// than its capacity: what a capped shard cannot take goes to the others
+// (water-filling). When even all of them together cannot carry peak, every
+// running shard runs at its capacity and served, the fraction of the
+// profile that is carried, is below 1: the run continues at reduced load.
+//
+// fractions has len(caps) entries, zero for shards that do not run, and
+// sums to 1 when any shard runs.
+func Shares(peak float64, caps []float64, active []bool) (fractions []float64, served float64, err error) {
+	if len(caps) != len(active) {
+		return nil, 0, errors.New("shares: caps and active differ in length")
+	}
+	if math.IsNaN(peak) || math.IsInf(peak, 0) || peak < 0 {
+		return nil, 0, errors.New("shares: peak must be a finite number >= 0")
+	}
+	fractions = make([]float64, len(caps))
+	var running []int
+	for i, a := range active {
+		if caps[i] < 0 || math.IsNaN(caps[i]) {
+			return nil, 0, errors.New("shares: capacities must be >= 0")
+		}
+		if a {
+			running = append(running, i)
+		}
+	}
+	if len(running) == 0 {
+		return fractions, 0, nil
+	}
+	if peak == 0 {
+		for _, i := range running {
+			fractions[i] = 1 / float64(len(running))
+		}
+		return fractions, 1, nil
+	}
+	load := waterFill(peak, caps, running)
+	total := 0.0
+	for _, i := range running {
+		total += load[i]
+	}
+	if total <= 0 {
+		return fractions, 0, nil
+	}
+	for _, i := range running {
+		fractions[i] = load[i] / total
+	}
+	return fractions, math.Min(1, total/peak), nil
+}
+
+// waterFill gives each running shard an equal part of peak, capped at its
+// capacity, handing what capped shards cannot take to the others.
+func waterFill(peak float64, caps []float64, running []int) map[int]float64 {
+	load := make(map[int]float64, len(running))
+	open := append([]int(nil), running...)
+	left := peak
+	for len(open) > 0 && left > 1e-12 {
+		each := left / float64(len(open))
+		var still []int
+		for _, i := range open {
+			room := math.Inf(1)
+			if caps[i] > 0 {
+				room = caps[i] - load[i]
+			}
+			give := math.Min(each, room)
+			load[i] += give
+			left -= give
+			if caps[i] == 0 || load[i] < caps[i]-1e-12 {
+				still = append(still, i)
+			}
+		}
+		if len(still) == len(open) && left > 1e-12 {
+			// Nobody was capped this round: the equal split took it all.
+			break
+		}
+		open = still
+	}
+	return load
+}

@@ -1,0 +1,281 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/barrage/barrage/internal/profile"
+)
+
+// A slot is one shard of the run: one load activity. Slots only grow: a lost
+// shard's replacement, or an elastic run's newcomer, gets a new slot.
+type slot struct {
+	index   int
+	first   bool // one of the run's first shards (planned as running at once)
+	started bool // a worker took it (ShardState received)
+	state   string
+	worker  string
+	maxVUs  int
+	maxRPS  int
+	cancel  workflow.CancelFunc
+}
+
+// Slot states.
+const (
+	slotWaiting = "waiting" // in the load queue, no worker yet
+	slotRunning = "running"
+	slotLost    = "lost"
+	slotDone    = "done"
+)
+
+// busy counts the slots that run or wait.
+func (r *run) busy() int {
+	n := 0
+	for _, s := range r.slots {
+		if s.state == slotWaiting || s.state == slotRunning {
+			n++
+		}
+	}
+	return n
+}
+
+// launchFirst queues the run's first shards. They count as running at once:
+// they share the load from the start.
+func (r *run) launchFirst(ctx workflow.Context, n int) {
+	for range n {
+		r.slots = append(r.slots, &slot{index: len(r.slots), first: true, state: slotRunning})
+	}
+	for _, s := range r.slots {
+		r.start(ctx, s)
+	}
+}
+
+// launch queues a replacement or an elastic newcomer: it gets its share
+// when a worker takes it.
+func (r *run) launch(ctx workflow.Context, _ bool) {
+	s := &slot{index: len(r.slots), state: slotWaiting}
+	r.slots = append(r.slots, s)
+	r.start(ctx, s)
+}
+
+func (r *run) start(ctx workflow.Context, s *slot) {
+	first := s.first
+	end := r.epoch.Add(r.spec.Profile.Duration() + r.spec.GracefulStop)
+	pickup := end.Sub(workflow.Now(ctx))
+	if first {
+		pickup = FirstPickup
+	}
+	opts := workflow.ActivityOptions{
+		TaskQueue:              LoadQueue,
+		ScheduleToStartTimeout: max(pickup, time.Second),
+		StartToCloseTimeout:    end.Sub(workflow.Now(ctx)) + EndSlack,
+		HeartbeatTimeout:       HeartbeatTimeout,
+		WaitForCancellation:    true,
+		// The workflow decides what a lost shard becomes; Temporal does not
+		// retry it behind its back.
+		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1},
+	}
+	actx, cancel := workflow.WithCancel(workflow.WithActivityOptions(ctx, opts))
+	s.cancel = cancel
+	in := ShardInput{
+		RunID: r.spec.RunID, Shard: s.index, Shards: r.spec.Shards, Epoch: r.epoch,
+		IntervalMS: r.spec.IntervalMS, Fractions: r.prospective(s.index), Token: r.spec.Token,
+	}
+	r.sel.AddFuture(workflow.ExecuteActivity(actx, ActivityLoadShard, in), func(f workflow.Future) {
+		var res ShardResult
+		err := f.Get(ctx, &res)
+		r.ended(ctx, s, res, err)
+	})
+}
+
+// prospective returns the fractions a new shard starts with: the plan as if
+// it were running. The control it reads right after corrects it.
+func (r *run) prospective(index int) []float64 {
+	active := make([]bool, len(r.slots))
+	caps := make([]float64, len(r.slots))
+	for i, s := range r.slots {
+		active[i] = s.state == slotRunning || i == index
+	}
+	f, _, err := profile.Shares(r.base.Peak(), caps, active)
+	if err != nil {
+		return nil
+	}
+	return f
+}
+
+// started takes a shard's report that a worker took it.
+func (r *run) started(ctx workflow.Context, st ShardState) {
+	if st.Shard < 0 || st.Shard >= len(r.slots) {
+		return
+	}
+	s := r.slots[st.Shard]
+	if s.started || (s.state != slotWaiting && s.state != slotRunning) {
+		return
+	}
+	s.started, s.state, s.worker, s.maxVUs, s.maxRPS = true, slotRunning, st.Worker, st.MaxVUs, st.MaxRPS
+	r.ran++
+	if !s.first {
+		r.event(ctx, "worker_joined", fmt.Sprintf("worker %s took shard %d", st.Worker, s.index))
+		if r.spec.Elastic && !r.ending {
+			r.launch(ctx, false) // the next newcomer's place in the queue
+		}
+	}
+	_ = r.replan(ctx, "shard started")
+}
+
+// ended takes a shard activity's end.
+func (r *run) ended(ctx workflow.Context, s *slot, res ShardResult, err error) {
+	var timeout *temporal.TimeoutError
+	switch {
+	case err == nil:
+		s.state = slotDone
+		r.results = append(r.results, res)
+		if !s.started {
+			r.ran++ // its start report never reached us, but it ran
+		}
+	case temporal.IsCanceledError(err):
+		s.state = slotDone
+	case !s.started && errors.As(err, &timeout) && timeout.TimeoutType() == enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START && !s.first:
+		s.state = slotDone // a replacement no worker came for before the end
+	case isInvalid(err):
+		// The shard cannot run anywhere (its scenario does not compile on
+		// the worker, say): a replacement would fail the same way.
+		s.state = slotLost
+		r.invalid = append(r.invalid, err)
+		r.event(ctx, "shard_failed", fmt.Sprintf("shard %d: %s", s.index, shortError(err)))
+		_ = r.replan(ctx, "shard failed")
+	default:
+		s.state = slotLost
+		who := s.worker
+		if who == "" {
+			who = "no worker"
+		}
+		r.event(ctx, "worker_lost", fmt.Sprintf("shard %d on %s lost: %s", s.index, who, shortError(err)))
+		if !r.ending && !r.aborted {
+			r.launch(ctx, false) // a replacement waits for the next free worker
+		}
+		_ = r.replan(ctx, "shard lost")
+	}
+	r.state.Finished++
+	r.state.Completed = r.results
+}
+
+func isInvalid(err error) bool {
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && app.Type() == "invalid_run"
+}
+
+// shortError names the cause of an activity's failure, not the wrapping.
+func shortError(err error) string {
+	var (
+		app     *temporal.ApplicationError
+		timeout *temporal.TimeoutError
+	)
+	switch {
+	case errors.As(err, &timeout):
+		return strings.ToLower(strings.TrimPrefix(timeout.TimeoutType().String(), "TIMEOUT_TYPE_")) + " timeout"
+	case errors.As(err, &app):
+		return app.Error()
+	}
+	return err.Error()
+}
+
+// replan recomputes every running shard's fraction from the fleet's
+// capacities and publishes it. When the fleet cannot carry the profile, the
+// run goes on at reduced load and says so.
+func (r *run) replan(ctx workflow.Context, why string) error {
+	if r.aborted {
+		return nil
+	}
+	caps := make([]float64, len(r.slots))
+	active := make([]bool, len(r.slots))
+	for i, s := range r.slots {
+		active[i] = s.state == slotRunning
+		caps[i] = float64(s.maxVUs)
+		if r.base.Model == profile.Open {
+			caps[i] = float64(s.maxRPS)
+		}
+	}
+	fractions, served, err := profile.Shares(r.base.Peak(), caps, active)
+	if err != nil {
+		return err
+	}
+	r.noteServed(ctx, served, active)
+	r.control.Fractions, r.control.Served = fractions, served
+	r.control.Profile = r.base
+	if served > 0 && served < 1 {
+		r.control.Profile = r.base.Scale(served)
+	}
+	r.control.Version++
+	if why != "start" && why != "ramp" {
+		r.event(ctx, "redistributed", fmt.Sprintf("%s: %s", why, describeShares(r.slots, fractions)))
+	}
+	return r.publish(ctx)
+}
+
+// noteServed records a change of the carried load as an event.
+func (r *run) noteServed(ctx workflow.Context, served float64, active []bool) {
+	prev := r.control.Served
+	running := 0
+	for _, a := range active {
+		if a {
+			running++
+		}
+	}
+	switch {
+	case running == 0:
+		if !r.ending {
+			r.event(ctx, "load_stopped", "no shard runs: the run waits for a worker")
+		}
+	case served < 1 && (served < prev-1e-9 || prev == 0 && served > 0):
+		r.event(ctx, "load_reduced", fmt.Sprintf("load reduced to %.1f%% of the target: the %d running worker(s) can carry %.0f of %.0f %s",
+			100*served, running, served*r.base.Peak(), r.base.Peak(), unit(r.base.Model)))
+	case served >= 1 && prev < 1 && prev > 0:
+		r.event(ctx, "load_restored", fmt.Sprintf("the %d running worker(s) carry the whole target again", running))
+	}
+}
+
+func unit(m profile.Model) string {
+	if m == profile.Open {
+		return "iterations/s"
+	}
+	return "VUs"
+}
+
+func describeShares(slots []*slot, fractions []float64) string {
+	var parts []string
+	for i, s := range slots {
+		if s.state == slotRunning {
+			who := s.worker
+			if who == "" {
+				who = "starting"
+			}
+			parts = append(parts, fmt.Sprintf("shard %d (%s) %.1f%%", i, who, 100*fractions[i]))
+		}
+	}
+	if len(parts) == 0 {
+		return "no shard runs"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// cancelWaiting cancels the shards no worker has taken yet.
+func (r *run) cancelWaiting() {
+	for _, s := range r.slots {
+		if !s.started && (s.state == slotWaiting || s.state == slotRunning) {
+			s.cancel()
+		}
+	}
+}
+
+func (r *run) cancelAll() {
+	for _, s := range r.slots {
+		s.cancel()
+	}
+}
