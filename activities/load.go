@@ -36,6 +36,11 @@ func (a *Activities) LoadShard(ctx context.Context, in workflows.ShardInput) (wo
 	if err != nil {
 		return res, err
 	}
+	if time.Now().After(in.Epoch.Add(plan.Profile.Duration())) {
+		// A replacement or newcomer taken just as the profile ended.
+		res.Reason = "the profile was over when the shard started"
+		return res, nil
+	}
 	snd, err := newSender(a.Server, in.RunID, in.Token, a.SpoolDir, log)
 	if err != nil {
 		return res, err
@@ -48,7 +53,9 @@ func (a *Activities) LoadShard(ctx context.Context, in workflows.ShardInput) (wo
 	a.reportStart(ctx, in, int(info.Attempt), detail)
 	eng, err := engine.New(engine.Config{
 		Plan: plan, BaseURL: spec.TargetBaseURL, RunID: in.RunID, Worker: a.WorkerID,
-		Shard: in.Shard, Shards: in.Shards, Attempt: int(info.Attempt), Share: in.Fractions,
+		// A shard that joined later than the first ones has an index past
+		// their count; partitioned feeders split over the first ones.
+		Shard: in.Shard, Shards: max(in.Shards, in.Shard+1), Attempt: int(info.Attempt), Share: in.Fractions,
 		Epoch: in.Epoch, Interval: time.Duration(in.IntervalMS) * time.Millisecond, MaxVUs: a.MaxVUs,
 		Sink: func(s *hist.Snapshot) {
 			b, err := s.MarshalBinary()
@@ -209,7 +216,7 @@ func (a *Activities) followControl(runCtx context.Context, in workflows.ShardInp
 			return
 		case err == nil && c.Version > version:
 			version = c.Version
-			if len(c.Fractions) == in.Shards {
+			if len(c.Fractions) > in.Shard {
 				if err := eng.SetShare(c.Fractions); err != nil {
 					log.Warn("control: share", "err", err)
 				}

@@ -125,6 +125,10 @@ func intervalIndex(r *store.Run, end time.Time) int64 {
 
 const endSlack = time.Millisecond
 
+// maxShards bounds a run's shard indexes: first shards, replacements and
+// elastic newcomers together.
+const maxShards = 100_000
+
 func (s *Server) ingestSnapshot(c *gin.Context) {
 	r, ok := s.authRun(c)
 	if !ok {
@@ -149,8 +153,9 @@ func (s *Server) ingestSnapshot(c *gin.Context) {
 		fail(c, http.StatusConflict, "not_started", "", "run %s has not started", r.ID)
 		return
 	}
-	if int(snap.Shard) >= max(r.WorkerCount, 1) {
-		fail(c, http.StatusBadRequest, "bad_shard", "", "shard %d of a run with %d shards", snap.Shard, r.WorkerCount)
+	// Shards past the first worker_count are replacements and newcomers.
+	if snap.Shard >= maxShards {
+		fail(c, http.StatusBadRequest, "bad_shard", "", "shard %d is out of range (at most %d)", snap.Shard, maxShards-1)
 		return
 	}
 	k := intervalIndex(r, snap.End)

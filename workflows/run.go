@@ -99,9 +99,6 @@ func controlContext(ctx workflow.Context) workflow.Context {
 func (r *run) loop(ctx workflow.Context) {
 	r.sel = workflow.NewSelector(ctx)
 	r.launchFirst(ctx, r.spec.Shards)
-	if r.spec.Elastic {
-		r.launch(ctx, false)
-	}
 	_ = r.replan(ctx, "start")
 	r.listen(ctx)
 	end := r.epoch.Add(r.spec.Profile.Duration())

@@ -34,6 +34,24 @@ const (
 	slotDone    = "done"
 )
 
+func (r *run) firstStarted() bool {
+	for _, s := range r.slots {
+		if s.first && !s.started && s.state == slotRunning {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *run) hasWaiting() bool {
+	for _, s := range r.slots {
+		if s.state == slotWaiting {
+			return true
+		}
+	}
+	return false
+}
+
 // busy counts the slots that run or wait.
 func (r *run) busy() int {
 	n := 0
@@ -122,9 +140,12 @@ func (r *run) started(ctx workflow.Context, st ShardState) {
 	r.ran++
 	if !s.first {
 		r.event(ctx, "worker_joined", fmt.Sprintf("worker %s took shard %d", st.Worker, s.index))
-		if r.spec.Elastic && !r.ending {
-			r.launch(ctx, false) // the next newcomer's place in the queue
-		}
+	}
+	// An elastic run keeps one shard waiting in the load queue for the next
+	// worker that joins — once its first shards have their workers, so that
+	// it does not take a worker one of them needs.
+	if r.spec.Elastic && !r.ending && r.firstStarted() && !r.hasWaiting() {
+		r.launch(ctx, false)
 	}
 	_ = r.replan(ctx, "shard started")
 }
