@@ -503,4 +503,3 @@ func (p *proxy) unblock() {
 	p.blocked = false
 	p.mu.Unlock()
 }
-
