@@ -32,18 +32,38 @@ func (a *Activities) LoadShard(ctx context.Context, in workflows.ShardInput) (wo
 	info := activity.GetInfo(ctx)
 	res := workflows.ShardResult{Shard: in.Shard, Worker: a.WorkerID, Attempt: int(info.Attempt)}
 	log := a.log().With("run", in.RunID, "shard", in.Shard, "attempt", info.Attempt)
+	// Heartbeat while getting ready too: fetching the spec and reporting the
+	// start may take longer than the heartbeat timeout.
+	ready := make(chan struct{})
+	go func() {
+		t := time.NewTicker(heartbeatEvery)
+		defer t.Stop()
+		for {
+			activity.RecordHeartbeat(ctx, workflows.ShardProgress{Worker: a.WorkerID})
+			select {
+			case <-ready:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 	plan, spec, err := a.fetchPlan(ctx, in)
 	if err != nil {
+		close(ready)
 		return res, err
 	}
 	if time.Now().After(in.Epoch.Add(plan.Profile.Duration())) {
 		// A replacement or newcomer taken just as the profile ended.
+		close(ready)
 		res.Reason = "the profile was over when the shard started"
 		return res, nil
 	}
 	snd, err := newSender(a.Server, in.RunID, in.Token, a.SpoolDir, log)
 	if err != nil {
-		return res, err
+		close(ready)
+		return res, invalid("%v", err) // this worker cannot spool: not a reason to try it again
 	}
 	var prior workflows.ShardProgress
 	detail := ""
@@ -51,6 +71,7 @@ func (a *Activities) LoadShard(ctx context.Context, in workflows.ShardInput) (wo
 		detail = fmt.Sprintf(" (the previous attempt, on %s, stopped at %s after %d snapshots)", prior.Worker, prior.Offset.Round(time.Millisecond), prior.Snapshots)
 	}
 	a.reportStart(ctx, in, int(info.Attempt), detail)
+	close(ready)
 	eng, err := engine.New(engine.Config{
 		Plan: plan, BaseURL: spec.TargetBaseURL, RunID: in.RunID, Worker: a.WorkerID,
 		// A shard that joined later than the first ones has an index past
@@ -76,8 +97,15 @@ func (a *Activities) LoadShard(ctx context.Context, in workflows.ShardInput) (wo
 	dctx, cancel := context.WithTimeout(context.Background(), deliveryGrace)
 	defer cancel()
 	derr := snd.wait(dctx, func() { activity.RecordHeartbeat(ctx, a.progress(eng, snd)) })
+	undelivered := snd.pending()
+	if derr != nil {
+		snd.abandon()
+	}
 	delivered, dropped, _, _ := snd.stats()
 	res.Reason, res.Snapshots, res.Aborted = sum.Reason, delivered, sum.Aborted
+	if derr != nil {
+		res.Reason += fmt.Sprintf("; %d snapshots could not be delivered within %s", undelivered, deliveryGrace)
+	}
 	a.event(ctx, in, "shard_finished", fmt.Sprintf("shard %d attempt %d on worker %s: %s, %d snapshots delivered, %d refused%s",
 		in.Shard, info.Attempt, a.WorkerID, sum.Reason, delivered, dropped, abortedBy))
 	if derr != nil {
@@ -89,9 +117,21 @@ func (a *Activities) LoadShard(ctx context.Context, in workflows.ShardInput) (wo
 	return res, nil
 }
 
-// fetchPlan reads the run's spec from the server and compiles its scenario.
+// fetchPlan reads the run's spec from the server, retrying for a while, and
+// compiles its scenario.
 func (a *Activities) fetchPlan(ctx context.Context, in workflows.ShardInput) (*scenario.Plan, *client.RunSpec, error) {
-	spec, err := a.Server.Spec(ctx, in.RunID, in.Token)
+	var spec *client.RunSpec
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		spec, err = a.Server.Spec(sctx, in.RunID, in.Token)
+		cancel()
+		s := client.StatusOf(err)
+		if err == nil || s == http.StatusNotFound || s == http.StatusUnauthorized || s == http.StatusForbidden || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(time.Second)
+	}
 	if err != nil {
 		if s := client.StatusOf(err); s == http.StatusNotFound || s == http.StatusUnauthorized || s == http.StatusForbidden {
 			return nil, nil, invalid("spec of run %s: %v", in.RunID, err)
@@ -238,10 +278,11 @@ func (a *Activities) followControl(runCtx context.Context, in workflows.ShardInp
 // reportStart tells the run's workflow, through the server, that this
 // worker took the shard and what it can carry; the workflow counts the shard
 // from then on. It retries for a while: without it the shard still runs, but
-// the workflow plans with less knowledge of the fleet.
+// the workflow plans with less knowledge of the fleet, and an elastic run
+// waits for it before it queues a newcomer.
 func (a *Activities) reportStart(ctx context.Context, in workflows.ShardInput, attempt int, detail string) {
 	st := client.ShardState{Shard: in.Shard, Attempt: attempt, Worker: a.WorkerID, MaxVUs: a.MaxVUs, MaxRPS: a.MaxRPS, Detail: detail}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := a.Server.ShardStarted(rctx, in.RunID, in.Token, st)

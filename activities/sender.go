@@ -18,11 +18,13 @@ import (
 const (
 	// memQueue snapshots wait in memory (a few KB each, five minutes at one
 	// a second); later ones go to files in the spool folder, in order.
-	memQueue      = 300
-	retryMin      = 100 * time.Millisecond
-	retryMax      = 2 * time.Second
-	postTimeout   = 10 * time.Second
-	deliveryGrace = 5 * time.Minute // how long a finished shard keeps trying to deliver
+	memQueue    = 300
+	retryMin    = 100 * time.Millisecond
+	retryMax    = 2 * time.Second
+	postTimeout = 10 * time.Second
+	// deliveryGrace is how long a finished shard keeps trying to deliver:
+	// less than the slack its activity has after the profile's end.
+	deliveryGrace = 90 * time.Second
 )
 
 // sender delivers a shard's snapshots to the server in order, one at a
@@ -44,6 +46,7 @@ type sender struct {
 	spooled     uint64
 	failingFrom time.Time
 	seq         uint64
+	gaveUp      bool
 	done        chan struct{}
 }
 
@@ -94,6 +97,22 @@ func (s *sender) inMemory() int {
 		}
 	}
 	return n
+}
+
+// abandon gives up on what is still queued (after deliveryGrace).
+func (s *sender) abandon() {
+	s.mu.Lock()
+	s.gaveUp = true
+	s.queue = nil
+	s.closed = true
+	s.cond.Signal()
+	s.mu.Unlock()
+}
+
+func (s *sender) stopped() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gaveUp
 }
 
 // close stops accepting snapshots; wait then waits for the queue to drain.
@@ -150,7 +169,9 @@ func (s *sender) loop() {
 		s.mu.Unlock()
 		s.deliver(it)
 		s.mu.Lock()
-		s.queue = s.queue[1:]
+		if len(s.queue) > 0 {
+			s.queue = s.queue[1:]
+		}
 		s.mu.Unlock()
 	}
 }
@@ -177,7 +198,12 @@ func (s *sender) deliver(it item) {
 			return
 		}
 		status := client.StatusOf(err)
-		if status >= 400 && status < 500 && status != http.StatusTooManyRequests && status != http.StatusRequestTimeout {
+		transient := status == http.StatusTooManyRequests || status == http.StatusRequestTimeout || status == http.StatusConflict
+		if s.stopped() {
+			s.count(false)
+			return
+		}
+		if status >= 400 && status < 500 && !transient {
 			// The server read it and refused it (corrupt, unknown run, bad
 			// token): sending it again would be refused again.
 			s.log.Error("snapshot refused by the server", "run", s.runID, "err", err)

@@ -35,6 +35,10 @@ type runFold struct {
 	wake    chan struct{}
 	refold  map[int64]bool // folded intervals with late snapshots
 	last    time.Time
+	// reported is how many shards reported the last folded interval: what
+	// the next one waits for (the run's first shards until then). Elastic
+	// runs and runs that lost shards have more or fewer than worker_count.
+	reported int
 }
 
 type pendingInterval struct {
@@ -136,6 +140,9 @@ func (f *folder) step(rf *runFold) time.Duration {
 				if w := grace - time.Since(np.first); w <= 0 {
 					rf.next = nk
 					f.mu.Unlock()
+					for _, lk := range late {
+						f.fold(rf, lk)
+					}
 					continue
 				} else {
 					wait = w
@@ -147,10 +154,11 @@ func (f *folder) step(rf *runFold) time.Duration {
 			} else {
 				wait = time.Minute
 			}
-		} else if len(p.shards) >= max(rf.run.WorkerCount, 1) || time.Since(p.first) >= grace {
+		} else if len(p.shards) >= rf.expected() || time.Since(p.first) >= grace {
 			due = true
 			delete(rf.pending, k)
 			rf.next = k + 1
+			rf.reported = len(p.shards)
 		} else {
 			wait = grace - time.Since(p.first)
 		}
@@ -163,6 +171,13 @@ func (f *folder) step(rf *runFold) time.Duration {
 		}
 		f.fold(rf, k)
 	}
+}
+
+func (rf *runFold) expected() int {
+	if rf.reported > 0 {
+		return rf.reported
+	}
+	return max(rf.run.WorkerCount, 1)
 }
 
 func earliest(m map[int64]*pendingInterval) (int64, *pendingInterval) {

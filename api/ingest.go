@@ -150,8 +150,12 @@ func (s *Server) ingestSnapshot(c *gin.Context) {
 		return
 	}
 	if r.Epoch.IsZero() {
-		fail(c, http.StatusConflict, "not_started", "", "run %s has not started", r.ID)
-		return
+		// The cached run may predate its start: read it again.
+		s.runs.forget(r.ID)
+		if r, err = s.runs.get(c, r.ID); err != nil || r.Epoch.IsZero() {
+			fail(c, http.StatusConflict, "not_started", "", "run %s has not started", snap.RunID)
+			return
+		}
 	}
 	// Shards past the first worker_count are replacements and newcomers.
 	if snap.Shard >= maxShards {

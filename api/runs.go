@@ -16,6 +16,7 @@ import (
 	sdkclient "go.temporal.io/sdk/client"
 
 	"github.com/barrage/barrage/activities"
+	"github.com/barrage/barrage/internal/profile"
 	"github.com/barrage/barrage/internal/scenario"
 	"github.com/barrage/barrage/internal/store"
 	"github.com/barrage/barrage/reports"
@@ -429,6 +430,14 @@ func (s *Server) rampRun(c *gin.Context) {
 	}
 	if store.Finished(r.Status) {
 		fail(c, http.StatusConflict, "finished", "", "run %s is already %s", r.ID, r.Status)
+		return
+	}
+	if plan, err := activities.CompileRun(r); err == nil && plan.MaxVUs > 0 && plan.Profile.Model == profile.Closed && *req.Target > float64(plan.MaxVUs) {
+		fail(c, http.StatusUnprocessableEntity, "invalid_field", "target", "target %g is above the scenario's max_vus (%d)", *req.Target, plan.MaxVUs)
+		return
+	}
+	if *req.Target > profile.MaxVUs {
+		fail(c, http.StatusUnprocessableEntity, "invalid_field", "target", "target %g is above the limit of %d", *req.Target, profile.MaxVUs)
 		return
 	}
 	sig := workflows.RampSignal{Target: *req.Target, Over: time.Duration(req.OverSeconds * float64(time.Second)), By: req.By}

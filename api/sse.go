@@ -126,6 +126,11 @@ func (s *Server) liveMetrics(c *gin.Context) {
 		fail(c, http.StatusBadRequest, "bad_event_id", "Last-Event-ID", "%v", err)
 		return
 	}
+	if lastStatus == "end" {
+		// The stream had ended: 204 tells an EventSource not to reconnect.
+		c.Status(http.StatusNoContent)
+		return
+	}
 	sub := s.broker.subscribe(r.ID)
 	defer s.broker.unsubscribe(r.ID, sub)
 	w := c.Writer

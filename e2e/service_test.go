@@ -15,9 +15,20 @@ import (
 // TestRestartKeepsRunsAndReports: a finished run's scenario, events, series
 // and report survive a restart of the server on the same database.
 func TestRestartKeepsRunsAndReports(t *testing.T) {
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			dir := t.TempDir()
+			db := "sqlite:" + filepath.Join(dir, "barrage.db")
+			if kind == "postgres" {
+				db = postgresDSN(t)
+			}
+			restartKeeps(t, dir, db)
+		})
+	}
+}
+
+func restartKeeps(t *testing.T, dir, db string) {
 	tg := startTarget(t)
-	dir := t.TempDir()
-	db := "sqlite:" + filepath.Join(dir, "barrage.db")
 	c := startClusterOn(t, 1, db, "--temporal-db", filepath.Join(dir, "temporal.db"))
 	file := writeScenario(t, "name: survives\nvirtual_users: 2\nduration_seconds: 3\nsteps: [{url_template: /, think_time_ms: 10}]\n")
 	out := t.TempDir()

@@ -38,6 +38,9 @@ type run struct {
 	sel     workflow.Selector
 	ran     int     // shards that ever started
 	invalid []error // shards that cannot run anywhere
+	// replacements counts lost shards replaced, failedStarts those lost
+	// before they started, delayed the replacements waiting on a pause.
+	replacements, failedStarts, delayed int
 }
 
 // Run is the run workflow: prepare, start the shards, follow the fleet and
@@ -67,6 +70,10 @@ func Run(ctx workflow.Context, in RunInput) (RunOutcome, error) {
 	r.base = r.spec.Profile
 	r.control = Control{RunID: in.RunID, Profile: r.base, Served: 1}
 	r.loop(ctx)
+	if ctx.Err() != nil && !r.aborted {
+		// The workflow itself was cancelled (from Temporal's UI or CLI).
+		r.aborted, r.reason = true, "aborted: the run's workflow was cancelled in Temporal"
+	}
 	switch {
 	case r.aborted && r.failed:
 		return r.finish(ctx, "failed", r.reason)
@@ -152,13 +159,14 @@ func (r *run) abort(ctx workflow.Context, sig AbortSignal) {
 		r.reason += ": " + sig.Reason
 	}
 	r.state.Reason = r.reason
-	r.event(ctx, "aborted", r.reason)
+	// Stop first: cancellation needs no store, and workers see the published
+	// abort within their control poll, sooner than the cancellation that
+	// travels with their next heartbeat. Then the timeline.
+	r.cancelAll()
 	r.control.Aborted, r.control.Reason = true, r.reason
 	r.control.Version++
-	// Workers see the published abort within their control poll, sooner
-	// than the cancellation that travels with their next heartbeat.
 	_ = r.publish(ctx)
-	r.cancelAll()
+	r.event(ctx, "aborted", r.reason)
 }
 
 func (r *run) ramp(ctx workflow.Context, sig RampSignal) {

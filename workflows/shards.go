@@ -52,9 +52,9 @@ func (r *run) hasWaiting() bool {
 	return false
 }
 
-// busy counts the slots that run or wait.
+// busy counts the slots that run or wait, and replacements still to come.
 func (r *run) busy() int {
-	n := 0
+	n := r.delayed
 	for _, s := range r.slots {
 		if s.state == slotWaiting || s.state == slotRunning {
 			n++
@@ -177,14 +177,44 @@ func (r *run) ended(ctx workflow.Context, s *slot, res ShardResult, err error) {
 		if who == "" {
 			who = "no worker"
 		}
-		r.event(ctx, "worker_lost", fmt.Sprintf("shard %d on %s lost: %s", s.index, who, shortError(err)))
-		if !r.ending && !r.aborted {
-			r.launch(ctx, false) // a replacement waits for the next free worker
-		}
+		// Survivors first: the share of the lost shard is published before
+		// anything is recorded.
 		_ = r.replan(ctx, "shard lost")
+		r.event(ctx, "worker_lost", fmt.Sprintf("shard %d on %s lost: %s", s.index, who, shortError(err)))
+		r.replace(ctx, s)
 	}
 	r.state.Finished++
 	r.state.Completed = r.results
+}
+
+// replace queues a replacement for a lost shard: at once when the shard had
+// run (its worker died), after a growing pause when it failed before it
+// started (a worker that cannot reach the server, say), and never beyond a
+// cap, so that a failing fleet cannot grow the run's history without end.
+func (r *run) replace(ctx workflow.Context, s *slot) {
+	if r.ending || r.aborted {
+		return
+	}
+	r.replacements++
+	if r.replacements > max(10, 3*r.spec.Shards) {
+		if r.replacements == max(10, 3*r.spec.Shards)+1 {
+			r.event(ctx, "replacements_exhausted", fmt.Sprintf("%d shards lost: no more replacements for this run", r.replacements))
+		}
+		return
+	}
+	if s.started {
+		r.launch(ctx, false)
+		return
+	}
+	r.failedStarts++
+	pause := min(30*time.Second, time.Duration(1<<min(r.failedStarts, 5))*time.Second)
+	r.delayed++
+	r.sel.AddFuture(workflow.NewTimer(ctx, pause), func(workflow.Future) {
+		r.delayed--
+		if !r.ending && !r.aborted {
+			r.launch(ctx, false)
+		}
+	})
 }
 
 func isInvalid(err error) bool {
@@ -223,26 +253,36 @@ func (r *run) replan(ctx workflow.Context, why string) error {
 			caps[i] = float64(s.maxRPS)
 		}
 	}
-	fractions, served, err := profile.Shares(r.base.Peak(), caps, active)
+	// Plan for what is left of the profile: a spike that is over does not
+	// hold the rest of the run down.
+	peak := r.base.Peak()
+	if rest := r.base.Shift(max(workflow.Now(ctx).Sub(r.epoch), 0)); len(rest.Stages) > 0 {
+		peak = rest.Peak()
+	}
+	fractions, served, err := profile.Shares(peak, caps, active)
 	if err != nil {
 		return err
 	}
-	r.noteServed(ctx, served, active)
-	r.control.Fractions, r.control.Served = fractions, served
+	r.control.Fractions = fractions
 	r.control.Profile = r.base
 	if served > 0 && served < 1 {
-		r.control.Profile = r.base.Scale(served)
+		// The fleet carries served·peak: the profile is cut there, and
+		// stays as asked wherever it asks for less.
+		r.control.Profile = r.base.Clamp(served * peak)
 	}
+	prev := r.control.Served
 	r.control.Version++
+	r.control.Served = served
+	perr := r.publish(ctx)
+	r.noteServed(ctx, prev, served, active, peak)
 	if why != "start" && why != "ramp" {
 		r.event(ctx, "redistributed", fmt.Sprintf("%s: %s", why, describeShares(r.slots, fractions)))
 	}
-	return r.publish(ctx)
+	return perr
 }
 
 // noteServed records a change of the carried load as an event.
-func (r *run) noteServed(ctx workflow.Context, served float64, active []bool) {
-	prev := r.control.Served
+func (r *run) noteServed(ctx workflow.Context, prev, served float64, active []bool, peak float64) {
 	running := 0
 	for _, a := range active {
 		if a {
@@ -256,7 +296,7 @@ func (r *run) noteServed(ctx workflow.Context, served float64, active []bool) {
 		}
 	case served < 1 && (served < prev-1e-9 || prev == 0 && served > 0):
 		r.event(ctx, "load_reduced", fmt.Sprintf("load reduced to %.1f%% of the target: the %d running worker(s) can carry %.0f of %.0f %s",
-			100*served, running, served*r.base.Peak(), r.base.Peak(), unit(r.base.Model)))
+			100*served, running, served*peak, peak, unit(r.base.Model)))
 	case served >= 1 && prev < 1 && prev > 0:
 		r.event(ctx, "load_restored", fmt.Sprintf("the %d running worker(s) carry the whole target again", running))
 	}

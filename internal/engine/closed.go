@@ -16,7 +16,6 @@ type closedVU struct {
 // profile ends, the run ends early, or ctx is cancelled.
 func (e *Engine) runClosed(ctx context.Context) {
 	var running []*closedVU // in start order; ramp-down stops the newest first
-	var free []int          // ids of stopped VUs, reused so that $vu stays small
 	tick := time.NewTicker(controlTick)
 	defer tick.Stop()
 	for {
@@ -34,17 +33,14 @@ func (e *Engine) runClosed(ctx context.Context) {
 		}
 		e.target.Store(int64(want))
 		for len(running) < want {
-			id := int(e.nextVUID.Add(1))
-			if n := len(free); n > 0 {
-				id, free = free[n-1], free[:n-1]
-			}
-			running = append(running, e.startClosedVU(id))
+			// Ids are never reused: a stopped VU may still be finishing its
+			// iteration, and $vu and the random seed must stay its own.
+			running = append(running, e.startClosedVU(int(e.nextVUID.Add(1))))
 		}
 		for len(running) > want {
 			last := running[len(running)-1]
 			running = running[:len(running)-1]
 			close(last.stop)
-			free = append(free, last.v.id)
 		}
 		e.active.Store(int64(len(running)))
 		select {

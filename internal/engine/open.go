@@ -19,7 +19,7 @@ func (e *Engine) runOpen(ctx context.Context, pool *openPool) {
 	base, k := e.offset(), 0
 	for {
 		if cur.frac <= 0 {
-			if !e.waitChange(ctx, controlTick) {
+			if e.offset() >= cur.prof.Duration() || !e.waitChange(ctx, controlTick) {
 				return
 			}
 			cur, base, k = e.current(), e.offset(), 0
@@ -27,7 +27,20 @@ func (e *Engine) runOpen(ctx context.Context, pool *openPool) {
 		}
 		next, ok := cur.prof.Advance(base, float64(k+1)/cur.frac)
 		if !ok {
-			return
+			// No arrival before the profile's end (a ramp to 0, say): wait for
+			// a change until the end instead of ending the shard.
+			left := cur.prof.Duration() - e.offset()
+			if left <= 0 || !e.waitChange(ctx, left) {
+				return
+			}
+			if now := e.current(); now.version != cur.version {
+				if k > 0 {
+					base, _ = cur.prof.Advance(base, float64(k)/cur.frac)
+				}
+				base = max(base, e.offset())
+				cur, k = now, 0
+			}
+			continue
 		}
 		if wait := next - e.offset(); wait > 0 {
 			if !e.waitChange(ctx, wait) {

@@ -3,6 +3,7 @@ package profile
 import (
 	"errors"
 	"math"
+	"time"
 )
 
 // Shares divides a load over shards with declared capacities. peak is the
@@ -84,4 +85,28 @@ func waterFill(peak float64, caps []float64, running []int) map[int]float64 {
 		open = still
 	}
 	return load
+}
+
+// Clamp returns the profile with every target above limit cut to limit:
+// what a fleet whose capacity is limit can carry, no less where the profile
+// asks for less. Stages that cross limit are split at the crossing.
+func (p Profile) Clamp(limit float64) Profile {
+	out := Profile{Model: p.Model, Start: math.Min(p.Start, limit)}
+	prev := p.Start
+	for _, st := range p.Stages {
+		a, b := prev, st.Target
+		prev = b
+		crosses := (a < limit && b > limit) || (a > limit && b < limit)
+		if st.Duration > 1 && crosses {
+			// Split strictly inside the stage: a piece of zero length would
+			// be a jump.
+			at := time.Duration(math.Round(float64(st.Duration) * (limit - a) / (b - a)))
+			at = min(max(at, 1), st.Duration-1)
+			out.Stages = append(out.Stages, Stage{Duration: at, Target: limit})
+			out.Stages = append(out.Stages, Stage{Duration: st.Duration - at, Target: math.Min(b, limit)})
+			continue
+		}
+		out.Stages = append(out.Stages, Stage{Duration: st.Duration, Target: math.Min(b, limit)})
+	}
+	return out
 }

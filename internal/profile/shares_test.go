@@ -3,6 +3,7 @@ package profile
 import (
 	"math"
 	"testing"
+	"time"
 
 	"pgregory.net/rapid"
 )
@@ -92,6 +93,40 @@ func TestSharesProperties(t *testing.T) {
 		}
 		if math.Abs(served-want) > 1e-9 {
 			t.Fatalf("served %v, want %v (capacity %v, peak %v)", served, want, capacity, peak)
+		}
+	})
+}
+
+func TestClamp(t *testing.T) {
+	spike, _ := Spike(Closed, 100, 1000, 10*time.Second, 10*time.Second, 10*time.Second, 60*time.Second)
+	c := spike.Clamp(600)
+	for _, tc := range []struct {
+		at   time.Duration
+		want float64
+	}{{5 * time.Second, 100}, {14 * time.Second, 460}, {16 * time.Second, 600}, {25 * time.Second, 600}, {45 * time.Second, 100}} {
+		if got := c.Target(tc.at); math.Abs(got-tc.want) > 1e-6 {
+			t.Errorf("Target(%v) = %v, want %v", tc.at, got, tc.want)
+		}
+	}
+	if c.Duration() != spike.Duration() || c.Peak() != 600 {
+		t.Errorf("duration %v peak %v", c.Duration(), c.Peak())
+	}
+	rapid.Check(t, func(rt *rapid.T) {
+		p := genProfile(Closed).Draw(rt, "profile")
+		limit := rapid.Float64Range(0, 2*p.Peak()+1).Draw(rt, "limit")
+		c := p.Clamp(limit)
+		for range 20 {
+			at := time.Duration(rapid.Int64Range(0, int64(p.Duration())).Draw(rt, "at"))
+			// The crossing is placed to the nearest nanosecond: compare
+			// with the clamped profile around at.
+			lo, hi := math.Inf(1), math.Inf(-1)
+			for _, d := range []time.Duration{-time.Nanosecond, 0, time.Nanosecond} {
+				v := math.Min(p.Target(max(at+d, 0)), limit)
+				lo, hi = math.Min(lo, v), math.Max(hi, v)
+			}
+			if got := c.Target(at); got < lo-1e-6*(1+lo) || got > hi+1e-6*(1+hi) {
+				rt.Fatalf("Target(%v) = %v, want within [%v, %v]", at, got, lo, hi)
+			}
 		}
 	})
 }
