@@ -15,18 +15,24 @@ in_netns "$@"
 RES=$WORK/results/open-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$RES"
 trap stop_target EXIT
-start_target
 URL="http://$HOST:$PORT/"
 echo "GET $URL" >"$RES/targets"
+# A fresh target for every run: a tool that overloads it (thousands of
+# connections, a collapsed queue) must not handicap the next one.
 for r in $(seq "$REPS"); do
   log "rep $r: barrage at $RATE/s"
+  start_target
   gen_run "barrage_$r" "$BIN/barrage-gen" -url "$URL" -rate "$RATE" -d "${DUR}s"
+  stop_target
+  sleep 1
   log "rep $r: vegeta at $RATE/s"
+  start_target
   gen_run "vegeta_$r" vegeta attack -targets="$RES/targets" -rate="$RATE/1s" -duration="${DUR}s" -output="$RES/vegeta_$r.bin"
+  stop_target
   vegeta report -type=json "$RES/vegeta_$r.bin" >"$RES/vegeta_$r.out" 2>/dev/null || true
   rm -f "$RES/vegeta_$r.bin"
+  sleep 1
 done
-stop_target
 python3 - "$RES" "$REPS" "$DUR" "$RATE" <<'PY'
 import json, statistics, sys
 res, reps, dur, rate = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])

@@ -60,7 +60,11 @@ type Client struct {
 
 // idleList is a stack: the most recently used connection is the least
 // likely to have been closed by the server's idle timeout.
-type idleList struct{ conns []*conn }
+type idleList struct {
+	conns []*conn
+	open  int // connections to this address, idle or in use
+	warm  int // how many Warm opened (0: none)
+}
 
 // New returns a Client with opts' zero fields set to their defaults.
 func New(opts Options) *Client {
@@ -137,24 +141,45 @@ func (c *Client) Stats() (dials, reuses uint64) {
 }
 
 func (c *Client) acquire(req *Request) (cn *conn, reused bool, err error) {
-	c.mu.Lock()
-	if c.closed {
+	waited := time.Duration(0)
+	for {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return nil, false, ErrClosed
+		}
+		l := c.idle[req.Addr]
+		if l != nil && len(l.conns) > 0 {
+			cn = l.conns[len(l.conns)-1]
+			l.conns[len(l.conns)-1] = nil
+			l.conns = l.conns[:len(l.conns)-1]
+		}
+		busy := l != nil && l.open >= l.warm && l.warm > 0
 		c.mu.Unlock()
-		return nil, false, ErrClosed
-	}
-	if l := c.idle[req.Addr]; l != nil && len(l.conns) > 0 {
-		cn = l.conns[len(l.conns)-1]
-		l.conns[len(l.conns)-1] = nil
-		l.conns = l.conns[:len(l.conns)-1]
-	}
-	c.mu.Unlock()
-	if cn != nil {
-		c.reuses.Add(1)
-		return cn, true, nil
+		if cn != nil {
+			c.reuses.Add(1)
+			return cn, true, nil
+		}
+		// Past the warmed connections, a burst first waits a moment for one
+		// to come back: dialing hundreds of connections at once costs both
+		// sides more than the burst itself, and feeds the very delay that
+		// caused it.
+		if !busy || waited >= dialWait {
+			break
+		}
+		time.Sleep(dialPoll)
+		waited += dialPoll
 	}
 	cn, err = c.dial(req)
 	return cn, false, err
 }
+
+// A request that finds every warmed connection busy waits up to dialWait
+// for one before it dials another.
+const (
+	dialWait = 2 * time.Millisecond
+	dialPoll = 100 * time.Microsecond
+)
 
 func (c *Client) dial(req *Request) (*conn, error) {
 	d := c.dialer
@@ -174,8 +199,19 @@ func (c *Client) dial(req *Request) (*conn, error) {
 		return nil, ErrClosed
 	}
 	c.conns[cn] = struct{}{}
+	c.list(req.Addr).open++
 	c.mu.Unlock()
 	return cn, nil
+}
+
+// list returns the idle list of addr, creating it; c.mu must be held.
+func (c *Client) list(addr string) *idleList {
+	l := c.idle[addr]
+	if l == nil {
+		l = &idleList{}
+		c.idle[addr] = l
+	}
+	return l
 }
 
 func (c *Client) release(cn *conn) {
@@ -185,24 +221,24 @@ func (c *Client) release(cn *conn) {
 		cn.nc.Close()
 		return
 	}
-	l := c.idle[cn.addr]
-	if l == nil {
-		l = &idleList{}
-		c.idle[cn.addr] = l
-	}
+	l := c.list(cn.addr)
 	if len(l.conns) < c.opts.MaxIdlePerAddr {
 		l.conns = append(l.conns, cn)
 		c.mu.Unlock()
 		return
 	}
 	delete(c.conns, cn)
+	l.open--
 	c.mu.Unlock()
 	cn.nc.Close()
 }
 
 func (c *Client) discard(cn *conn) {
 	c.mu.Lock()
-	delete(c.conns, cn)
+	if _, ok := c.conns[cn]; ok {
+		delete(c.conns, cn)
+		c.list(cn.addr).open--
+	}
 	c.mu.Unlock()
 	cn.nc.Close()
 }
@@ -227,6 +263,11 @@ func (c *Client) closedErr(err error) error {
 // run. It stops at the first dial error and returns it.
 func (c *Client) Warm(addr string, n int, deadline time.Time) error {
 	n = min(n, c.opts.MaxIdlePerAddr)
+	c.mu.Lock()
+	if l := c.list(addr); n > l.warm {
+		l.warm = n
+	}
+	c.mu.Unlock()
 	for {
 		c.mu.Lock()
 		idle := 0
