@@ -7,6 +7,7 @@ source "$(dirname "$0")/lib.sh"
 RATE=${RATE:-20000}
 DUR=${DUR:-10}
 REPS=${REPS:-3}
+TOOLS=${TOOLS:-"barrage vegeta"}
 if [[ -z ${BENCH_IN_NETNS:-} ]]; then
   install_tools vegeta
   build_barrage
@@ -20,27 +21,32 @@ echo "GET $URL" >"$RES/targets"
 # A fresh target for every run: a tool that overloads it (thousands of
 # connections, a collapsed queue) must not handicap the next one.
 for r in $(seq "$REPS"); do
-  log "rep $r: barrage at $RATE/s"
-  start_target
-  gen_run "barrage_$r" "$BIN/barrage-gen" -url "$URL" -rate "$RATE" -d "${DUR}s"
-  stop_target
-  sleep 1
-  log "rep $r: vegeta at $RATE/s"
-  start_target
-  gen_run "vegeta_$r" vegeta attack -targets="$RES/targets" -rate="$RATE/1s" -duration="${DUR}s" -output="$RES/vegeta_$r.bin"
-  stop_target
-  vegeta report -type=json "$RES/vegeta_$r.bin" >"$RES/vegeta_$r.out" 2>/dev/null || true
-  rm -f "$RES/vegeta_$r.bin"
-  sleep 1
+  if [[ " $TOOLS " == *" barrage "* ]]; then
+    log "rep $r: barrage at $RATE/s"
+    start_target
+    gen_run "barrage_$r" "$BIN/barrage-gen" -url "$URL" -rate "$RATE" -d "${DUR}s"
+    stop_target
+    sleep 1
+  fi
+  if [[ " $TOOLS " == *" vegeta "* ]]; then
+    log "rep $r: vegeta at $RATE/s"
+    start_target
+    gen_run "vegeta_$r" vegeta attack -targets="$RES/targets" -rate="$RATE/1s" -duration="${DUR}s" -output="$RES/vegeta_$r.bin"
+    stop_target
+    vegeta report -type=json "$RES/vegeta_$r.bin" >"$RES/vegeta_$r.out" 2>/dev/null || true
+    rm -f "$RES/vegeta_$r.bin"
+    sleep 1
+  fi
 done
-python3 - "$RES" "$REPS" "$DUR" "$RATE" <<'PY'
+python3 - "$RES" "$REPS" "$DUR" "$RATE" "$TOOLS" <<'PY'
 import json, statistics, sys
 res, reps, dur, rate = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+tools = sys.argv[5].split()
 print(f'open model: {rate:.0f}/s asked for {dur:.0f} s; achieved = completed requests / {dur:.0f} s')
 print(f'{"tool":8} {"rep":>3} {"requests":>9} {"achieved/s":>11} {"error %":>8} {"dropped":>8} {"p50 ms":>8} {"p99 ms":>8} {"CPU s":>6}')
 errs = []
 for r in range(1, reps + 1):
-    for tool in ('barrage', 'vegeta'):
+    for tool in tools:
         try:
             out = json.loads(open(f'{res}/{tool}_{r}.out').read())
             u, s = map(float, open(f'{res}/{tool}_{r}.time').read().split()[:2])
