@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -121,7 +122,7 @@ func BuildRunReport(ctx context.Context, st store.Store, runID string) (*reports
 	return b.Report(), nil
 }
 
-func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 
 // foldAll re-folds every interval from the stored snapshots: the report
 // never depends on what a live fold saw.

@@ -227,7 +227,7 @@ func (f *folder) fold(rf *runFold, k int64) {
 	}
 	f.s.metrics.foldSeconds.Observe(time.Since(began).Seconds())
 	f.s.metrics.foldLag.Observe(time.Since(earlier(stored.End, folded.Data.End)).Seconds())
-	f.s.broker.publish(r.ID, intervalPoint(r, stored, folded))
+	f.s.broker.publish(r.ID)
 	f.checkErrorRate(rf, k, folded.Data.Total())
 	if n, ok := f.s.cfg.Store.(store.Notifier); ok {
 		_ = n.Notify(ctx, foldChannel, r.ID)

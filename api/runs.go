@@ -16,6 +16,7 @@ import (
 	sdkclient "go.temporal.io/sdk/client"
 
 	"github.com/barrage/barrage/activities"
+	"github.com/barrage/barrage/api/client"
 	"github.com/barrage/barrage/internal/profile"
 	"github.com/barrage/barrage/internal/scenario"
 	"github.com/barrage/barrage/internal/store"
@@ -40,23 +41,9 @@ type runRequest struct {
 	Elastic bool `json:"elastic"`
 }
 
-type runJSON struct {
-	RunID              string            `json:"run_id"`
-	ScenarioID         string            `json:"scenario_id"`
-	ScenarioVersion    int               `json:"scenario_version"`
-	Status             string            `json:"status"`
-	TargetBaseURL      string            `json:"target_base_url"`
-	WorkerCount        int               `json:"worker_count"`
-	Tags               map[string]string `json:"tags"`
-	Reason             string            `json:"reason,omitempty"`
-	CreatedAt          time.Time         `json:"created_at"`
-	StartedAt          *time.Time        `json:"started_at,omitempty"`
-	EndedAt            *time.Time        `json:"ended_at,omitempty"`
-	TemporalWorkflowID string            `json:"temporal_workflow_id"`
-	TemporalUIURL      string            `json:"temporal_ui_url,omitempty"`
-	BaselineRunID      string            `json:"baseline_run_id,omitempty"`
-	Elastic            bool              `json:"elastic"`
-}
+// runJSON is a run as the API shows it: the client's type, so that the two
+// cannot drift apart.
+type runJSON = client.Run
 
 func (s *Server) toRunJSON(r *store.Run) runJSON {
 	out := runJSON{

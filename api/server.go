@@ -87,7 +87,7 @@ func New(cfg Config) *Server {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			_ = n.Listen(ctx, foldChannel, func(runID string) { s.broker.publish(runID, Point{}) })
+			_ = n.Listen(ctx, foldChannel, func(runID string) { s.broker.publish(runID) })
 		}()
 	}
 	gin.SetMode(gin.ReleaseMode)

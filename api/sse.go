@@ -96,7 +96,7 @@ func (b *broker) unsubscribe(runID string, ch chan struct{}) {
 	b.mu.Unlock()
 }
 
-func (b *broker) publish(runID string, _ Point) {
+func (b *broker) publish(runID string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for ch := range b.subs[runID] {

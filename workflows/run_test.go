@@ -92,7 +92,18 @@ func (f *fakeActivities) LoadShard(ctx context.Context, in ShardInput) (ShardRes
 	}
 }
 
-func newEnv(t *testing.T, f *fakeActivities) *testsuite.TestWorkflowEnvironment {
+// activitySet is what a test registers under the activity names.
+type activitySet interface {
+	PrepareRun(context.Context, string) (RunSpec, error)
+	StartRun(context.Context, StartInput) error
+	PublishControl(context.Context, Control) error
+	RecordEvent(context.Context, EventInput) error
+	FinishRun(context.Context, FinishInput) error
+	BuildReport(context.Context, string) error
+	LoadShard(context.Context, ShardInput) (ShardResult, error)
+}
+
+func newEnv(t *testing.T, f activitySet) *testsuite.TestWorkflowEnvironment {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
@@ -258,22 +269,6 @@ func (f *lossyActivities) LoadShard(ctx context.Context, in ShardInput) (ShardRe
 	return f.fakeActivities.LoadShard(ctx, in)
 }
 
-func newLossyEnv(t *testing.T, f *lossyActivities) *testsuite.TestWorkflowEnvironment {
-	t.Helper()
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.SetTestTimeout(30 * time.Second)
-	env.RegisterWorkflow(Run)
-	for name, fn := range map[string]any{
-		ActivityPrepareRun: f.PrepareRun, ActivityStartRun: f.StartRun, ActivityPublishControl: f.PublishControl,
-		ActivityRecordEvent: f.RecordEvent, ActivityFinishRun: f.FinishRun, ActivityBuildReport: f.BuildReport,
-		ActivityLoadShard: f.LoadShard,
-	} {
-		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
-	}
-	return env
-}
-
 func TestLostShardIsRedistributedAndReplaced(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
@@ -286,7 +281,7 @@ func TestLostShardIsRedistributedAndReplaced(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &lossyActivities{fakeActivities: fakeActivities{shardTime: 1500 * time.Millisecond}, lose: 1}
-			env := newLossyEnv(t, f)
+			env := newEnv(t, f)
 			for _, shard := range []int{0, 1, 2} {
 				env.RegisterDelayedCallback(func() {
 					env.SignalWorkflow(SignalShardState, ShardState{Shard: shard, Worker: fmt.Sprintf("w%d", shard), MaxVUs: tc.caps})

@@ -76,7 +76,7 @@ func (r *run) launchFirst(ctx workflow.Context, n int) {
 
 // launch queues a replacement or an elastic newcomer: it gets its share
 // when a worker takes it.
-func (r *run) launch(ctx workflow.Context, _ bool) {
+func (r *run) launch(ctx workflow.Context) {
 	s := &slot{index: len(r.slots), state: slotWaiting}
 	r.slots = append(r.slots, s)
 	r.start(ctx, s)
@@ -145,7 +145,7 @@ func (r *run) started(ctx workflow.Context, st ShardState) {
 	// worker that joins — once its first shards have their workers, so that
 	// it does not take a worker one of them needs.
 	if r.spec.Elastic && !r.ending && r.firstStarted() && !r.hasWaiting() {
-		r.launch(ctx, false)
+		r.launch(ctx)
 	}
 	_ = r.replan(ctx, "shard started")
 }
@@ -203,7 +203,7 @@ func (r *run) replace(ctx workflow.Context, s *slot) {
 		return
 	}
 	if s.started {
-		r.launch(ctx, false)
+		r.launch(ctx)
 		return
 	}
 	r.failedStarts++
@@ -212,7 +212,7 @@ func (r *run) replace(ctx workflow.Context, s *slot) {
 	r.sel.AddFuture(workflow.NewTimer(ctx, pause), func(workflow.Future) {
 		r.delayed--
 		if !r.ending && !r.aborted {
-			r.launch(ctx, false)
+			r.launch(ctx)
 		}
 	})
 }

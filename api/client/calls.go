@@ -79,6 +79,7 @@ type Run struct {
 	TemporalWorkflowID string            `json:"temporal_workflow_id"`
 	TemporalUIURL      string            `json:"temporal_ui_url,omitempty"`
 	BaselineRunID      string            `json:"baseline_run_id,omitempty"`
+	Elastic            bool              `json:"elastic"`
 }
 
 // StartRun starts a run of a stored scenario.

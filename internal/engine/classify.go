@@ -10,7 +10,6 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/barrage/barrage/internal/h1"
 	"github.com/barrage/barrage/internal/hist"
 )
 
@@ -42,8 +41,6 @@ func classify(err error) hist.ErrorClass {
 	case errors.As(err, &recordErr), errors.As(err, &alertErr), errors.As(err, &verifyErr),
 		errors.As(err, &unknownCA), errors.As(err, &hostErr), errors.As(err, &certErr):
 		return hist.ClassTLS
-	case errors.Is(err, h1.ErrProtocol):
-		return hist.ClassOther
 	}
 	return hist.ClassOther
 }

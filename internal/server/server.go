@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -186,11 +185,9 @@ func (s *Server) addLocalWorkers(cfg Config) error {
 	if err != nil {
 		return err
 	}
-	host, _ := os.Hostname()
 	for i := 1; i <= cfg.LocalWorkers; i++ {
 		acts := &activities.Activities{Server: c, WorkerID: fmt.Sprintf("local-%d", i), MaxVUs: cfg.LocalMaxVUs, Logger: s.log}
 		s.workers = append(s.workers, workers.NewLoad(s.tc, acts))
-		_ = host
 	}
 	return nil
 }
