@@ -89,22 +89,29 @@ func waterFill(peak float64, caps []float64, running []int) map[int]float64 {
 
 // Clamp returns the profile with every target above limit cut to limit:
 // what a fleet whose capacity is limit can carry, no less where the profile
-// asks for less. Stages that cross limit are split at the crossing.
+// asks for less. Stages that cross limit are split at the crossing, placed
+// on the whole nanosecond that keeps the result at or below both p and
+// limit everywhere (after the crossing on the way up, before it on the way
+// down), so a clamped plan never asks a worker for more than it declared.
+// Where that nanosecond would be an end of the stage, the stage is not
+// split: a straight line to min(b, limit) also stays below both.
 func (p Profile) Clamp(limit float64) Profile {
 	out := Profile{Model: p.Model, Start: math.Min(p.Start, limit)}
 	prev := p.Start
 	for _, st := range p.Stages {
 		a, b := prev, st.Target
 		prev = b
-		crosses := (a < limit && b > limit) || (a > limit && b < limit)
-		if st.Duration > 1 && crosses {
-			// Split strictly inside the stage: a piece of zero length would
-			// be a jump.
-			at := time.Duration(math.Round(float64(st.Duration) * (limit - a) / (b - a)))
-			at = min(max(at, 1), st.Duration-1)
-			out.Stages = append(out.Stages, Stage{Duration: at, Target: limit})
-			out.Stages = append(out.Stages, Stage{Duration: st.Duration - at, Target: math.Min(b, limit)})
-			continue
+		if (a < limit && b > limit) || (a > limit && b < limit) {
+			x := float64(st.Duration) * (limit - a) / (b - a)
+			at := time.Duration(math.Ceil(x))
+			if a > limit {
+				at = time.Duration(math.Floor(x))
+			}
+			if at > 0 && at < st.Duration {
+				out.Stages = append(out.Stages, Stage{Duration: at, Target: limit})
+				out.Stages = append(out.Stages, Stage{Duration: st.Duration - at, Target: math.Min(b, limit)})
+				continue
+			}
 		}
 		out.Stages = append(out.Stages, Stage{Duration: st.Duration, Target: math.Min(b, limit)})
 	}
