@@ -8,6 +8,7 @@ RATE=${RATE:-20000}
 DUR=${DUR:-10}
 REPS=${REPS:-3}
 TOOLS=${TOOLS:-"barrage vegeta"}
+PRE=${PRE:-} # Barrage: pre-allocated VUs (empty: the scenario default)
 if [[ -z ${BENCH_IN_NETNS:-} ]]; then
   install_tools vegeta
   build_barrage
@@ -24,7 +25,7 @@ for r in $(seq "$REPS"); do
   if [[ " $TOOLS " == *" barrage "* ]]; then
     log "rep $r: barrage at $RATE/s"
     start_target
-    gen_run "barrage_$r" "$BIN/barrage-gen" -url "$URL" -rate "$RATE" -d "${DUR}s"
+    gen_run "barrage_$r" "$BIN/barrage-gen" -url "$URL" -rate "$RATE" -d "${DUR}s" ${PRE:+-pre-allocated "$PRE"}
     stop_target
     sleep 1
   fi

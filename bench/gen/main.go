@@ -41,6 +41,7 @@ func main() {
 	conns := flag.Int("c", 50, "closed model: virtual users (each one keep-alive connection)")
 	rate := flag.Float64("rate", 0, "open model: iterations per second (0: closed model)")
 	maxVUs := flag.Int("max-vus", 0, "open model: cap on concurrent iterations (0: the scenario default)")
+	pre := flag.Int("pre-allocated", 0, "open model: VUs (with a warm connection each) started before the first arrival (0: the scenario default)")
 	dur := flag.Duration("d", 10*time.Second, "duration (at most 60s)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
@@ -50,14 +51,14 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	if err := run(*target, *conns, *rate, *maxVUs, *dur); err != nil {
+	if err := run(*target, *conns, *rate, *maxVUs, *pre, *dur); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(target string, conns int, rate float64, maxVUs int, dur time.Duration) error {
+func run(target string, conns int, rate float64, maxVUs, pre int, dur time.Duration) error {
 	u, err := url.Parse(target)
 	if err != nil || (u.Hostname() != "127.0.0.1" && u.Hostname() != "localhost" && u.Hostname() != "::1") {
 		return fmt.Errorf("refusing %q: the benchmarks load loopback only", target)
@@ -70,6 +71,9 @@ func run(target string, conns int, rate float64, maxVUs int, dur time.Duration) 
 		doc = fmt.Sprintf("name: bench\nrate_per_second: %g\nduration_seconds: %g\nsteps: [{url_template: %q}]\n", rate, dur.Seconds(), target)
 		if maxVUs > 0 {
 			doc += fmt.Sprintf("max_vus: %d\n", maxVUs)
+		}
+		if pre > 0 {
+			doc += fmt.Sprintf("pre_allocated_vus: %d\n", pre)
 		}
 	}
 	s, err := scenario.ParseYAML([]byte(doc))

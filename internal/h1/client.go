@@ -63,7 +63,10 @@ type Client struct {
 type idleList struct {
 	conns []*conn
 	open  int // connections to this address, idle or in use
-	warm  int // how many Warm opened (0: none)
+	warm  int // how many Warm opened (0: none; then nobody waits, everyone dials)
+
+	dialing int       // dials in progress
+	waiters []*waiter // requests queued for a connection, oldest first
 }
 
 // New returns a Client with opts' zero fields set to their defaults.
@@ -124,6 +127,12 @@ func (c *Client) Close() {
 	for cn := range c.conns {
 		all = append(all, cn)
 	}
+	for _, l := range c.idle {
+		for _, w := range l.waiters {
+			w.ch <- nil
+			w.served = true
+		}
+	}
 	clear(c.conns)
 	clear(c.idle)
 	c.mu.Unlock()
@@ -141,65 +150,115 @@ func (c *Client) Stats() (dials, reuses uint64) {
 }
 
 func (c *Client) acquire(req *Request) (cn *conn, reused bool, err error) {
-	waited := time.Duration(0)
-	for {
-		c.mu.Lock()
-		if c.closed {
-			c.mu.Unlock()
-			return nil, false, ErrClosed
-		}
-		l := c.idle[req.Addr]
-		if l != nil && len(l.conns) > 0 {
-			cn = l.conns[len(l.conns)-1]
-			l.conns[len(l.conns)-1] = nil
-			l.conns = l.conns[:len(l.conns)-1]
-		}
-		busy := l != nil && l.open >= l.warm && l.warm > 0
+	c.mu.Lock()
+	if c.closed {
 		c.mu.Unlock()
-		if cn != nil {
-			c.reuses.Add(1)
-			return cn, true, nil
-		}
-		// Past the warmed connections, a burst first waits a moment for one
-		// to come back: dialing hundreds of connections at once costs both
-		// sides more than the burst itself, and feeds the very delay that
-		// caused it.
-		if !busy || waited >= dialWait {
-			break
-		}
-		time.Sleep(dialPoll)
-		waited += dialPoll
+		return nil, false, ErrClosed
 	}
-	cn, err = c.dial(req)
-	return cn, false, err
+	l := c.list(req.Addr)
+	if n := len(l.conns); n > 0 {
+		cn = l.conns[n-1]
+		l.conns[n-1] = nil
+		l.conns = l.conns[:n-1]
+		c.mu.Unlock()
+		c.reuses.Add(1)
+		return cn, true, nil
+	}
+	if l.warm == 0 || l.open+l.dialing < l.warm {
+		c.mu.Unlock()
+		cn, err = c.dial(req)
+		return cn, false, err
+	}
+	// Every warmed connection is busy: queue for one, for a moment.
+	w := &waiter{ch: make(chan *conn, 1)}
+	l.waiters = append(l.waiters, w)
+	c.mu.Unlock()
+	return c.wait(req, l, w)
+}
+
+// waiter is a request queued for a connection of one address; release
+// hands connections to waiters first, oldest first. A nil connection means
+// the client was closed.
+type waiter struct {
+	ch     chan *conn
+	served bool // something was sent on ch; guarded by Client.mu
 }
 
 // A request that finds every warmed connection busy waits up to dialWait
-// for one before it dials another.
-const (
-	dialWait = 2 * time.Millisecond
-	dialPoll = 100 * time.Microsecond
-)
+// for one to come back before it dials another: a burst then reuses the
+// connections that free up within it instead of dialing hundreds at once.
+// The wait is short so that a target that merely got slower gets the
+// connections it needs at once: an open model's arrivals must not wait for
+// each other's responses, or the tool would add latency of its own.
+var dialWait = 2 * time.Millisecond // a variable only so that tests can lengthen it
+
+func (c *Client) wait(req *Request, l *idleList, w *waiter) (*conn, bool, error) {
+	timer := time.NewTimer(dialWait)
+	defer timer.Stop()
+	for {
+		select {
+		case cn := <-w.ch:
+			if cn == nil {
+				return nil, false, ErrClosed
+			}
+			c.reuses.Add(1)
+			return cn, true, nil
+		case <-timer.C:
+		}
+		c.mu.Lock()
+		if w.served {
+			c.mu.Unlock()
+			continue // release or Close handed it something just now
+		}
+		l.dequeue(w)
+		closed := c.closed
+		c.mu.Unlock()
+		if closed {
+			return nil, false, ErrClosed
+		}
+		cn, err := c.dial(req)
+		return cn, false, err
+	}
+}
+
+// dequeue removes w from the queue and reports whether it was there.
+func (l *idleList) dequeue(w *waiter) bool {
+	for i, x := range l.waiters {
+		if x == w {
+			copy(l.waiters[i:], l.waiters[i+1:])
+			l.waiters[len(l.waiters)-1] = nil
+			l.waiters = l.waiters[:len(l.waiters)-1]
+			return true
+		}
+	}
+	return false
+}
 
 func (c *Client) dial(req *Request) (*conn, error) {
 	d := c.dialer
 	if !req.Deadline.IsZero() {
 		d.Deadline = req.Deadline
 	}
+	c.mu.Lock()
+	c.list(req.Addr).dialing++
+	c.mu.Unlock()
 	nc, err := d.DialContext(c.ctx, "tcp", req.Addr)
+	c.mu.Lock()
+	l := c.list(req.Addr)
+	l.dialing--
 	if err != nil {
+		c.mu.Unlock()
 		return nil, c.closedErr(fmt.Errorf("dial: %w", err))
 	}
-	c.dials.Add(1)
-	cn := newConn(nc, req.Addr, &c.opts)
-	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		nc.Close()
 		return nil, ErrClosed
 	}
+	c.dials.Add(1)
+	cn := newConn(nc, req.Addr, &c.opts)
 	c.conns[cn] = struct{}{}
-	c.list(req.Addr).open++
+	l.open++
 	c.mu.Unlock()
 	return cn, nil
 }
@@ -214,6 +273,8 @@ func (c *Client) list(addr string) *idleList {
 	return l
 }
 
+// release returns cn to the oldest request waiting for a connection, or
+// to the pool.
 func (c *Client) release(cn *conn) {
 	c.mu.Lock()
 	if c.closed {
@@ -222,6 +283,15 @@ func (c *Client) release(cn *conn) {
 		return
 	}
 	l := c.list(cn.addr)
+	if len(l.waiters) > 0 {
+		w := l.waiters[0]
+		l.waiters[0] = nil
+		l.waiters = l.waiters[1:]
+		w.ch <- cn // buffered and sent to once: never blocks
+		w.served = true
+		c.mu.Unlock()
+		return
+	}
 	if len(l.conns) < c.opts.MaxIdlePerAddr {
 		l.conns = append(l.conns, cn)
 		c.mu.Unlock()
@@ -260,28 +330,56 @@ func (c *Client) closedErr(err error) error {
 
 // Warm dials connections to addr until n are idle there, so that a burst of
 // requests finds them ready instead of dialing in the middle of a measured
-// run. It stops at the first dial error and returns it.
+// run. Up to warmParallel dials run at once: a pool of thousands over a
+// real network would otherwise take thousands of round trips. It returns
+// the first dial error, after the dials in progress have ended.
 func (c *Client) Warm(addr string, n int, deadline time.Time) error {
 	n = min(n, c.opts.MaxIdlePerAddr)
 	c.mu.Lock()
-	if l := c.list(addr); n > l.warm {
+	l := c.list(addr)
+	if n > l.warm {
 		l.warm = n
 	}
+	missing := n - len(l.conns) - l.dialing
 	c.mu.Unlock()
-	for {
-		c.mu.Lock()
-		idle := 0
-		if l := c.idle[addr]; l != nil {
-			idle = len(l.conns)
-		}
-		c.mu.Unlock()
-		if idle >= n {
-			return nil
-		}
-		cn, err := c.dial(&Request{Addr: addr, Deadline: deadline})
-		if err != nil {
-			return err
-		}
-		c.release(cn)
+	if missing <= 0 {
+		return nil
 	}
+	var (
+		next  atomic.Int64
+		wg    sync.WaitGroup
+		first atomic.Pointer[error]
+	)
+	for range min(missing, warmParallel) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(missing) && first.Load() == nil {
+				cn, err := c.dial(&Request{Addr: addr, Deadline: deadline})
+				if err != nil {
+					first.CompareAndSwap(nil, &err)
+					return
+				}
+				c.release(cn)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := first.Load(); err != nil {
+		return *err
+	}
+	return nil
+}
+
+// warmParallel bounds the dials Warm runs at once.
+const warmParallel = 32
+
+// idleCount reports how many idle connections to addr the pool holds.
+func (c *Client) idleCount(addr string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if l := c.idle[addr]; l != nil {
+		return len(l.conns)
+	}
+	return 0
 }

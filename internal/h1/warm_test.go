@@ -1,6 +1,7 @@
 package h1
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -57,4 +58,129 @@ func TestCaptureOnlyKeepsTheNamedHeaders(t *testing.T) {
 	if got := resp.Values("Set-Cookie"); len(got) != 2 || resp.Get("Location") != "/x" || resp.Get("X-Other") != "" || len(resp.Header) != 3 {
 		t.Fatalf("captured %+v", resp.Header)
 	}
+}
+
+// blockingServer answers /hold only when release is closed, anything else
+// at once, and counts the connections it accepted.
+func blockingServer(t *testing.T) (addr string, release chan struct{}, accepted *atomic.Int64) {
+	t.Helper()
+	release = make(chan struct{})
+	accepted = new(atomic.Int64)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" {
+			<-release
+		}
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			accepted.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().String(), release, accepted
+}
+
+// waiters reports how many requests are queued for a connection to addr.
+func waiters(c *Client, addr string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if l := c.idle[addr]; l != nil {
+		return len(l.waiters)
+	}
+	return 0
+}
+
+func TestBusyWarmPoolHandsBackConnectionsBeforeDialing(t *testing.T) {
+	defer func(d time.Duration) { dialWait = d }(dialWait)
+	dialWait = 10 * time.Second // the hand-over must not race the timer
+	addr, release, accepted := blockingServer(t)
+	c := New(Options{})
+	defer c.Close()
+	if err := c.Warm(addr, 1, time.Now().Add(5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan error, 1)
+	go func() { first <- c.Do(&Request{Addr: addr, Target: "/hold"}, &Response{}) }()
+	waitFor(t, "the warm connection to be taken", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.idle[addr].conns) == 0
+	})
+	second := make(chan error, 1)
+	go func() { second <- c.Do(&Request{Addr: addr, Target: "/"}, &Response{}) }()
+	waitFor(t, "the second request to queue", func() bool { return waiters(c, addr) == 1 })
+	close(release)
+	for _, ch := range []chan error{first, second} {
+		if err := <-ch; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if dials, reuses := c.Stats(); dials != 1 || reuses != 2 || accepted.Load() != 1 {
+		t.Fatalf("dials %d reuses %d accepted %d: the queued request should have got the warm connection", dials, reuses, accepted.Load())
+	}
+}
+
+func TestBusyWarmPoolDialsAfterTheWait(t *testing.T) {
+	addr, release, accepted := blockingServer(t)
+	defer close(release)
+	c := New(Options{})
+	defer c.Close()
+	if err := c.Warm(addr, 1, time.Now().Add(5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	go c.Do(&Request{Addr: addr, Target: "/hold"}, &Response{})
+	waitFor(t, "the warm connection to be taken", func() bool { return accepted.Load() == 1 && waiters(c, addr) == 0 && c.idleCount(addr) == 0 })
+	start := time.Now()
+	if err := c.Do(&Request{Addr: addr, Target: "/"}, &Response{}); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < dialWait {
+		t.Errorf("dialed after %v, before the %v wait", waited, dialWait)
+	}
+	if dials, _ := c.Stats(); dials != 2 || accepted.Load() != 2 || waiters(c, addr) != 0 {
+		t.Fatalf("dials %d accepted %d waiters %d: a request should dial its own connection once the wait is over", dials, accepted.Load(), waiters(c, addr))
+	}
+}
+
+func TestCloseWakesQueuedRequests(t *testing.T) {
+	defer func(d time.Duration) { dialWait = d }(dialWait)
+	dialWait = 10 * time.Second
+	addr, release, _ := blockingServer(t)
+	defer close(release)
+	c := New(Options{})
+	if err := c.Warm(addr, 1, time.Now().Add(5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	go c.Do(&Request{Addr: addr, Target: "/hold"}, &Response{})
+	waitFor(t, "the warm connection to be taken", func() bool { return c.idleCount(addr) == 0 })
+	queued := make(chan error, 1)
+	go func() { queued <- c.Do(&Request{Addr: addr, Target: "/"}, &Response{}) }()
+	waitFor(t, "the request to queue", func() bool { return waiters(c, addr) == 1 })
+	c.Close()
+	select {
+	case err := <-queued:
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("queued request ended with %v, want ErrClosed", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Close left a queued request waiting")
+	}
+}
+
+func TestWarmDialsInParallelUpToN(t *testing.T) {
+	addr, release, accepted := blockingServer(t)
+	defer close(release)
+	c := New(Options{})
+	defer c.Close()
+	if err := c.Warm(addr, 100, time.Now().Add(5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Warm(addr, 100, time.Now().Add(5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if dials, _ := c.Stats(); dials != 100 || c.idleCount(addr) != 100 {
+		t.Fatalf("dials %d idle %d, want exactly 100 warm connections after warming twice", dials, c.idleCount(addr))
+	}
+	waitFor(t, "the server to accept them all", func() bool { return accepted.Load() == 100 })
 }

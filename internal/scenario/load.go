@@ -204,8 +204,11 @@ func (v *validator) compilePreAllocated(s *Scenario, p *Plan, peak float64) {
 	case s.PreAllocatedVUs > 0:
 		p.PreAllocatedVUs = s.PreAllocatedVUs
 	case p.Profile.Model == profile.Open:
-		// 50 ms of arrivals at the peak rate: what a hiccup of the target or
-		// of the generator itself can pile up.
-		p.PreAllocatedVUs = min(p.MaxVUs, max(10, int(math.Ceil(0.05*peak))))
+		// 200 ms of arrivals at the peak rate: what a hiccup of the target
+		// or of the generator itself (a collection, a descheduled core) can
+		// pile up. Past them each arrival that waits more than a moment
+		// dials, and a target near its limit can drown in those dials
+		// (docs/benchmarks.md measures it).
+		p.PreAllocatedVUs = min(p.MaxVUs, max(10, int(math.Ceil(0.2*peak))))
 	}
 }

@@ -394,9 +394,10 @@ func TestPreAllocatedVUs(t *testing.T) {
 		want int
 		err  string
 	}{
-		{doc: "rate_per_second: 2000\n", want: 100},
+		{doc: "rate_per_second: 2000\n", want: 400},
 		{doc: "rate_per_second: 20\n", want: 10},
-		{doc: "rate_per_second: 20000\n", want: 1000},
+		{doc: "rate_per_second: 20000\n", want: 4000},
+		{doc: "rate_per_second: 20000\nmax_vus: 3000\n", want: 3000},
 		{doc: "rate_per_second: 100\npre_allocated_vus: 7\n", want: 7},
 		{doc: "rate_per_second: 100\nmax_vus: 5\npre_allocated_vus: 7\n", err: "pre_allocated_vus: is 7, more than max_vus (5)"},
 		{doc: "virtual_users: 3\npre_allocated_vus: 7\n", err: "pre_allocated_vus: applies to the open model only"},
