@@ -50,6 +50,8 @@ type Client struct {
 	ctx    context.Context // cancelled by Close to abort dials in progress
 	cancel context.CancelFunc
 
+	warmMu sync.Mutex // one Warm at a time, so that two cannot both dial what is missing
+
 	mu     sync.Mutex
 	idle   map[string]*idleList
 	conns  map[*conn]struct{} // every open connection, idle or in use, so Close reaches all
@@ -129,8 +131,7 @@ func (c *Client) Close() {
 	}
 	for _, l := range c.idle {
 		for _, w := range l.waiters {
-			w.ch <- nil
-			w.served = true
+			w.hand(nil)
 		}
 	}
 	clear(c.conns)
@@ -178,10 +179,28 @@ func (c *Client) acquire(req *Request) (cn *conn, reused bool, err error) {
 
 // waiter is a request queued for a connection of one address; release
 // hands connections to waiters first, oldest first. A nil connection means
-// the client was closed.
+// the client was closed, dialNow that the waiter should dial at once.
 type waiter struct {
 	ch     chan *conn
 	served bool // something was sent on ch; guarded by Client.mu
+}
+
+// dialNow, handed to a waiter, tells it to dial its own connection.
+var dialNow = new(conn)
+
+// hand gives w its answer; c.mu must be held and w out of the queue. ch is
+// buffered and sent to once, so this never blocks.
+func (w *waiter) hand(cn *conn) {
+	w.ch <- cn
+	w.served = true
+}
+
+// pop takes the oldest waiter out of the queue; c.mu must be held.
+func (l *idleList) pop() *waiter {
+	w := l.waiters[0]
+	l.waiters[0] = nil
+	l.waiters = l.waiters[1:]
+	return w
 }
 
 // A request that finds every warmed connection busy waits up to dialWait
@@ -198,8 +217,12 @@ func (c *Client) wait(req *Request, l *idleList, w *waiter) (*conn, bool, error)
 	for {
 		select {
 		case cn := <-w.ch:
-			if cn == nil {
+			switch cn {
+			case nil:
 				return nil, false, ErrClosed
+			case dialNow:
+				cn, err := c.dial(req)
+				return cn, false, err
 			}
 			c.reuses.Add(1)
 			return cn, true, nil
@@ -222,7 +245,12 @@ func (c *Client) wait(req *Request, l *idleList, w *waiter) (*conn, bool, error)
 }
 
 // dequeue removes w from the queue and reports whether it was there.
+// Waiters mostly give up oldest first, so the front is the cheap case.
 func (l *idleList) dequeue(w *waiter) bool {
+	if len(l.waiters) > 0 && l.waiters[0] == w {
+		l.pop()
+		return true
+	}
 	for i, x := range l.waiters {
 		if x == w {
 			copy(l.waiters[i:], l.waiters[i+1:])
@@ -244,16 +272,19 @@ func (c *Client) dial(req *Request) (*conn, error) {
 	c.mu.Unlock()
 	nc, err := d.DialContext(c.ctx, "tcp", req.Addr)
 	c.mu.Lock()
+	if c.closed { // Close dropped the lists: nothing to count in
+		c.mu.Unlock()
+		if err != nil {
+			return nil, c.closedErr(fmt.Errorf("dial: %w", err))
+		}
+		nc.Close()
+		return nil, ErrClosed
+	}
 	l := c.list(req.Addr)
 	l.dialing--
 	if err != nil {
 		c.mu.Unlock()
 		return nil, c.closedErr(fmt.Errorf("dial: %w", err))
-	}
-	if c.closed {
-		c.mu.Unlock()
-		nc.Close()
-		return nil, ErrClosed
 	}
 	c.dials.Add(1)
 	cn := newConn(nc, req.Addr, &c.opts)
@@ -284,11 +315,7 @@ func (c *Client) release(cn *conn) {
 	}
 	l := c.list(cn.addr)
 	if len(l.waiters) > 0 {
-		w := l.waiters[0]
-		l.waiters[0] = nil
-		l.waiters = l.waiters[1:]
-		w.ch <- cn // buffered and sent to once: never blocks
-		w.served = true
+		l.pop().hand(cn)
 		c.mu.Unlock()
 		return
 	}
@@ -303,11 +330,18 @@ func (c *Client) release(cn *conn) {
 	cn.nc.Close()
 }
 
+// discard closes cn. If that leaves the warm pool short while requests
+// queue for it, the oldest of them is told to dial now rather than wait
+// out dialWait for a connection that will not come back.
 func (c *Client) discard(cn *conn) {
 	c.mu.Lock()
 	if _, ok := c.conns[cn]; ok {
 		delete(c.conns, cn)
-		c.list(cn.addr).open--
+		l := c.list(cn.addr)
+		l.open--
+		if len(l.waiters) > 0 && l.open+l.dialing < l.warm {
+			l.pop().hand(dialNow)
+		}
 	}
 	c.mu.Unlock()
 	cn.nc.Close()
@@ -334,13 +368,15 @@ func (c *Client) closedErr(err error) error {
 // real network would otherwise take thousands of round trips. It returns
 // the first dial error, after the dials in progress have ended.
 func (c *Client) Warm(addr string, n int, deadline time.Time) error {
+	c.warmMu.Lock()
+	defer c.warmMu.Unlock()
 	n = min(n, c.opts.MaxIdlePerAddr)
 	c.mu.Lock()
 	l := c.list(addr)
 	if n > l.warm {
 		l.warm = n
 	}
-	missing := n - len(l.conns) - l.dialing
+	missing := n - len(l.conns)
 	c.mu.Unlock()
 	if missing <= 0 {
 		return nil

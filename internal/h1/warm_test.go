@@ -60,15 +60,20 @@ func TestCaptureOnlyKeepsTheNamedHeaders(t *testing.T) {
 	}
 }
 
-// blockingServer answers /hold only when release is closed, anything else
-// at once, and counts the connections it accepted.
+// blockingServer answers /hold only when release is closed (/hold-close
+// too, and then closes the connection), anything else at once, and counts
+// the connections it accepted.
 func blockingServer(t *testing.T) (addr string, release chan struct{}, accepted *atomic.Int64) {
 	t.Helper()
 	release = make(chan struct{})
 	accepted = new(atomic.Int64)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/hold" {
+		switch r.URL.Path {
+		case "/hold":
 			<-release
+		case "/hold-close":
+			<-release
+			w.Header().Set("Connection", "close")
 		}
 	}))
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
@@ -168,19 +173,99 @@ func TestCloseWakesQueuedRequests(t *testing.T) {
 	}
 }
 
-func TestWarmDialsInParallelUpToN(t *testing.T) {
+func TestWarmTwiceOrConcurrentlyOpensNOnce(t *testing.T) {
 	addr, release, accepted := blockingServer(t)
 	defer close(release)
 	c := New(Options{})
 	defer c.Close()
-	if err := c.Warm(addr, 100, time.Now().Add(5*time.Second)); err != nil {
-		t.Fatal(err)
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { errs <- c.Warm(addr, 100, time.Now().Add(5*time.Second)) }()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := c.Warm(addr, 100, time.Now().Add(5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if dials, _ := c.Stats(); dials != 100 || c.idleCount(addr) != 100 {
-		t.Fatalf("dials %d idle %d, want exactly 100 warm connections after warming twice", dials, c.idleCount(addr))
+		t.Fatalf("dials %d idle %d, want exactly 100 warm connections after warming three times", dials, c.idleCount(addr))
 	}
 	waitFor(t, "the server to accept them all", func() bool { return accepted.Load() == 100 })
+}
+
+func TestQueuedRequestDialsAtOnceWhenAWarmConnectionCloses(t *testing.T) {
+	defer func(d time.Duration) { dialWait = d }(dialWait)
+	dialWait = 10 * time.Second // only the closed connection may wake it
+	addr, release, accepted := blockingServer(t)
+	c := New(Options{})
+	defer c.Close()
+	if err := c.Warm(addr, 1, time.Now().Add(5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan error, 1)
+	go func() { first <- c.Do(&Request{Addr: addr, Target: "/hold-close"}, &Response{}) }()
+	waitFor(t, "the warm connection to be taken", func() bool { return c.idleCount(addr) == 0 })
+	queued := make(chan error, 1)
+	go func() { queued <- c.Do(&Request{Addr: addr, Target: "/"}, &Response{}) }()
+	waitFor(t, "the request to queue", func() bool { return waiters(c, addr) == 1 })
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-queued:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the queued request still waits although the connection it waited for was closed")
+	}
+	if dials, _ := c.Stats(); dials != 2 || accepted.Load() != 2 {
+		t.Fatalf("dials %d accepted %d, want the queued request to dial its own", dials, accepted.Load())
+	}
+}
+
+// Many requests racing for a small warm pool with a very short wait: every
+// connection a waiter was handed must be used, none may leak (counted open
+// but neither idle nor in use) once all requests are done.
+func TestPoolAccountingUnderContention(t *testing.T) {
+	defer func(d time.Duration) { dialWait = d }(dialWait)
+	dialWait = 20 * time.Microsecond
+	addr, release, _ := blockingServer(t)
+	close(release)
+	c := New(Options{})
+	defer c.Close()
+	if err := c.Warm(addr, 4, time.Now().Add(5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	const workers, each = 64, 30
+	errs := make(chan error, workers)
+	for range workers {
+		go func() {
+			var resp Response
+			for range each {
+				if err := c.Do(&Request{Addr: addr, Target: "/"}, &resp); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	dials, reuses := c.Stats()
+	c.mu.Lock()
+	l := c.idle[addr]
+	open, idle, dialing, queued := l.open, len(l.conns), l.dialing, len(l.waiters)
+	c.mu.Unlock()
+	if open != idle || dialing != 0 || queued != 0 || int(dials) != open || dials+reuses < workers*each {
+		t.Fatalf("open %d idle %d dialing %d queued %d dials %d reuses %d after %d requests", open, idle, dialing, queued, dials, reuses, workers*each)
+	}
 }
