@@ -61,6 +61,18 @@ func follow(t *testing.T, c *client.Client, runID, lastID string) (*collector, c
 	return col, cancel
 }
 
+// ended waits up to limit for the stream to end (what names it in the
+// failure) and returns every event it carried.
+func (col *collector) ended(t *testing.T, limit time.Duration, what string) []liveEvent {
+	t.Helper()
+	select {
+	case <-col.done:
+	case <-time.After(limit):
+		t.Fatalf("%s did not end within %s", what, limit)
+	}
+	return col.snapshot()
+}
+
 func (col *collector) snapshot() []liveEvent {
 	col.mu.Lock()
 	defer col.mu.Unlock()
@@ -178,12 +190,7 @@ func lifecycle(t *testing.T, c *cluster, tg *target) {
 	if silent.Sub(abortAt) > 2*time.Second {
 		t.Errorf("load went on for %v after the abort", silent.Sub(abortAt))
 	}
-	select {
-	case <-col.done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the stream did not end after the abort")
-	}
-	evs := col.snapshot()
+	evs := col.ended(t, 30*time.Second, "the stream after the abort")
 	checkStream(t, evs, "aborted")
 	_, lags := dataPoints(t, evs)
 	t.Logf("SSE lag (interval end → event received): p50 %v p99 %v max %v over %d events",

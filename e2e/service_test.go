@@ -88,12 +88,7 @@ func TestTwoServersOnePostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	col, _ := follow(t, b, run.RunID, "")
-	select {
-	case <-col.done:
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the stream on server B did not end")
-	}
-	evs := col.snapshot()
+	evs := col.ended(t, 2*time.Minute, "the stream on server B")
 	checkStream(t, evs, "completed")
 	ps, lags := dataPoints(t, evs)
 	if len(ps) < 5 {

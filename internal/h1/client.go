@@ -244,22 +244,21 @@ func (c *Client) wait(req *Request, l *idleList, w *waiter) (*conn, bool, error)
 	}
 }
 
-// dequeue removes w from the queue and reports whether it was there.
-// Waiters mostly give up oldest first, so the front is the cheap case.
-func (l *idleList) dequeue(w *waiter) bool {
-	if len(l.waiters) > 0 && l.waiters[0] == w {
+// dequeue removes w, which is queued, from the queue. Waiters mostly give
+// up oldest first, so the front is the cheap case.
+func (l *idleList) dequeue(w *waiter) {
+	if l.waiters[0] == w {
 		l.pop()
-		return true
+		return
 	}
 	for i, x := range l.waiters {
 		if x == w {
 			copy(l.waiters[i:], l.waiters[i+1:])
 			l.waiters[len(l.waiters)-1] = nil
 			l.waiters = l.waiters[:len(l.waiters)-1]
-			return true
+			return
 		}
 	}
-	return false
 }
 
 func (c *Client) dial(req *Request) (*conn, error) {

@@ -149,13 +149,7 @@ func (p *postgresStore) FinishRun(ctx context.Context, id, status, reason string
 func (p *postgresStore) transitionRefused(ctx context.Context, verb, id string) error {
 	var status string
 	err := p.pool.QueryRow(ctx, "SELECT status FROM runs WHERE id = $1", id).Scan(&status)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("%s run %s: %w", verb, id, ErrNotFound)
-	}
-	if err != nil {
-		return fmt.Errorf("%s run %s: %w", verb, id, err)
-	}
-	return fmt.Errorf("%s run %s: run is %s: %w", verb, id, status, ErrConflict)
+	return refusal(verb, id, status, errors.Is(err, pgx.ErrNoRows), err)
 }
 
 func (p *postgresStore) LatestRunWithTag(ctx context.Context, key, value string) (*Run, error) {

@@ -245,13 +245,7 @@ func (s *sqliteStore) FinishRun(ctx context.Context, id, status, reason string, 
 func (s *sqliteStore) transitionRefused(ctx context.Context, verb, id string) error {
 	var status string
 	err := s.r.QueryRowContext(ctx, "SELECT status FROM runs WHERE id = ?", id).Scan(&status)
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s run %s: %w", verb, id, ErrNotFound)
-	}
-	if err != nil {
-		return fmt.Errorf("%s run %s: %w", verb, id, err)
-	}
-	return fmt.Errorf("%s run %s: run is %s: %w", verb, id, status, ErrConflict)
+	return refusal(verb, id, status, errors.Is(err, sql.ErrNoRows), err)
 }
 
 func (s *sqliteStore) LatestRunWithTag(ctx context.Context, key, value string) (*Run, error) {

@@ -101,3 +101,16 @@ func storedRun(r *Run, status string, version int, createdAt time.Time) {
 	r.Status, r.ScenarioVersion, r.CreatedAt = status, version, createdAt
 	r.Epoch, r.StartedAt, r.EndedAt = dbTime(r.Epoch), dbTime(r.StartedAt), dbTime(r.EndedAt)
 }
+
+// refusal is the error of a status update that matched no row, given what
+// reading the run's status then found: no run, a failed read, or a status
+// that does not allow the move.
+func refusal(verb, id, status string, missing bool, err error) error {
+	switch {
+	case missing:
+		return fmt.Errorf("%s run %s: %w", verb, id, ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("%s run %s: %w", verb, id, err)
+	}
+	return fmt.Errorf("%s run %s: run is %s: %w", verb, id, status, ErrConflict)
+}
