@@ -64,7 +64,7 @@ func (f *folder) arrived(r *store.Run, k int64, shard int) {
 		}
 		f.runs[r.ID] = rf
 		f.s.wg.Add(1)
-		go f.loop(rf)
+		go labelled(LabelFold, func() { f.loop(rf) })
 	}
 	rf.last = time.Now()
 	if k < rf.next {

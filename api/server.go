@@ -92,7 +92,7 @@ func New(cfg Config) *Server {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(gin.Recovery(), s.metrics.observe, s.limitBody)
+	r.Use(labelWork, gin.Recovery(), s.metrics.observe, s.limitBody)
 	s.routes(r)
 	s.router = r
 	return s

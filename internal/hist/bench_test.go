@@ -81,3 +81,71 @@ func BenchmarkFold(b *testing.B) {
 		}
 	}
 }
+
+// fleetInterval is one interval of a large fleet as the server receives it:
+// workers encodings of 5 steps with 500 requests each.
+func fleetInterval(b *testing.B, workers int) [][]byte {
+	encs := make([][]byte, workers)
+	for i := range encs {
+		s := typicalSnapshot(b, uint64(i%64), 5, 500)
+		s.Shard, s.Seq = uint32(i), 1
+		encs[i] = mustMarshal(b, s)
+	}
+	return encs
+}
+
+// BenchmarkFoldFleetDecode folds a 1,000-worker interval the old way:
+// decode every snapshot (a histogram per step each), Fold, Total.
+func BenchmarkFoldFleetDecode(b *testing.B) {
+	encs := fleetInterval(b, 1000)
+	b.ReportAllocs()
+	for b.Loop() {
+		snaps := make([]*Snapshot, len(encs))
+		for i, e := range encs {
+			var err error
+			if snaps[i], err = Decode(e); err != nil {
+				b.Fatal(err)
+			}
+		}
+		f, err := Fold(snaps)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = f.Total()
+	}
+}
+
+// BenchmarkFoldFleetAccumulate folds the same interval from the wire
+// format and encodes the result, as the server stores it.
+func BenchmarkFoldFleetAccumulate(b *testing.B) {
+	encs := fleetInterval(b, 1000)
+	var acc Accumulator
+	var out []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		acc.Reset()
+		for _, e := range encs {
+			if _, err := acc.Add(e); err != nil {
+				b.Fatal(err)
+			}
+		}
+		_ = acc.Total()
+		h := acc.Header()
+		var err error
+		if out, err = acc.AppendBinary(out[:0], &h); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkInspect validates one snapshot as ingest does.
+func BenchmarkInspect(b *testing.B) {
+	enc := mustMarshal(b, typicalSnapshot(b, 1, 5, 500))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(enc)))
+	for b.Loop() {
+		if _, err := Inspect(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

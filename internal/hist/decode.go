@@ -67,6 +67,11 @@ type decoder struct {
 	buf  []byte
 	err  error
 	step int // step being read, -1 in the header; named in errors
+	// samples is the sample count of the histogram entries read last.
+	samples uint64
+	// scan, when set, collects histogram entries here instead of building
+	// histograms (Inspect, Accumulator).
+	scan *scanned
 }
 
 func (d *decoder) fail(kind error, format string, args ...any) {
@@ -128,7 +133,15 @@ func (d *decoder) stepStats(st *StepStats) {
 	d.pairs("status", MaxStatus, func(code, n uint64) { st.Status[int(code)] = n })
 	st.Classes = make(map[ErrorClass]uint64)
 	d.pairs("error class", uint64(NumClasses-1), func(c, n uint64) { st.Classes[ErrorClass(c)] = n })
-	st.Latency = d.histogram()
+	if d.scan == nil {
+		st.Latency = d.histogram()
+		return
+	}
+	sc := d.scan
+	if d.entries(func(idx int, c int64) { sc.entries = append(sc.entries, entry{idx: int32(idx), count: c}) }) {
+		sc.ends = append(sc.ends, len(sc.entries))
+		sc.samples = append(sc.samples, d.samples)
+	}
 }
 
 // pairs reads a counted list of (key, count) pairs with strictly increasing
@@ -164,47 +177,67 @@ func (d *decoder) pairs(what string, maxKey uint64, add func(key, n uint64)) {
 	}
 }
 
-// histogram reads the run-length entries straight into a histogram of the
-// shared geometry, rejecting indexes past maxIndex and totals past int64.
+// histogram reads the run-length entries into a histogram of the shared
+// geometry.
 func (d *decoder) histogram() *hdrhistogram.Histogram {
+	var h *hdrhistogram.Histogram // allocated once the entries prove sound so far
+	if !d.entries(func(idx int, c int64) {
+		if h == nil {
+			h = NewHistogram()
+		}
+		_ = h.RecordValues(valueAtIndex(idx), c) // cannot fail: entries checked index and total
+	}) {
+		return nil
+	}
+	if h == nil {
+		h = NewHistogram()
+	}
+	return h
+}
+
+// entries reads a histogram's run-length entries, rejecting a foreign
+// geometry, indexes past maxIndex and totals past int64, and hands each
+// count to add with its index. It reports whether the histogram was sound;
+// add may have seen some of a histogram that was not.
+func (d *decoder) entries(add func(idx int, count int64)) bool {
 	lo, hi, sig := d.uvarint("histogram lowest"), d.uvarint("histogram highest"), d.uvarint("histogram digits")
 	if d.err != nil {
-		return nil
+		return false
 	}
 	if lo != LowestMicros || hi != HighestMicros || sig != SigFigs {
 		d.fail(ErrCorrupt, "histogram geometry %d..%d/%d, want %d..%d/%d", lo, hi, sig, LowestMicros, HighestMicros, SigFigs)
-		return nil
+		return false
 	}
-	h := NewHistogram()
 	idx, total, skipped := 0, int64(0), false
 	for {
 		e := d.varint("histogram entry")
 		switch {
 		case d.err != nil:
-			return nil
+			return false
 		case e == 0 && skipped:
 			d.fail(ErrCorrupt, "histogram ends with a skip")
-			return nil
+			return false
 		case e == 0:
-			return h
+			d.samples = uint64(total)
+			return true
 		case e < 0 && skipped:
 			d.fail(ErrCorrupt, "histogram has two skips in a row")
-			return nil
+			return false
 		case e < 0:
 			if e < -maxIndex || idx-int(e) > maxIndex {
 				d.fail(ErrCorrupt, "histogram index out of range: skip %d from %d", -e, idx)
-				return nil
+				return false
 			}
 			idx -= int(e)
 			skipped = true
 		case idx > maxIndex:
 			d.fail(ErrCorrupt, "histogram index %d out of range 0..%d", idx, maxIndex)
-			return nil
+			return false
 		case e > math.MaxInt64-total:
 			d.fail(ErrCorrupt, "histogram counts overflow")
-			return nil
+			return false
 		default:
-			_ = h.RecordValues(valueAtIndex(idx), e) // cannot fail: index and total checked above
+			add(idx, e)
 			total += e
 			idx++
 			skipped = false

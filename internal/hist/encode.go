@@ -53,19 +53,7 @@ func (s *Snapshot) AppendBinary(b []byte) ([]byte, error) {
 		return nil, fmt.Errorf("marshal snapshot: %w", err)
 	}
 	start := len(b)
-	b = append(b, magic...)
-	b = append(b, formatVersion)
-	b = appendString(b, s.RunID)
-	b = appendString(b, s.Worker)
-	b = binary.AppendUvarint(b, uint64(s.Shard))
-	b = binary.AppendUvarint(b, uint64(s.Attempt))
-	b = binary.AppendUvarint(b, s.Seq)
-	b = binary.AppendVarint(b, s.Start.UnixNano())
-	b = binary.AppendVarint(b, s.End.UnixNano())
-	b = binary.AppendUvarint(b, uint64(s.ActiveVUs))
-	b = binary.AppendUvarint(b, uint64(s.TargetVUs))
-	b = binary.AppendUvarint(b, s.Dropped)
-	b = binary.AppendUvarint(b, uint64(len(s.Steps)))
+	b = appendHeader(b, s)
 	for i := range s.Steps {
 		var err error
 		if b, err = appendStep(b, &s.Steps[i]); err != nil {
@@ -79,7 +67,30 @@ func (s *Snapshot) AppendBinary(b []byte) ([]byte, error) {
 	return b, nil
 }
 
+// appendHeader writes everything before the steps' data, the step count
+// included.
+func appendHeader(b []byte, s *Snapshot) []byte {
+	b = append(b, magic...)
+	b = append(b, formatVersion)
+	b = appendString(b, s.RunID)
+	b = appendString(b, s.Worker)
+	b = binary.AppendUvarint(b, uint64(s.Shard))
+	b = binary.AppendUvarint(b, uint64(s.Attempt))
+	b = binary.AppendUvarint(b, s.Seq)
+	b = binary.AppendVarint(b, s.Start.UnixNano())
+	b = binary.AppendVarint(b, s.End.UnixNano())
+	b = binary.AppendUvarint(b, uint64(s.ActiveVUs))
+	b = binary.AppendUvarint(b, uint64(s.TargetVUs))
+	b = binary.AppendUvarint(b, s.Dropped)
+	return binary.AppendUvarint(b, uint64(len(s.Steps)))
+}
+
 func appendStep(b []byte, st *StepStats) ([]byte, error) {
+	return appendHistogram(appendStepCounts(b, st), st.Latency)
+}
+
+// appendStepCounts writes a step's counters, status codes and error classes.
+func appendStepCounts(b []byte, st *StepStats) []byte {
 	for _, f := range st.counterFields() {
 		b = binary.AppendUvarint(b, *f)
 	}
@@ -105,7 +116,7 @@ func appendStep(b []byte, st *StepStats) ([]byte, error) {
 			b = binary.AppendUvarint(b, n)
 		}
 	}
-	return appendHistogram(b, st.Latency)
+	return b
 }
 
 // appendHistogram writes h's counts as runs. Export copies the dense counts

@@ -21,6 +21,7 @@ func FuzzDecode(f *testing.F) {
 
 func checkDecode(t *testing.T, b []byte) {
 	s, err := Decode(b)
+	checkInspectAgrees(t, b, s, err)
 	if err != nil {
 		if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrVersion) {
 			t.Fatalf("Decode error wraps no sentinel: %v", err)
@@ -65,4 +66,24 @@ func fuzzSeeds(tb testing.TB) [][]byte {
 		)
 	}
 	return seeds
+}
+
+// checkInspectAgrees: Inspect accepts exactly what Decode accepts, with the
+// same error, and reads the same snapshot but for the histograms.
+func checkInspectAgrees(t *testing.T, b []byte, decoded *Snapshot, decodeErr error) {
+	t.Helper()
+	got, err := Inspect(b)
+	if (err == nil) != (decodeErr == nil) || err != nil && err.Error() != decodeErr.Error() {
+		t.Fatalf("Inspect error %v, Decode error %v", err, decodeErr)
+	}
+	if err != nil {
+		return
+	}
+	want := decoded.Clone()
+	for i := range want.Steps {
+		want.Steps[i].Latency = nil
+	}
+	if d := diffSnapshots(got, want); d != "" {
+		t.Fatalf("Inspect read another snapshot than Decode: %s", d)
+	}
 }

@@ -28,6 +28,13 @@ func (s *Snapshot) Validate() error {
 
 // check applies the rules, reporting a broken one as kind.
 func (s *Snapshot) check(kind error) error {
+	return s.checkWith(kind, nil)
+}
+
+// checkWith is check for a snapshot whose histograms were scanned rather
+// than built: samples[i] is step i's histogram sample count (nil: read the
+// histograms).
+func (s *Snapshot) checkWith(kind error, samples []uint64) error {
 	if err := checkString("run id", s.RunID, kind); err != nil {
 		return err
 	}
@@ -46,7 +53,13 @@ func (s *Snapshot) check(kind error) error {
 	var sum StepStats
 	for i := range s.Steps {
 		st := &s.Steps[i]
-		if p := st.problem(); p != "" {
+		p := ""
+		if samples != nil {
+			p = st.countProblem(samples[i])
+		} else {
+			p = st.problem()
+		}
+		if p != "" {
 			return badf(kind, "step %d: %s", i, p)
 		}
 		// Total merges the steps, so their sums must fit too.
@@ -69,8 +82,14 @@ func (s *StepStats) problem() string {
 			s.Latency.LowestTrackableValue(), s.Latency.HighestTrackableValue(), s.Latency.SignificantFigures(),
 			LowestMicros, HighestMicros, SigFigs)
 	}
-	if n := uint64(s.Latency.TotalCount()); n != s.Requests {
-		return fmt.Sprintf("histogram holds %d samples for %d requests", n, s.Requests)
+	return s.countProblem(uint64(s.Latency.TotalCount()))
+}
+
+// countProblem is problem for a histogram of samples samples, whatever its
+// form.
+func (s *StepStats) countProblem(samples uint64) string {
+	if samples != s.Requests {
+		return fmt.Sprintf("histogram holds %d samples for %d requests", samples, s.Requests)
 	}
 	if s.Errors > s.Requests || s.Clamped > s.Requests {
 		return fmt.Sprintf("%d errors and %d clamped exceed %d requests", s.Errors, s.Clamped, s.Requests)
