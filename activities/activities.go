@@ -33,6 +33,9 @@ const errInvalidRun = "invalid_run"
 type Activities struct {
 	// The server's side.
 	Store store.Store
+	// ControlPublished, when set, learns every control this process stores,
+	// so that the API serves it to the run's shards at once.
+	ControlPublished func(runID string, version int, doc []byte)
 
 	// The fleet's side.
 	Server   *client.Client
@@ -74,15 +77,6 @@ func (a *Activities) RegisterLoad(w worker.Registry) {
 
 func invalid(format string, args ...any) error {
 	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), errInvalidRun, nil)
-}
-
-// CompileRun reads a stored run's scenario into a plan.
-func CompileRun(r *store.Run) (*scenario.Plan, error) {
-	s, err := scenario.ParseJSON(r.Scenario)
-	if err != nil {
-		return nil, fmt.Errorf("scenario of run %s: %w", r.ID, err)
-	}
-	return scenario.Compile(s)
 }
 
 // PrepareRun reads the run and checks that it can run.

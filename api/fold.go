@@ -6,8 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/barrage/barrage/activities"
-	"github.com/barrage/barrage/internal/hist"
+	"github.com/barrage/barrage/internal/fold"
 	"github.com/barrage/barrage/internal/scenario"
 	"github.com/barrage/barrage/internal/store"
 	"github.com/barrage/barrage/workflows"
@@ -35,6 +34,7 @@ type runFold struct {
 	wake    chan struct{}
 	refold  map[int64]bool // folded intervals with late snapshots
 	last    time.Time
+	folder  fold.Folder // its count arrays serve every interval of the run
 	// reported is how many shards reported the last folded interval: what
 	// the next one waits for (the run's first shards until then). Elastic
 	// runs and runs that lost shards have more or fewer than worker_count.
@@ -59,7 +59,7 @@ func (f *folder) arrived(r *store.Run, k int64, shard int) {
 	if rf == nil {
 		rf = &runFold{run: r, pending: map[int64]*pendingInterval{}, refold: map[int64]bool{}, wake: make(chan struct{}, 1),
 			window: map[int64][2]uint64{}}
-		if plan, err := activities.CompileRun(r); err == nil {
+		if plan, err := fold.CompileRun(r); err == nil {
 			rf.abortOn = plan.AbortOn
 		}
 		f.runs[r.ID] = rf
@@ -206,29 +206,19 @@ func (f *folder) fold(rf *runFold, k int64) {
 		}
 		return
 	}
-	folded, err := activities.FoldInterval(snaps)
+	row, sum, err := rf.folder.Interval(r, k, snaps)
 	if err != nil {
 		f.s.log.Error("fold", "run", r.ID, "interval", k, "err", err)
 		return
 	}
-	data, err := folded.Data.MarshalBinary()
-	if err != nil {
-		f.s.log.Error("fold: encode", "run", r.ID, "interval", k, "err", err)
-		return
-	}
-	iv := time.Duration(max(r.IntervalMS, 1)) * time.Millisecond
-	stored := &store.Interval{
-		RunID: r.ID, Index: k, Start: r.Epoch.Add(time.Duration(k) * iv), End: r.Epoch.Add(time.Duration(k+1) * iv),
-		Workers: len(folded.RequestsByWorker), Snapshots: len(snaps), Data: data, FoldedAt: time.Now(),
-	}
-	if err := f.s.cfg.Store.PutInterval(ctx, stored); err != nil {
+	if err := f.s.cfg.Store.PutInterval(ctx, row); err != nil {
 		f.s.log.Error("fold: store interval", "run", r.ID, "interval", k, "err", err)
 		return
 	}
 	f.s.metrics.foldSeconds.Observe(time.Since(began).Seconds())
-	f.s.metrics.foldLag.Observe(time.Since(earlier(stored.End, folded.Data.End)).Seconds())
+	f.s.metrics.foldLag.Observe(time.Since(earlier(row.End, sum.DataEnd)).Seconds())
 	f.s.broker.publish(r.ID)
-	f.checkErrorRate(rf, k, folded.Data.Total())
+	f.checkErrorRate(rf, k, sum.Requests, sum.Errors)
 	if n, ok := f.s.cfg.Store.(store.Notifier); ok {
 		_ = n.Notify(ctx, foldChannel, r.ID)
 	}
@@ -244,15 +234,15 @@ func earlier(a, b time.Time) time.Time {
 // checkErrorRate evaluates the scenario's abort_on over the last window of
 // folded intervals — every worker's requests — and asks the run's workflow
 // to end the run as failed when it trips.
-func (f *folder) checkErrorRate(rf *runFold, k int64, t hist.StepStats) {
+func (f *folder) checkErrorRate(rf *runFold, k int64, requests, errs uint64) {
 	a := rf.abortOn
 	if a == nil || rf.tripped {
 		return
 	}
-	rf.window[k] = [2]uint64{t.Requests, t.Errors}
+	rf.window[k] = [2]uint64{requests, errs}
 	iv := time.Duration(max(rf.run.IntervalMS, 1)) * time.Millisecond
 	span := max(1, int64(time.Duration(a.WindowSeconds*float64(time.Second))/iv))
-	var requests, errs uint64
+	requests, errs = 0, 0
 	for i, c := range rf.window {
 		if i <= k-span {
 			delete(rf.window, i)

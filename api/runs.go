@@ -17,6 +17,7 @@ import (
 
 	"github.com/barrage/barrage/activities"
 	"github.com/barrage/barrage/api/client"
+	"github.com/barrage/barrage/internal/fold"
 	"github.com/barrage/barrage/internal/profile"
 	"github.com/barrage/barrage/internal/scenario"
 	"github.com/barrage/barrage/internal/store"
@@ -352,7 +353,7 @@ func (s *Server) report(c *gin.Context, r *store.Run) (*reports.Report, error) {
 			}
 		}
 	}
-	return activities.BuildRunReport(c, s.cfg.Store, r.ID)
+	return fold.BuildReport(c, s.cfg.Store, r.ID)
 }
 
 type abortRequest struct {
@@ -419,7 +420,7 @@ func (s *Server) rampRun(c *gin.Context) {
 		fail(c, http.StatusConflict, "finished", "", "run %s is already %s", r.ID, r.Status)
 		return
 	}
-	if plan, err := activities.CompileRun(r); err == nil && plan.MaxVUs > 0 && plan.Profile.Model == profile.Closed && *req.Target > float64(plan.MaxVUs) {
+	if plan, err := fold.CompileRun(r); err == nil && plan.MaxVUs > 0 && plan.Profile.Model == profile.Closed && *req.Target > float64(plan.MaxVUs) {
 		fail(c, http.StatusUnprocessableEntity, "invalid_field", "target", "target %g is above the scenario's max_vus (%d)", *req.Target, plan.MaxVUs)
 		return
 	}

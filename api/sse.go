@@ -12,7 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/barrage/barrage/activities"
+	"github.com/barrage/barrage/internal/fold"
 	"github.com/barrage/barrage/internal/store"
 )
 
@@ -37,30 +37,29 @@ type Point struct {
 	FoldedAt int64 `json:"folded_at_ms"`
 }
 
-func intervalPoint(r *store.Run, iv *store.Interval, f *activities.Folded) Point {
-	t := f.Data.Total()
+func intervalPoint(r *store.Run, iv *store.Interval, sum *fold.Summary) Point {
 	// The last interval of a run ends when its load does; its rate is still
 	// per second of the interval, so a tail of a few requests reads as such.
 	end := iv.End
-	if f.Data.End.Before(end) && f.Data.End.After(iv.Start) {
-		end = f.Data.End
+	if sum.DataEnd.Before(end) && sum.DataEnd.After(iv.Start) {
+		end = sum.DataEnd
 	}
 	secs := iv.End.Sub(iv.Start).Seconds()
+	byWorker := make(map[string]uint32, len(sum.Workers))
+	for id, w := range sum.Workers {
+		byWorker[id] = w.VUs
+	}
 	p := Point{
-		Interval: iv.Index, T: end.Sub(r.Epoch).Seconds(), Requests: t.Requests, Errors: t.Errors,
-		Dropped: f.Data.Dropped, VUs: f.Data.ActiveVUs, VUsByWorker: f.VUsByWorker, Workers: iv.Workers,
+		Interval: iv.Index, T: end.Sub(r.Epoch).Seconds(), Requests: sum.Requests, Errors: sum.Errors,
+		Dropped: sum.Dropped, VUs: sum.VUs, VUsByWorker: byWorker, Workers: iv.Workers,
 		EndAt: end.UnixMilli(), FoldedAt: iv.FoldedAt.UnixMilli(),
 	}
 	if secs > 0 {
-		p.RPS = float64(t.Requests) / secs
+		p.RPS = float64(sum.Requests) / secs
 	}
-	if t.Requests > 0 {
-		p.ErrorRate = float64(t.Errors) / float64(t.Requests)
-	}
-	if t.Latency != nil && t.Latency.TotalCount() > 0 {
-		p.P50 = msOf(t.Latency.ValueAtQuantile(50))
-		p.P95 = msOf(t.Latency.ValueAtQuantile(95))
-		p.P99 = msOf(t.Latency.ValueAtQuantile(99))
+	if sum.Requests > 0 {
+		p.ErrorRate = float64(sum.Errors) / float64(sum.Requests)
+		p.P50, p.P95, p.P99 = msOf(sum.P50), msOf(sum.P95), msOf(sum.P99)
 	}
 	return p
 }
@@ -202,7 +201,7 @@ func (st *stream) run(ctx context.Context, wake chan struct{}) {
 
 // sendNew sends the folded intervals not sent yet, in order.
 func (st *stream) sendNew(ctx context.Context) (int, error) {
-	ivs, err := st.s.cfg.Store.ListIntervals(ctx, st.runID, st.next-1)
+	ivs, err := st.s.cfg.Store.ListIntervals(ctx, st.runID, st.next-1, 0)
 	if err != nil {
 		return 0, err
 	}
@@ -213,15 +212,11 @@ func (st *stream) sendNew(ctx context.Context) (int, error) {
 	n := 0
 	for i := range ivs {
 		iv := &ivs[i]
-		snaps, err := st.s.cfg.Store.ListSnapshots(ctx, st.runID, iv.Index)
+		sum, err := fold.ReadSummary(iv)
 		if err != nil {
-			return n, err
-		}
-		folded, err := activities.FoldInterval(snaps)
-		if err != nil || folded == nil {
 			continue
 		}
-		p := intervalPoint(r, iv, folded)
+		p := intervalPoint(r, iv, sum)
 		st.next = iv.Index + 1
 		st.event(strconv.FormatInt(st.next, 10), "", p)
 		n++

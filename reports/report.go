@@ -4,6 +4,7 @@
 package reports
 
 import (
+	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -146,48 +147,72 @@ type Input struct {
 	Baseline *Report
 }
 
-// Build makes the report from in.Intervals.
+// Build makes the report from in.Intervals; an interval that cannot be
+// added (see Add) is left out.
 func Build(in Input) *Report {
 	b := NewBuilder(in)
 	for _, iv := range in.Intervals {
-		b.Add(iv)
+		_ = b.Add(iv)
 	}
 	return b.Report()
 }
 
+// Folded is one folded interval as the store keeps it: its encoding, and
+// the figures of it that its series point shows, computed when it was
+// folded so that a report never decodes an interval for them.
+type Folded struct {
+	Start time.Time
+	End   time.Time // when the interval's data ends
+	// Width is the snapshot interval the rate is computed over; End-Start
+	// when zero.
+	Width            time.Duration
+	Data             []byte // encoded, folded hist.Snapshot
+	Requests, Errors uint64
+	P50, P95, P99    int64 // µs, over every step
+	VUs, Workers     int
+}
+
 // Builder makes a report from intervals added one at a time, so that a long
-// run's report needs the memory of its totals, not of all its intervals.
+// run's report needs the memory of its totals, not of all its intervals:
+// each interval's encoding is added into one count array per step.
 type Builder struct {
 	in       Input
-	steps    []hist.StepStats
-	dropped  uint64
+	acc      hist.Accumulator
 	series   []Point
 	baseline string
 }
 
 // NewBuilder starts a report; in.Intervals is ignored.
 func NewBuilder(in Input) *Builder {
-	n := 0
-	if in.Plan != nil {
-		n = len(in.Plan.Steps)
-	}
-	b := &Builder{in: in, steps: make([]hist.StepStats, n), series: []Point{}}
-	for i := range b.steps {
-		b.steps[i] = emptyStats()
-	}
-	return b
+	return &Builder{in: in, series: []Point{}}
 }
 
-// Add folds one interval in; intervals are added in time order.
-func (b *Builder) Add(iv Interval) {
-	for len(b.steps) < len(iv.Data.Steps) {
-		b.steps = append(b.steps, emptyStats())
+// Add folds one decoded interval in; intervals are added in time order.
+// An interval that does not encode (or belongs to another run than the
+// first) is refused with an error and changes nothing.
+func (b *Builder) Add(iv Interval) error {
+	data, err := iv.Data.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("report: interval ending %s: %w", iv.End.Format(time.RFC3339), err)
 	}
-	for i := range iv.Data.Steps {
-		b.steps[i].Merge(&iv.Data.Steps[i])
+	t := iv.Data.Total()
+	f := Folded{Start: iv.Start, End: iv.End, Width: iv.Width, Data: data, Requests: t.Requests, Errors: t.Errors,
+		VUs: int(iv.Data.ActiveVUs), Workers: iv.Workers}
+	if t.Latency.TotalCount() > 0 {
+		f.P50, f.P95, f.P99 = t.Latency.ValueAtQuantile(50), t.Latency.ValueAtQuantile(95), t.Latency.ValueAtQuantile(99)
 	}
-	b.dropped += iv.Data.Dropped
-	b.series = append(b.series, point(b.in.StartedAt, iv))
+	return b.AddFolded(f)
+}
+
+// AddFolded adds one stored interval; intervals are added in time order. An
+// encoding that is corrupt or of another shape is refused with an error and
+// changes nothing.
+func (b *Builder) AddFolded(f Folded) error {
+	if _, err := b.acc.Add(f.Data); err != nil {
+		return fmt.Errorf("report: interval ending %s: %w", f.End.Format(time.RFC3339), err)
+	}
+	b.series = append(b.series, point(b.in.StartedAt, f))
+	return nil
 }
 
 // SetWorkers sets what each worker did.
@@ -208,22 +233,35 @@ func (b *Builder) Report() *Report {
 		WorkerCount: in.WorkerCount, TemporalWorkflowID: in.TemporalWorkflowID,
 		Workers: nonNil(in.Workers), Events: nonNil(in.Events), Series: b.series, BaselineRunID: b.baseline,
 	}
+	steps, total := b.steps()
 	if in.Plan != nil {
 		r.Scenario = in.Plan.Name
 	}
-	total := emptyStats()
-	for i := range b.steps {
-		total.Merge(&b.steps[i])
-	}
 	secs := in.EndedAt.Sub(in.StartedAt).Seconds()
-	r.Totals = totals(&total, b.dropped, secs)
+	r.Totals = totals(&total, b.acc.Header().Dropped, secs)
 	r.LatencyMS = summarize(&total)
 	r.StatusCodes = statusCodes(total.Status)
 	r.ErrorsByClass = classes(total.Classes)
-	r.Steps = stepLines(in.Plan, b.steps)
+	r.Steps = stepLines(in.Plan, steps)
 	r.Histogram = buckets(&total)
-	r.Thresholds = evaluate(in, r, b.steps, secs)
+	r.Thresholds = evaluate(in, r, steps, secs)
 	return r
+}
+
+// steps returns every step's sums (at least the plan's steps, empty when
+// nothing was added) and all of them merged.
+func (b *Builder) steps() ([]hist.StepStats, hist.StepStats) {
+	var steps []hist.StepStats
+	total := emptyStats()
+	if s := b.acc.Snapshot(); s != nil {
+		steps, total = s.Steps, b.acc.Total()
+	}
+	if b.in.Plan != nil {
+		for len(steps) < len(b.in.Plan.Steps) {
+			steps = append(steps, emptyStats())
+		}
+	}
+	return steps, total
 }
 
 func nonNil[T any](s []T) []T {
@@ -313,21 +351,20 @@ func stepLines(p *scenario.Plan, steps []hist.StepStats) []Step {
 	return out
 }
 
-func point(started time.Time, iv Interval) Point {
-	t := iv.Data.Total()
-	secs := iv.End.Sub(iv.Start).Seconds()
-	if iv.Width > 0 {
-		secs = iv.Width.Seconds()
+func point(started time.Time, f Folded) Point {
+	secs := f.End.Sub(f.Start).Seconds()
+	if f.Width > 0 {
+		secs = f.Width.Seconds()
 	}
 	p := Point{
-		T: round(iv.End.Sub(started).Seconds(), 3), ErrorRate: ratio(t.Errors, t.Requests),
-		VUs: int(iv.Data.ActiveVUs), Workers: iv.Workers,
+		T: round(f.End.Sub(started).Seconds(), 3), ErrorRate: ratio(f.Errors, f.Requests),
+		VUs: f.VUs, Workers: f.Workers,
 	}
 	if secs > 0 {
-		p.RPS = round(float64(t.Requests)/secs, 3)
+		p.RPS = round(float64(f.Requests)/secs, 3)
 	}
-	if t.Latency != nil && t.Latency.TotalCount() > 0 {
-		p.P50, p.P95, p.P99 = ms(t.Latency.ValueAtQuantile(50)), ms(t.Latency.ValueAtQuantile(95)), ms(t.Latency.ValueAtQuantile(99))
+	if f.Requests > 0 {
+		p.P50, p.P95, p.P99 = ms(f.P50), ms(f.P95), ms(f.P99)
 	}
 	return p
 }

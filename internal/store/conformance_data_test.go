@@ -182,6 +182,17 @@ func testSnapshotList(t *testing.T, s Store) {
 	}
 	_, err = s.ListSnapshots(ctx, "nope", -1)
 	wantErr(t, err, ErrNotFound, "list unknown run")
+
+	counts, err := s.CountSnapshots(ctx, "r")
+	mustNil(t, err, "count")
+	wantEqual(t, counts, map[int64]int{0: 2, 1: 3, 2: 1}, "snapshots per interval")
+	counts, err = s.CountSnapshots(ctx, "empty")
+	mustNil(t, err, "count run without snapshots")
+	if len(counts) != 0 {
+		t.Fatalf("run without snapshots counts %v", counts)
+	}
+	_, err = s.CountSnapshots(ctx, "nope")
+	wantErr(t, err, ErrNotFound, "count unknown run")
 }
 
 // testSnapshotConcurrent has 8 goroutines put 200 snapshots each over 800
@@ -223,7 +234,7 @@ func testIntervals(t *testing.T, s Store) {
 	ctx := t.Context()
 	mustScenario(t, s, "sc")
 	mustRun(t, s, "r", "sc", nil)
-	got, err := s.ListIntervals(ctx, "r", -1)
+	got, err := s.ListIntervals(ctx, "r", -1, 0)
 	mustNil(t, err, "list none")
 	if len(got) != 0 {
 		t.Fatalf("new run lists %d intervals", len(got))
@@ -231,7 +242,7 @@ func testIntervals(t *testing.T, s Store) {
 	iv := func(idx int64, snapshots int, data string) *Interval {
 		return &Interval{RunID: "r", Index: idx, Start: t0.Add(time.Duration(idx) * time.Second),
 			End: t0.Add(time.Duration(idx+1) * time.Second), Workers: 2, Snapshots: snapshots,
-			Data: []byte(data), FoldedAt: t0.Add(time.Minute)}
+			Data: []byte(data), Summary: []byte(`{"requests":` + fmt.Sprint(snapshots) + `}`), FoldedAt: t0.Add(time.Minute)}
 	}
 	want := map[int64]Interval{}
 	put := func(v *Interval, keep bool) {
@@ -257,8 +268,10 @@ func testIntervals(t *testing.T, s Store) {
 	for _, tc := range []struct {
 		after int64
 		want  []int64
-	}{{-1, []int64{0, 1, 2, 3}}, {0, []int64{1, 2, 3}}, {2, []int64{3}}, {3, nil}} {
-		got, err := s.ListIntervals(ctx, "r", tc.after)
+		limit int
+	}{{-1, []int64{0, 1, 2, 3}, 0}, {0, []int64{1, 2, 3}, 0}, {2, []int64{3}, 0}, {3, nil, 0},
+		{-1, []int64{0, 1}, 2}, {1, []int64{2, 3}, 5}, {0, []int64{1}, 1}} {
+		got, err := s.ListIntervals(ctx, "r", tc.after, tc.limit)
 		mustNil(t, err, fmt.Sprint("list after ", tc.after))
 		var wantIvs []Interval
 		for _, i := range tc.want {
@@ -270,7 +283,7 @@ func testIntervals(t *testing.T, s Store) {
 		wantEqual(t, got, wantIvs, fmt.Sprint("intervals after ", tc.after))
 	}
 	wantErr(t, s.PutInterval(ctx, &Interval{RunID: "nope"}), ErrNotFound, "put to unknown run")
-	_, err = s.ListIntervals(ctx, "nope", -1)
+	_, err = s.ListIntervals(ctx, "nope", -1, 0)
 	wantErr(t, err, ErrNotFound, "list unknown run")
 }
 

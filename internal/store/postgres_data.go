@@ -51,17 +51,39 @@ func (p *postgresStore) ListSnapshots(ctx context.Context, runID string, interva
 	return snaps, nil
 }
 
+func (p *postgresStore) CountSnapshots(ctx context.Context, runID string) (map[int64]int, error) {
+	rows, _ := p.pool.Query(ctx, "SELECT interval_index, COUNT(*) FROM snapshots WHERE run_id = $1 GROUP BY interval_index", runID)
+	out := map[int64]int{}
+	var (
+		k int64
+		n int
+	)
+	_, err := pgx.ForEachRow(rows, []any{&k, &n}, func() error {
+		out[k] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count snapshots of run %s: %w", runID, err)
+	}
+	if len(out) == 0 {
+		if err := p.mustExist(ctx, "count snapshots of", runID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 func (p *postgresStore) PutInterval(ctx context.Context, iv *Interval) error {
 	iv.Start, iv.End, iv.FoldedAt = dbTime(iv.Start), dbTime(iv.End), orNow(iv.FoldedAt)
 	// The WHERE of DO UPDATE keeps the fuller fold: an update that folded
 	// fewer snapshots (a slower server, a stale re-fold) changes nothing.
-	_, err := p.pool.Exec(ctx, `INSERT INTO intervals (run_id, idx, start_at, end_at, workers, snapshots, data, folded_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	_, err := p.pool.Exec(ctx, `INSERT INTO intervals (run_id, idx, start_at, end_at, workers, snapshots, data, summary, folded_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (run_id, idx) DO UPDATE SET start_at = EXCLUDED.start_at, end_at = EXCLUDED.end_at,
-			workers = EXCLUDED.workers, snapshots = EXCLUDED.snapshots, data = EXCLUDED.data,
+			workers = EXCLUDED.workers, snapshots = EXCLUDED.snapshots, data = EXCLUDED.data, summary = EXCLUDED.summary,
 			folded_at = EXCLUDED.folded_at
 		WHERE intervals.snapshots <= EXCLUDED.snapshots`,
-		iv.RunID, iv.Index, pgTime(iv.Start), pgTime(iv.End), iv.Workers, iv.Snapshots, blob(iv.Data), iv.FoldedAt)
+		iv.RunID, iv.Index, pgTime(iv.Start), pgTime(iv.End), iv.Workers, iv.Snapshots, blob(iv.Data), blob(iv.Summary), iv.FoldedAt)
 	if pgCode(err) == pgForeignKeyViolation {
 		return fmt.Errorf("put interval %d of run %s: %w", iv.Index, iv.RunID, ErrNotFound)
 	}
@@ -71,16 +93,16 @@ func (p *postgresStore) PutInterval(ctx context.Context, iv *Interval) error {
 	return nil
 }
 
-func (p *postgresStore) ListIntervals(ctx context.Context, runID string, after int64) ([]Interval, error) {
-	rows, _ := p.pool.Query(ctx, `SELECT run_id, idx, start_at, end_at, workers, snapshots, data, folded_at
-		FROM intervals WHERE run_id = $1 AND idx > $2 ORDER BY idx`, runID, after)
+func (p *postgresStore) ListIntervals(ctx context.Context, runID string, after int64, limit int) ([]Interval, error) {
+	rows, _ := p.pool.Query(ctx, `SELECT run_id, idx, start_at, end_at, workers, snapshots, data, summary, folded_at
+		FROM intervals WHERE run_id = $1 AND idx > $2 ORDER BY idx LIMIT $3`, runID, after, sqlLimit(limit))
 	ivs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Interval, error) {
 		var (
 			iv         Interval
 			start, end pgtype.Timestamptz
 		)
-		err := row.Scan(&iv.RunID, &iv.Index, &start, &end, &iv.Workers, &iv.Snapshots, &iv.Data, &iv.FoldedAt)
-		iv.Start, iv.End, iv.FoldedAt, iv.Data = fromPG(start), fromPG(end), iv.FoldedAt.UTC(), readBlob(iv.Data)
+		err := row.Scan(&iv.RunID, &iv.Index, &start, &end, &iv.Workers, &iv.Snapshots, &iv.Data, &iv.Summary, &iv.FoldedAt)
+		iv.Start, iv.End, iv.FoldedAt, iv.Data, iv.Summary = fromPG(start), fromPG(end), iv.FoldedAt.UTC(), readBlob(iv.Data), readBlob(iv.Summary)
 		return iv, err
 	})
 	if err != nil {

@@ -116,17 +116,42 @@ func (s *sqliteStore) ListSnapshots(ctx context.Context, runID string, interval 
 	return snaps, nil
 }
 
+func (s *sqliteStore) CountSnapshots(ctx context.Context, runID string) (map[int64]int, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT interval_index, COUNT(*) FROM snapshots WHERE run_id = ? GROUP BY interval_index", runID)
+	type count struct {
+		k int64
+		n int
+	}
+	counts, err := collect(rows, err, func(row scanner) (count, error) {
+		var c count
+		return c, row.Scan(&c.k, &c.n)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count snapshots of run %s: %w", runID, err)
+	}
+	if len(counts) == 0 {
+		if err := s.mustExist(ctx, "count snapshots of", runID); err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[int64]int, len(counts))
+	for _, c := range counts {
+		out[c.k] = c.n
+	}
+	return out, nil
+}
+
 func (s *sqliteStore) PutInterval(ctx context.Context, iv *Interval) error {
 	iv.Start, iv.End, iv.FoldedAt = dbTime(iv.Start), dbTime(iv.End), orNow(iv.FoldedAt)
 	// The WHERE of DO UPDATE keeps the fuller fold: an update that folded
 	// fewer snapshots (a slower server, a stale re-fold) changes nothing.
-	_, err := s.w.ExecContext(ctx, `INSERT INTO intervals (run_id, idx, start_at, end_at, workers, snapshots, data, folded_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := s.w.ExecContext(ctx, `INSERT INTO intervals (run_id, idx, start_at, end_at, workers, snapshots, data, summary, folded_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (run_id, idx) DO UPDATE SET start_at = excluded.start_at, end_at = excluded.end_at,
-			workers = excluded.workers, snapshots = excluded.snapshots, data = excluded.data,
+			workers = excluded.workers, snapshots = excluded.snapshots, data = excluded.data, summary = excluded.summary,
 			folded_at = excluded.folded_at
 		WHERE intervals.snapshots <= excluded.snapshots`,
-		iv.RunID, iv.Index, toMicros(iv.Start), toMicros(iv.End), iv.Workers, iv.Snapshots, blob(iv.Data),
+		iv.RunID, iv.Index, toMicros(iv.Start), toMicros(iv.End), iv.Workers, iv.Snapshots, blob(iv.Data), blob(iv.Summary),
 		iv.FoldedAt.UnixMicro())
 	if isSQLiteForeignKey(err) {
 		return fmt.Errorf("put interval %d of run %s: %w", iv.Index, iv.RunID, ErrNotFound)
@@ -137,18 +162,18 @@ func (s *sqliteStore) PutInterval(ctx context.Context, iv *Interval) error {
 	return nil
 }
 
-func (s *sqliteStore) ListIntervals(ctx context.Context, runID string, after int64) ([]Interval, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT run_id, idx, start_at, end_at, workers, snapshots, data, folded_at
-		FROM intervals WHERE run_id = ? AND idx > ? ORDER BY idx`, runID, after)
+func (s *sqliteStore) ListIntervals(ctx context.Context, runID string, after int64, limit int) ([]Interval, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT run_id, idx, start_at, end_at, workers, snapshots, data, summary, folded_at
+		FROM intervals WHERE run_id = ? AND idx > ? ORDER BY idx LIMIT ?`, runID, after, sqlLimit(limit))
 	ivs, err := collect(rows, err, func(row scanner) (Interval, error) {
 		var (
 			iv         Interval
 			start, end sql.NullInt64
 			folded     int64
 		)
-		err := row.Scan(&iv.RunID, &iv.Index, &start, &end, &iv.Workers, &iv.Snapshots, &iv.Data, &folded)
+		err := row.Scan(&iv.RunID, &iv.Index, &start, &end, &iv.Workers, &iv.Snapshots, &iv.Data, &iv.Summary, &folded)
 		iv.Start, iv.End, iv.FoldedAt = fromMicros(start), fromMicros(end), time.UnixMicro(folded).UTC()
-		iv.Data = readBlob(iv.Data)
+		iv.Data, iv.Summary = readBlob(iv.Data), readBlob(iv.Summary)
 		return iv, err
 	})
 	if err != nil {

@@ -139,7 +139,10 @@ type Interval struct {
 	Workers   int    // distinct workers that reported it
 	Snapshots int    // how many snapshots were folded into it
 	Data      []byte // encoded, folded hist.Snapshot
-	FoldedAt  time.Time
+	// Summary is what live views and reports read of the interval (JSON,
+	// see internal/fold); empty on intervals folded by older versions.
+	Summary  []byte
+	FoldedAt time.Time
 }
 
 // Worker is a fleet node as it last announced itself.
@@ -206,13 +209,17 @@ type Store interface {
 	// ListSnapshots returns the snapshots of one interval (all of them when
 	// interval < 0), ordered by interval, shard, attempt, seq.
 	ListSnapshots(ctx context.Context, runID string, interval int64) ([]Snapshot, error)
+	// CountSnapshots returns how many snapshots each interval of a run has
+	// (intervals without any are absent).
+	CountSnapshots(ctx context.Context, runID string) (map[int64]int, error)
 
 	// PutInterval stores a folded interval, replacing the stored one only if
 	// the new one folded at least as many snapshots (a late snapshot
 	// re-folds; two servers folding at once keep the fuller one).
 	PutInterval(ctx context.Context, iv *Interval) error
-	// ListIntervals returns the folded intervals with Index > after, in order.
-	ListIntervals(ctx context.Context, runID string, after int64) ([]Interval, error)
+	// ListIntervals returns the folded intervals with Index > after, in
+	// order: the first limit of them, or all when limit <= 0.
+	ListIntervals(ctx context.Context, runID string, after int64, limit int) ([]Interval, error)
 
 	// PutControl stores the control document (JSON) a run's shards follow,
 	// replacing the stored one only if version is at least its version, so

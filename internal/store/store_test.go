@@ -123,7 +123,7 @@ func testReopen(t *testing.T, dsn string) {
 		mustNil(t, err, "list events")
 		snaps, err := s.ListSnapshots(ctx, "r", -1)
 		mustNil(t, err, "list snapshots")
-		ivs, err := s.ListIntervals(ctx, "r", -1)
+		ivs, err := s.ListIntervals(ctx, "r", -1, 0)
 		mustNil(t, err, "list intervals")
 		report, err := s.GetReport(ctx, "r")
 		mustNil(t, err, "get report")

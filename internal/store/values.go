@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -113,4 +114,12 @@ func refusal(verb, id, status string, missing bool, err error) error {
 		return fmt.Errorf("%s run %s: %w", verb, id, err)
 	}
 	return fmt.Errorf("%s run %s: run is %s: %w", verb, id, status, ErrConflict)
+}
+
+// sqlLimit turns "no limit" (<= 0) into a LIMIT both dialects take.
+func sqlLimit(limit int) int64 {
+	if limit <= 0 {
+		return math.MaxInt64
+	}
+	return int64(limit)
 }

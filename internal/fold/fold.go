@@ -1,0 +1,197 @@
+// Package fold turns a run's stored snapshots into folded intervals and a
+// run's folded intervals into its report. Each interval is folded once,
+// from the wire format (hist.Accumulator), and stored with a Summary: what
+// live views and reports read of it. Readers never re-fold raw snapshots;
+// only an interval whose snapshots changed after its fold (a late one) is
+// folded again.
+//
+// Usage:
+//
+//  1. When an interval's snapshots are in, Interval folds them into the row
+//     to store (store.Interval, with Data and Summary).
+//  2. Readers take ReadSummary of a stored row (SSE, exporters).
+//  3. BuildReport makes a run's report from its stored rows, re-folding any
+//     row whose snapshot count no longer matches the store.
+package fold
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/barrage/barrage/internal/hist"
+	"github.com/barrage/barrage/internal/scenario"
+	"github.com/barrage/barrage/internal/store"
+)
+
+// Summary is what live views and reports read of a folded interval. Its
+// JSON is stored beside the interval's encoded data.
+type Summary struct {
+	Requests  uint64 `json:"requests"`
+	Errors    uint64 `json:"errors"`
+	Dropped   uint64 `json:"dropped_iterations"`
+	VUs       uint32 `json:"vus"`
+	TargetVUs uint32 `json:"target_vus"`
+	// Latency percentiles over every step, in µs as recorded.
+	P50 int64 `json:"p50_us"`
+	P90 int64 `json:"p90_us"`
+	P95 int64 `json:"p95_us"`
+	P99 int64 `json:"p99_us"`
+	Max int64 `json:"max_us"`
+	// DataEnd is when the interval's latest snapshot ends: the interval's
+	// end, or earlier for the last one of a run.
+	DataEnd time.Time `json:"data_end"`
+	// Workers holds what each worker did in the interval, by worker ID.
+	Workers map[string]WorkerFigures `json:"workers"`
+	Steps   []StepFigures            `json:"steps"`
+}
+
+// WorkerFigures is one worker's part of an interval.
+type WorkerFigures struct {
+	Requests uint64 `json:"requests"`
+	VUs      uint32 `json:"vus"`
+	Shards   []int  `json:"shards"`
+}
+
+// StepFigures is one step's part of an interval (latencies in µs).
+type StepFigures struct {
+	Requests uint64 `json:"requests"`
+	Errors   uint64 `json:"errors"`
+	P50      int64  `json:"p50_us"`
+	P95      int64  `json:"p95_us"`
+	P99      int64  `json:"p99_us"`
+}
+
+// Folder folds intervals, reusing its count arrays from one to the next.
+// It is not safe for concurrent use.
+type Folder struct {
+	acc hist.Accumulator
+}
+
+// Interval folds the stored snapshots of interval k of run r into the row
+// to store, and returns its summary too. It returns nil, nil when snaps is
+// empty. A snapshot that does not decode or does not belong with the others
+// fails the fold: ingest validated each, so that means a damaged store.
+func (f *Folder) Interval(r *store.Run, k int64, snaps []store.Snapshot) (*store.Interval, *Summary, error) {
+	if len(snaps) == 0 {
+		return nil, nil, nil
+	}
+	f.acc.Reset()
+	sum := &Summary{Workers: map[string]WorkerFigures{}}
+	// A shard may have two snapshots in one interval (its last one, a
+	// retry's first one): its VUs are those of the latest, not the sum.
+	type latest struct {
+		end    time.Time
+		vus    uint32
+		target uint32
+		worker string
+	}
+	last := map[int]latest{}
+	for _, s := range snaps {
+		h, err := f.acc.Add(s.Data)
+		if err != nil {
+			return nil, nil, fmt.Errorf("fold run %s interval %d: snapshot %d/%d/%d: %w", r.ID, k, s.Shard, s.Attempt, s.Seq, err)
+		}
+		if l, ok := last[s.Shard]; !ok || h.End.After(l.end) {
+			last[s.Shard] = latest{end: h.End, vus: h.ActiveVUs, target: h.TargetVUs, worker: s.Worker}
+		}
+		w := sum.Workers[s.Worker]
+		for i := range h.Steps {
+			w.Requests += h.Steps[i].Requests
+		}
+		if !slices.Contains(w.Shards, s.Shard) {
+			w.Shards = append(w.Shards, s.Shard)
+		}
+		sum.Workers[s.Worker] = w
+	}
+	head := f.acc.Header()
+	head.ActiveVUs, head.TargetVUs = 0, 0
+	for _, l := range last {
+		head.ActiveVUs += l.vus
+		head.TargetVUs += l.target
+		w := sum.Workers[l.worker]
+		w.VUs += l.vus
+		sum.Workers[l.worker] = w
+	}
+	for id, w := range sum.Workers {
+		slices.Sort(w.Shards)
+		sum.Workers[id] = w
+	}
+	data, err := f.acc.AppendBinary(nil, &head)
+	if err != nil {
+		return nil, nil, fmt.Errorf("fold run %s interval %d: %w", r.ID, k, err)
+	}
+	f.figures(sum, &head)
+	summary, err := json.Marshal(sum)
+	if err != nil {
+		return nil, nil, fmt.Errorf("fold run %s interval %d: summary: %w", r.ID, k, err)
+	}
+	start, end := Bounds(r, k)
+	row := &store.Interval{
+		RunID: r.ID, Index: k, Start: start, End: end, Workers: len(sum.Workers), Snapshots: len(snaps),
+		Data: data, Summary: summary, FoldedAt: time.Now(),
+	}
+	return row, sum, nil
+}
+
+// figures fills the summary's totals and percentiles from the fold.
+func (f *Folder) figures(sum *Summary, head *hist.Snapshot) {
+	sum.Dropped, sum.VUs, sum.TargetVUs, sum.DataEnd = head.Dropped, head.ActiveVUs, head.TargetVUs, head.End
+	total := f.acc.Total()
+	sum.Requests, sum.Errors = total.Requests, total.Errors
+	if total.Requests > 0 {
+		l := total.Latency
+		sum.P50, sum.P90, sum.P95, sum.P99, sum.Max = l.ValueAtQuantile(50), l.ValueAtQuantile(90), l.ValueAtQuantile(95), l.ValueAtQuantile(99), l.Max()
+	}
+	snap := f.acc.Snapshot()
+	sum.Steps = make([]StepFigures, len(snap.Steps))
+	for i := range snap.Steps {
+		st := &snap.Steps[i]
+		sf := StepFigures{Requests: st.Requests, Errors: st.Errors}
+		if st.Requests > 0 {
+			sf.P50, sf.P95, sf.P99 = st.Latency.ValueAtQuantile(50), st.Latency.ValueAtQuantile(95), st.Latency.ValueAtQuantile(99)
+		}
+		sum.Steps[i] = sf
+	}
+}
+
+// Bounds returns interval k's wall-clock bounds.
+func Bounds(r *store.Run, k int64) (start, end time.Time) {
+	iv := Width(r)
+	return r.Epoch.Add(time.Duration(k) * iv), r.Epoch.Add(time.Duration(k+1) * iv)
+}
+
+// Width returns a run's snapshot interval.
+func Width(r *store.Run) time.Duration {
+	return time.Duration(max(r.IntervalMS, 1)) * time.Millisecond
+}
+
+// ReadSummary returns a stored interval's summary. Intervals folded before
+// summaries were stored have none: it is then derived from their data.
+func ReadSummary(iv *store.Interval) (*Summary, error) {
+	if len(iv.Summary) > 0 {
+		var s Summary
+		if err := json.Unmarshal(iv.Summary, &s); err != nil {
+			return nil, fmt.Errorf("summary of run %s interval %d: %w", iv.RunID, iv.Index, err)
+		}
+		return &s, nil
+	}
+	var f Folder
+	h, err := f.acc.Add(iv.Data)
+	if err != nil {
+		return nil, fmt.Errorf("interval %d of run %s: %w", iv.Index, iv.RunID, err)
+	}
+	sum := &Summary{Workers: map[string]WorkerFigures{}}
+	f.figures(sum, h)
+	return sum, nil
+}
+
+// CompileRun reads a stored run's scenario into a plan.
+func CompileRun(r *store.Run) (*scenario.Plan, error) {
+	s, err := scenario.ParseJSON(r.Scenario)
+	if err != nil {
+		return nil, fmt.Errorf("scenario of run %s: %w", r.ID, err)
+	}
+	return scenario.Compile(s)
+}

@@ -1,0 +1,269 @@
+package fold
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/barrage/barrage/internal/hist"
+	"github.com/barrage/barrage/internal/scenario"
+	"github.com/barrage/barrage/internal/store"
+	"github.com/barrage/barrage/reports"
+)
+
+var epoch = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+
+const steps = 3
+
+// fixture is a run in a real (SQLite) store, with helpers to put snapshots.
+type fixture struct {
+	t   *testing.T
+	st  store.Store
+	run *store.Run
+	seq map[int]uint64
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := t.Context()
+	st, err := store.Open(ctx, "sqlite::memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	sc, err := scenario.ParseYAML([]byte(`name: fold
+virtual_users: 6
+duration_seconds: 10
+steps:
+  - {name: a, url_template: /a}
+  - {name: b, url_template: /b}
+  - {name: c, url_template: /c}
+thresholds: ["p95 < 300ms"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := sc.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateScenario(ctx, &store.Scenario{ID: "sc", Name: "fold", Document: doc}); err != nil {
+		t.Fatal(err)
+	}
+	r := &store.Run{ID: "run-1", ScenarioID: "sc", Scenario: doc, TargetBaseURL: "http://127.0.0.1:1", WorkerCount: 3,
+		WorkflowID: "run-1", Token: "t", IntervalMS: 1000}
+	if err := st.CreateRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.StartRun(ctx, r.ID, epoch, 1000, epoch); err != nil {
+		t.Fatal(err)
+	}
+	if r, err = st.GetRun(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{t: t, st: st, run: r, seq: map[int]uint64{}}
+}
+
+// put stores shard's snapshot of interval k (ending early by cut) and
+// returns it decoded, as a fold would read it.
+func (f *fixture) put(shard int, worker string, k int64, n int, cut time.Duration) *hist.Snapshot {
+	f.t.Helper()
+	rng := rand.New(rand.NewPCG(uint64(shard), uint64(k)))
+	rec := hist.NewRecorder(steps)
+	for i := range n {
+		res := hist.Result{Latency: time.Duration(20*math.Exp(0.6*rng.NormFloat64())*1000) * time.Microsecond, Status: 200}
+		if i%13 == 0 {
+			res.Status, res.Class = 503, hist.ClassHTTP5xx
+		}
+		rec.Record(rng.IntN(steps), res)
+	}
+	start, end := Bounds(f.run, k)
+	s := rec.Flush(start, end.Add(-cut))
+	f.seq[shard]++
+	s.RunID, s.Worker, s.Shard, s.Attempt, s.Seq, s.ActiveVUs, s.TargetVUs = f.run.ID, worker, uint32(shard), 1, f.seq[shard], 2, 2
+	b, err := s.MarshalBinary()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if _, err := f.st.PutSnapshot(f.t.Context(), &store.Snapshot{RunID: f.run.ID, Shard: shard, Attempt: 1, Seq: int64(s.Seq),
+		Interval: k, Worker: worker, Data: b}); err != nil {
+		f.t.Fatal(err)
+	}
+	d, err := hist.Decode(b)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return d
+}
+
+func (f *fixture) fold(k int64) (*store.Interval, *Summary) {
+	f.t.Helper()
+	snaps, err := f.st.ListSnapshots(f.t.Context(), f.run.ID, k)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var fo Folder
+	row, sum, err := fo.Interval(f.run, k, snaps)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return row, sum
+}
+
+// TestIntervalFoldsOnceExactly: the stored row decodes to exactly what
+// hist.Fold makes of the decoded snapshots, and its summary says what that
+// fold says — totals, percentiles, per worker, per step.
+func TestIntervalFoldsOnceExactly(t *testing.T) {
+	f := newFixture(t)
+	snaps := []*hist.Snapshot{
+		f.put(0, "w-a", 4, 900, 0),
+		f.put(1, "w-b", 4, 700, 0),
+		f.put(2, "w-a", 4, 500, 0),
+		f.put(1, "w-b", 4, 40, 300*time.Millisecond), // shard 1 again: its VUs count once
+	}
+	row, sum := f.fold(4)
+	want, err := hist.Fold(snaps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.ActiveVUs, want.TargetVUs = 6, 6
+	got, err := hist.Decode(row.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantBytes, _ := want.MarshalBinary()
+	gotBytes, _ := got.MarshalBinary()
+	if string(wantBytes) != string(gotBytes) {
+		t.Fatalf("stored fold differs from hist.Fold: %+v vs %+v", got, want)
+	}
+	if row.Snapshots != 4 || row.Workers != 2 || row.Index != 4 || !row.Start.Equal(epoch.Add(4*time.Second)) {
+		t.Fatalf("row = %d snapshots, %d workers, index %d, start %v", row.Snapshots, row.Workers, row.Index, row.Start)
+	}
+	total := want.Total()
+	l := total.Latency
+	wantSum := Summary{
+		Requests: total.Requests, Errors: total.Errors, VUs: 6, TargetVUs: 6,
+		P50: l.ValueAtQuantile(50), P90: l.ValueAtQuantile(90), P95: l.ValueAtQuantile(95), P99: l.ValueAtQuantile(99), Max: l.Max(),
+		DataEnd: want.End,
+		Workers: map[string]WorkerFigures{
+			"w-a": {Requests: 1400, VUs: 4, Shards: []int{0, 2}},
+			"w-b": {Requests: 740, VUs: 2, Shards: []int{1}},
+		},
+	}
+	for i := range want.Steps {
+		st := &want.Steps[i]
+		wantSum.Steps = append(wantSum.Steps, StepFigures{Requests: st.Requests, Errors: st.Errors,
+			P50: st.Latency.ValueAtQuantile(50), P95: st.Latency.ValueAtQuantile(95), P99: st.Latency.ValueAtQuantile(99)})
+	}
+	if !reflect.DeepEqual(*sum, wantSum) {
+		t.Fatalf("summary\n got %+v\nwant %+v", *sum, wantSum)
+	}
+	// What is stored reads back as the same summary; a row without one
+	// (folded before summaries existed) derives its totals from its data.
+	back, err := ReadSummary(row)
+	if err != nil || !reflect.DeepEqual(back, sum) {
+		t.Fatalf("ReadSummary = %+v, %v", back, err)
+	}
+	old := *row
+	old.Summary = nil
+	derived, err := ReadSummary(&old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if derived.Requests != sum.Requests || derived.P99 != sum.P99 || derived.VUs != sum.VUs || !reflect.DeepEqual(derived.Steps, sum.Steps) {
+		t.Fatalf("derived summary %+v, want the stored one's figures %+v", derived, sum)
+	}
+}
+
+// TestBuildReportFromFoldedIntervals: the report built from stored rows is
+// the report of every snapshot re-folded (what reports were built from
+// before), including intervals that were never folded or that got a late
+// snapshot after their fold; those are stored refolded.
+func TestBuildReportFromFoldedIntervals(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	byInterval := map[int64][]*hist.Snapshot{}
+	for k := int64(0); k < 6; k++ {
+		for shard := range 3 {
+			byInterval[k] = append(byInterval[k], f.put(shard, []string{"w-a", "w-b", "w-c"}[shard], k, 200+100*shard, 0))
+		}
+		if k == 3 {
+			continue // never folded (a server died before it)
+		}
+		row, _ := f.fold(k)
+		if err := f.st.PutInterval(ctx, row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	byInterval[1] = append(byInterval[1], f.put(2, "w-c", 1, 77, 0)) // late: after interval 1 was folded
+	if err := f.st.FinishRun(ctx, f.run.ID, store.StatusCompleted, "", epoch.Add(6*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := BuildReport(ctx, f.st, f.run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := oldReport(t, f, byInterval)
+	gotJSON, _ := json.Marshal(got)
+	wantJSON, _ := json.Marshal(want)
+	if string(gotJSON) != string(wantJSON) {
+		t.Fatalf("report from folded intervals\n got %s\nwant %s", gotJSON, wantJSON)
+	}
+	if got.Totals.Requests != 6*(200+300+400)+77 {
+		t.Fatalf("report counts %d requests", got.Totals.Requests)
+	}
+	rows, err := f.st.ListIntervals(ctx, f.run.ID, -1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 6 || rows[1].Snapshots != 4 || rows[3].Snapshots != 3 {
+		t.Fatalf("after the report: %d rows; interval 1 folded %d snapshots, interval 3 %d", len(rows), rows[1].Snapshots, rows[3].Snapshots)
+	}
+}
+
+// oldReport builds the report as it was built before intervals were stored
+// with summaries: every interval decoded and re-folded with hist.Fold.
+func oldReport(t *testing.T, f *fixture, byInterval map[int64][]*hist.Snapshot) *reports.Report {
+	t.Helper()
+	ctx := t.Context()
+	r, err := f.st.GetRun(ctx, f.run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := reportInput(context.Background(), f.st, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := reports.NewBuilder(in)
+	var workers []reports.Worker
+	var last time.Time
+	for k := int64(0); k < 6; k++ {
+		d, err := hist.Fold(byInterval[k])
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.ActiveVUs = 6
+		start, _ := Bounds(r, k)
+		if err := b.Add(reports.Interval{Start: start, End: d.End, Width: time.Second, Data: d, Workers: 3}); err != nil {
+			t.Fatal(err)
+		}
+		last = d.End
+	}
+	for i, id := range []string{"w-a", "w-b", "w-c"} {
+		w := reports.Worker{ID: id, Shards: []int{i}, Requests: uint64(6 * (200 + 100*i))}
+		if i == 2 {
+			w.Requests += 77
+		}
+		workers = append(workers, w)
+	}
+	b.SetWorkers(workers)
+	if last.Before(r.EndedAt) {
+		b.SetEnded(last)
+	}
+	return b.Report()
+}

@@ -1,0 +1,196 @@
+package fold
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/barrage/barrage/internal/store"
+	"github.com/barrage/barrage/reports"
+)
+
+// reportPage is how many stored intervals a report reads at a time: its
+// memory stays that of a page, whatever the run's length.
+const reportPage = 256
+
+// BuildReport builds a run's report — final, or so far — from its stored
+// folded intervals. An interval whose stored snapshots outnumber what its
+// row folded (a snapshot stored after the fold, or a fold lost with a
+// server) is folded again and stored first; an interval whose raw
+// snapshots were compacted away is read as stored.
+func BuildReport(ctx context.Context, st store.Store, runID string) (*reports.Report, error) {
+	r, err := st.GetRun(ctx, runID)
+	if err != nil {
+		return nil, fmt.Errorf("report of run %s: %w", runID, err)
+	}
+	in, err := reportInput(ctx, st, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := Refresh(ctx, st, r); err != nil {
+		return nil, err
+	}
+	b := reports.NewBuilder(in)
+	workers := map[string]*reports.Worker{}
+	var lastEnd time.Time
+	width := Width(r)
+	for after := int64(-1); ; {
+		rows, err := st.ListIntervals(ctx, r.ID, after, reportPage)
+		if err != nil {
+			return nil, fmt.Errorf("intervals of run %s: %w", r.ID, err)
+		}
+		for i := range rows {
+			row := &rows[i]
+			sum, err := ReadSummary(row)
+			if err != nil {
+				return nil, err
+			}
+			if err := b.AddFolded(folded(row, sum, width)); err != nil {
+				return nil, fmt.Errorf("report of run %s: %w", r.ID, err)
+			}
+			addWorkers(workers, sum)
+			if sum.DataEnd.After(lastEnd) {
+				lastEnd = sum.DataEnd
+			}
+			after = row.Index
+		}
+		if len(rows) < reportPage {
+			break
+		}
+	}
+	b.SetWorkers(workerList(workers))
+	b.SetBaselineRunID(r.BaselineRunID)
+	if !lastEnd.IsZero() && (in.EndedAt.IsZero() || lastEnd.Before(in.EndedAt)) {
+		// Rates are over the time load ran, not including the report's making.
+		b.SetEnded(lastEnd)
+	} else if in.EndedAt.IsZero() {
+		b.SetEnded(time.Now())
+	}
+	return b.Report(), nil
+}
+
+// reportInput gathers what a report says besides its intervals.
+func reportInput(ctx context.Context, st store.Store, r *store.Run) (reports.Input, error) {
+	plan, err := CompileRun(r)
+	if err != nil {
+		return reports.Input{}, err
+	}
+	in := reports.Input{
+		RunID: r.ID, ScenarioID: r.ScenarioID, Status: r.Status, TargetBaseURL: r.TargetBaseURL,
+		WorkerCount: r.WorkerCount, TemporalWorkflowID: r.WorkflowID, Plan: plan,
+		StartedAt: r.Epoch, EndedAt: r.EndedAt,
+	}
+	if in.StartedAt.IsZero() {
+		in.StartedAt = r.CreatedAt
+	}
+	events, err := st.ListEvents(ctx, r.ID)
+	if err != nil {
+		return reports.Input{}, fmt.Errorf("events of run %s: %w", r.ID, err)
+	}
+	for _, e := range events {
+		in.Events = append(in.Events, reports.Event{T: round3(e.At.Sub(in.StartedAt).Seconds()), Kind: e.Kind, Detail: e.Detail})
+	}
+	if r.BaselineRunID != "" {
+		// A baseline without a stored report leaves baseline thresholds
+		// unevaluated (each says why) rather than failing the report.
+		if body, err := st.GetReport(ctx, r.BaselineRunID); err == nil {
+			var base reports.Report
+			if json.Unmarshal(body, &base) == nil {
+				in.Baseline = &base
+			}
+		}
+	}
+	return in, nil
+}
+
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// Refresh folds, and stores, every interval of a run whose stored
+// snapshots outnumber what its stored row folded, or that has no row.
+func Refresh(ctx context.Context, st store.Store, r *store.Run) error {
+	counts, err := st.CountSnapshots(ctx, r.ID)
+	if err != nil {
+		return fmt.Errorf("snapshots of run %s: %w", r.ID, err)
+	}
+	folded := map[int64]int{}
+	for after := int64(-1); ; {
+		rows, err := st.ListIntervals(ctx, r.ID, after, reportPage)
+		if err != nil {
+			return fmt.Errorf("intervals of run %s: %w", r.ID, err)
+		}
+		for _, row := range rows {
+			folded[row.Index] = row.Snapshots
+			after = row.Index
+		}
+		if len(rows) < reportPage {
+			break
+		}
+	}
+	var stale []int64
+	for k, n := range counts {
+		if n > folded[k] {
+			stale = append(stale, k)
+		}
+	}
+	sort.Slice(stale, func(i, j int) bool { return stale[i] < stale[j] })
+	var f Folder
+	for _, k := range stale {
+		snaps, err := st.ListSnapshots(ctx, r.ID, k)
+		if err != nil {
+			return fmt.Errorf("snapshots of run %s interval %d: %w", r.ID, k, err)
+		}
+		row, _, err := f.Interval(r, k, snaps)
+		if err != nil {
+			return err
+		}
+		if row == nil {
+			continue
+		}
+		if err := st.PutInterval(ctx, row); err != nil {
+			return fmt.Errorf("store run %s interval %d: %w", r.ID, k, err)
+		}
+	}
+	return nil
+}
+
+// folded turns a stored row and its summary into what a report adds.
+func folded(row *store.Interval, sum *Summary, width time.Duration) reports.Folded {
+	end := sum.DataEnd
+	if end.IsZero() {
+		end = row.End
+	}
+	return reports.Folded{
+		Start: row.Start, End: end, Width: width, Data: row.Data, Requests: sum.Requests, Errors: sum.Errors,
+		P50: sum.P50, P95: sum.P95, P99: sum.P99, VUs: int(sum.VUs), Workers: row.Workers,
+	}
+}
+
+func addWorkers(into map[string]*reports.Worker, sum *Summary) {
+	for id, w := range sum.Workers {
+		rw := into[id]
+		if rw == nil {
+			rw = &reports.Worker{ID: id}
+			into[id] = rw
+		}
+		rw.Requests += w.Requests
+		for _, sh := range w.Shards {
+			if !slices.Contains(rw.Shards, sh) {
+				rw.Shards = append(rw.Shards, sh)
+			}
+		}
+	}
+}
+
+func workerList(m map[string]*reports.Worker) []reports.Worker {
+	out := make([]reports.Worker, 0, len(m))
+	for _, w := range m {
+		sort.Ints(w.Shards)
+		out = append(out, *w)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
