@@ -18,7 +18,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/barrage/barrage/api/client"
-	"github.com/barrage/barrage/internal/scenario"
+	"github.com/barrage/barrage/internal/fold"
 	"github.com/barrage/barrage/internal/store"
 	"github.com/barrage/barrage/workflows"
 )
@@ -91,7 +91,7 @@ func (a *Activities) PrepareRun(ctx context.Context, runID string) (workflows.Ru
 	if store.Finished(r.Status) {
 		return workflows.RunSpec{}, invalid("run %s is already %s", runID, r.Status)
 	}
-	plan, err := CompileRun(r)
+	plan, err := fold.CompileRun(r)
 	if err != nil {
 		return workflows.RunSpec{}, invalid("%v", err)
 	}
@@ -135,7 +135,13 @@ func (a *Activities) PublishControl(ctx context.Context, c workflows.Control) er
 	if err != nil {
 		return fmt.Errorf("encode control: %w", err)
 	}
-	return a.Store.PutControl(ctx, c.RunID, c.Version, doc)
+	if err := a.Store.PutControl(ctx, c.RunID, c.Version, doc); err != nil {
+		return err
+	}
+	if a.ControlPublished != nil {
+		a.ControlPublished(c.RunID, c.Version, doc)
+	}
+	return nil
 }
 
 // RecordEvent adds a line to the run's timeline.
@@ -164,9 +170,10 @@ func (a *Activities) FinishRun(ctx context.Context, in workflows.FinishInput) er
 	return err
 }
 
-// BuildReport builds the run's report from its stored snapshots and stores it.
+// BuildReport builds the run's report from its stored folded intervals and
+// stores it.
 func (a *Activities) BuildReport(ctx context.Context, runID string) error {
-	rep, err := BuildRunReport(ctx, a.Store, runID)
+	rep, err := fold.BuildReport(ctx, a.Store, runID)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -19,8 +18,12 @@ import (
 
 // Timing of a load activity.
 const (
-	heartbeatEvery = time.Second
-	controlEvery   = 250 * time.Millisecond
+	// controlWait is how long one control request waits for a change: a
+	// shard learns a new share or an abort as soon as it is published, and
+	// asks again about every controlWait when nothing changes.
+	controlWait = 5 * time.Second
+	// controlRetry is the pause after a failed control request.
+	controlRetry = 250 * time.Millisecond
 )
 
 // LoadShard runs one shard of a run on this worker: it fetches the run's
@@ -36,7 +39,7 @@ func (a *Activities) LoadShard(ctx context.Context, in workflows.ShardInput) (wo
 	// start may take longer than the heartbeat timeout.
 	ready := make(chan struct{})
 	go func() {
-		t := time.NewTicker(heartbeatEvery)
+		t := time.NewTicker(workflows.HeartbeatEvery)
 		defer t.Stop()
 		for {
 			activity.RecordHeartbeat(ctx, workflows.ShardProgress{Worker: a.WorkerID})
@@ -76,7 +79,8 @@ func (a *Activities) LoadShard(ctx context.Context, in workflows.ShardInput) (wo
 		Plan: plan, BaseURL: spec.TargetBaseURL, RunID: in.RunID, Worker: a.WorkerID,
 		// A shard that joined later than the first ones has an index past
 		// their count; partitioned feeders split over the first ones.
-		Shard: in.Shard, Shards: max(in.Shards, in.Shard+1), Attempt: int(info.Attempt), Share: in.Fractions,
+		Shard: in.Shard, Shards: max(in.Shards, in.Shard+1), Attempt: int(info.Attempt),
+		Share: initialShare(a.firstControl(ctx, in), in.Shard),
 		Epoch: in.Epoch, Interval: time.Duration(in.IntervalMS) * time.Millisecond, MaxVUs: a.MaxVUs,
 		Sink: func(s *hist.Snapshot) {
 			b, err := s.MarshalBinary()
@@ -219,10 +223,11 @@ func (a *Activities) progress(eng *engine.Engine, snd *sender) workflows.ShardPr
 	return workflows.ShardProgress{Worker: a.WorkerID, Offset: eng.Offset(), Snapshots: delivered}
 }
 
-// heartbeat reports progress every second; Temporal's cancellation (an
-// abort, or the shard handed elsewhere) arrives through it.
+// heartbeat reports progress every workflows.HeartbeatEvery; Temporal's
+// cancellation (the shard handed elsewhere, the run's deadline) arrives
+// through it. An abort arrives sooner, through the control.
 func (a *Activities) heartbeat(ctx, runCtx context.Context, eng *engine.Engine, snd *sender, abort func(string)) {
-	t := time.NewTicker(heartbeatEvery)
+	t := time.NewTicker(workflows.HeartbeatEvery)
 	defer t.Stop()
 	for {
 		activity.RecordHeartbeat(ctx, a.progress(eng, snd))
@@ -237,24 +242,29 @@ func (a *Activities) heartbeat(ctx, runCtx context.Context, eng *engine.Engine, 
 	}
 }
 
-// followControl polls the run's control and applies changes to the engine.
+// followControl follows the run's control — each request waits for a
+// newer version — and applies changes to the engine.
 func (a *Activities) followControl(runCtx context.Context, in workflows.ShardInput, eng *engine.Engine, abort func(string), log interface {
 	Warn(string, ...any)
 }) {
-	t := time.NewTicker(controlEvery)
-	defer t.Stop()
 	version := 0
-	for {
-		cctx, cancel := context.WithTimeout(runCtx, 2*time.Second)
-		c, err := a.Server.Control(cctx, in.RunID, in.Token)
+	for runCtx.Err() == nil {
+		cctx, cancel := context.WithTimeout(runCtx, controlWait+5*time.Second)
+		c, err := a.Server.ControlAfter(cctx, in.RunID, in.Token, version, controlWait)
 		cancel()
 		switch {
-		case err != nil && runCtx.Err() == nil && !errors.Is(err, context.DeadlineExceeded):
-			log.Warn("control poll failed", "err", err)
-		case err == nil && c.Aborted:
+		case err != nil:
+			if runCtx.Err() == nil {
+				log.Warn("control request failed", "err", err)
+			}
+			select {
+			case <-runCtx.Done():
+			case <-time.After(controlRetry):
+			}
+		case c.Aborted:
 			abort(c.Reason)
 			return
-		case err == nil && c.Version > version:
+		case c.Version > version:
 			version = c.Version
 			if len(c.Fractions) > in.Shard {
 				if err := eng.SetShare(c.Fractions); err != nil {
@@ -267,12 +277,43 @@ func (a *Activities) followControl(runCtx context.Context, in workflows.ShardInp
 				}
 			}
 		}
-		select {
-		case <-runCtx.Done():
-			return
-		case <-t.C:
+	}
+}
+
+// firstControl reads the run's control once before the shard starts (nil
+// when it cannot be had soon: the shard then starts on the run's first plan
+// and follows the control as soon as it gets it).
+func (a *Activities) firstControl(ctx context.Context, in workflows.ShardInput) *workflows.Control {
+	for attempt := 0; attempt < 3 && ctx.Err() == nil; attempt++ {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		c, err := a.Server.Control(cctx, in.RunID, in.Token)
+		cancel()
+		if err == nil {
+			return c
+		}
+		time.Sleep(controlRetry)
+	}
+	return nil
+}
+
+// initialShare is the share a shard starts with. The run's first shards
+// start on the first plan (nil: equal parts). A later shard — a
+// replacement, a newcomer — starts with the published fractions, its own
+// being zero until the workflow replans with it; it takes everything when
+// no shard has any load.
+func initialShare(c *workflows.Control, shard int) []float64 {
+	if c == nil || len(c.Fractions) == 0 {
+		return nil
+	}
+	f := make([]float64, max(len(c.Fractions), shard+1))
+	copy(f, c.Fractions)
+	for _, v := range f {
+		if v > 0 {
+			return f
 		}
 	}
+	f[shard] = 1
+	return f
 }
 
 // reportStart tells the run's workflow, through the server, that this

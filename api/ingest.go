@@ -93,24 +93,6 @@ func (s *Server) ingestSpec(c *gin.Context) {
 	})
 }
 
-func (s *Server) ingestControl(c *gin.Context) {
-	r, ok := s.authRun(c)
-	if !ok {
-		return
-	}
-	doc, err := s.cfg.Store.GetControl(c, r.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		// Not published yet: the shard keeps its initial share.
-		c.JSON(http.StatusOK, gin.H{"RunID": r.ID, "Version": 0})
-		return
-	}
-	if err != nil {
-		failErr(c, err, "control of run "+r.ID)
-		return
-	}
-	c.Data(http.StatusOK, "application/json", doc)
-}
-
 // intervalIndex places a snapshot: its end lies in interval k when
 // epoch + k·I < end <= epoch + (k+1)·I. A worker cuts snapshots exactly at
 // the boundaries; endSlack absorbs the epoch's rounding in the store.

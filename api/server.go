@@ -48,15 +48,16 @@ type Config struct {
 
 // Server is the HTTP service.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	router  *gin.Engine
-	runs    *runCache
-	folder  *folder
-	broker  *broker
-	metrics *serviceMetrics
-	wg      sync.WaitGroup
-	stop    context.CancelFunc
+	cfg      Config
+	log      *slog.Logger
+	router   *gin.Engine
+	runs     *runCache
+	controls *controls
+	folder   *folder
+	broker   *broker
+	metrics  *serviceMetrics
+	wg       sync.WaitGroup
+	stop     context.CancelFunc
 }
 
 // foldChannel is the Postgres NOTIFY channel on which servers announce
@@ -78,7 +79,8 @@ func New(cfg Config) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: log, runs: newRunCache(cfg.Store), broker: newBroker(), metrics: newServiceMetrics(cfg.Store)}
+	s := &Server{cfg: cfg, log: log, runs: newRunCache(cfg.Store), controls: newControls(cfg.Store), broker: newBroker(),
+		metrics: newServiceMetrics(cfg.Store)}
 	s.folder = newFolder(s)
 	ctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
@@ -96,6 +98,13 @@ func New(cfg Config) *Server {
 	s.routes(r)
 	s.router = r
 	return s
+}
+
+// ControlPublished tells the server that a run's control was just stored
+// (by the PublishControl activity in this process): its shards get it now
+// rather than at the next refresh.
+func (s *Server) ControlPublished(runID string, version int, doc []byte) {
+	s.controls.Published(runID, version, doc)
 }
 
 // Handler returns the HTTP handler.

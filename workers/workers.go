@@ -11,8 +11,6 @@
 package workers
 
 import (
-	"time"
-
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -32,14 +30,15 @@ func NewControl(c client.Client, acts *activities.Activities) worker.Worker {
 }
 
 // NewLoad returns a fleet node's worker: it takes one shard at a time and
-// heartbeats at least every second, so that a cancellation (an abort)
-// reaches it within a second.
+// sends each of its heartbeats (every workflows.HeartbeatEvery) at once,
+// rather than the SDK's default of holding them back up to 80 % of the
+// heartbeat timeout, so that loss detection stays predictable.
 func NewLoad(c client.Client, acts *activities.Activities) worker.Worker {
 	w := worker.New(c, workflows.LoadQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: 1,
 		DisableWorkflowWorker:              true,
-		MaxHeartbeatThrottleInterval:       time.Second,
-		DefaultHeartbeatThrottleInterval:   time.Second,
+		MaxHeartbeatThrottleInterval:       workflows.HeartbeatEvery,
+		DefaultHeartbeatThrottleInterval:   workflows.HeartbeatEvery,
 	})
 	acts.RegisterLoad(w)
 	return w

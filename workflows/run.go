@@ -41,7 +41,17 @@ type run struct {
 	// replacements counts lost shards replaced, failedStarts those lost
 	// before they started, delayed the replacements waiting on a pause.
 	replacements, failedStarts, delayed int
+	// batching is the workflow version of replanning: DefaultVersion for
+	// runs recorded when every shard start replanned, then batchedReplans.
+	batching      workflow.Version
+	replanPending bool // a batched replan waits on its timer
 }
+
+// Versions of the run workflow's behaviour (workflow.GetVersion).
+const (
+	changeBatchedReplans = "batched-replans"
+	batchedReplans       = workflow.Version(1)
+)
 
 // Run is the run workflow: prepare, start the shards, follow the fleet and
 // the signals until every shard is done, finish, report.
@@ -104,6 +114,7 @@ func controlContext(ctx workflow.Context) workflow.Context {
 // loop starts the shards and follows them, the fleet and the signals until
 // no shard runs or waits any more.
 func (r *run) loop(ctx workflow.Context) {
+	r.batching = workflow.GetVersion(ctx, changeBatchedReplans, workflow.DefaultVersion, batchedReplans)
 	r.sel = workflow.NewSelector(ctx)
 	r.launchFirst(ctx, r.spec.Shards)
 	_ = r.replan(ctx, "start")

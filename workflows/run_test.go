@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -138,7 +139,7 @@ func TestRunCompletes(t *testing.T) {
 	seen := map[int]bool{}
 	for _, s := range f.shards {
 		seen[s.Shard] = true
-		if s.Shards != 3 || len(s.Fractions) != 3 || s.Epoch.IsZero() {
+		if s.Shards != 3 || s.Epoch.IsZero() {
 			t.Errorf("shard input %+v", s)
 		}
 	}
@@ -321,5 +322,56 @@ func TestLostShardIsRedistributedAndReplaced(t *testing.T) {
 				t.Errorf("no replacement shard was queued: %+v", f.shards)
 			}
 		})
+	}
+}
+
+// wideActivities is a fleet of many shards that all report their start.
+type wideActivities struct {
+	fakeActivities
+	n int
+}
+
+func (f *wideActivities) PrepareRun(_ context.Context, id string) (RunSpec, error) {
+	p, _ := profile.Constant(profile.Closed, float64(10*f.n), time.Minute)
+	return RunSpec{RunID: id, Shards: f.n, Profile: p, GracefulStop: 5 * time.Second, IntervalMS: 1000}, nil
+}
+
+// TestShardStartsAreBatched: a fleet's shards starting together cost a few
+// published controls, not one each, and neither a shard's input nor an
+// event grows with the fleet.
+func TestShardStartsAreBatched(t *testing.T) {
+	const n = 300
+	f := &wideActivities{fakeActivities: fakeActivities{shardTime: 1500 * time.Millisecond}, n: n}
+	env := newEnv(t, f)
+	for shard := range n {
+		env.RegisterDelayedCallback(func() {
+			env.SignalWorkflow(SignalShardState, ShardState{Shard: shard, Worker: fmt.Sprintf("w%d", shard)})
+		}, time.Duration(10+shard)*time.Millisecond)
+	}
+	env.ExecuteWorkflow(Run, RunInput{RunID: "wide"})
+	var out RunOutcome
+	if err := env.GetWorkflowResult(&out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != "completed" || len(out.Shards) != n {
+		t.Fatalf("outcome: %s with %d shards", out.Status, len(out.Shards))
+	}
+	// One plan at the start, then one per ReplanDelay while shards report.
+	if max := 2 + int(300*time.Millisecond/ReplanDelay) + 1; len(f.controls) > max {
+		t.Errorf("%d controls published for %d shard starts, want at most %d", len(f.controls), n, max)
+	}
+	last := f.controls[len(f.controls)-1]
+	if len(last.Fractions) != n || last.Fractions[n-1] != 1.0/n {
+		t.Errorf("the last control does not share the load among all %d shards: %v", n, last.Fractions[:3])
+	}
+	for _, in := range f.shards {
+		if b, _ := json.Marshal(in); len(b) > 300 {
+			t.Fatalf("shard input of %d bytes: %s", len(b), b)
+		}
+	}
+	for _, e := range f.events {
+		if len(e.Detail) > 300 {
+			t.Fatalf("event %s of %d bytes: %.200s", e.Kind, len(e.Detail), e.Detail)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -103,28 +104,13 @@ func (r *run) start(ctx workflow.Context, s *slot) {
 	s.cancel = cancel
 	in := ShardInput{
 		RunID: r.spec.RunID, Shard: s.index, Shards: r.spec.Shards, Epoch: r.epoch,
-		IntervalMS: r.spec.IntervalMS, Fractions: r.prospective(s.index), Token: r.spec.Token,
+		IntervalMS: r.spec.IntervalMS, Token: r.spec.Token,
 	}
 	r.sel.AddFuture(workflow.ExecuteActivity(actx, ActivityLoadShard, in), func(f workflow.Future) {
 		var res ShardResult
 		err := f.Get(ctx, &res)
 		r.ended(ctx, s, res, err)
 	})
-}
-
-// prospective returns the fractions a new shard starts with: the plan as if
-// it were running. The control it reads right after corrects it.
-func (r *run) prospective(index int) []float64 {
-	active := make([]bool, len(r.slots))
-	caps := make([]float64, len(r.slots))
-	for i, s := range r.slots {
-		active[i] = s.state == slotRunning || i == index
-	}
-	f, _, err := profile.Shares(r.base.Peak(), caps, active)
-	if err != nil {
-		return nil
-	}
-	return f
 }
 
 // started takes a shard's report that a worker took it.
@@ -147,7 +133,26 @@ func (r *run) started(ctx workflow.Context, st ShardState) {
 	if r.spec.Elastic && !r.ending && r.firstStarted() && !r.hasWaiting() {
 		r.launch(ctx)
 	}
-	_ = r.replan(ctx, "shard started")
+	r.replanSoon(ctx)
+}
+
+// replanSoon replans after ReplanDelay, once for every shard that starts
+// meanwhile. Runs recorded before batching replan at every start.
+func (r *run) replanSoon(ctx workflow.Context) {
+	if r.batching == workflow.DefaultVersion {
+		_ = r.replan(ctx, "shard started")
+		return
+	}
+	if r.replanPending {
+		return
+	}
+	r.replanPending = true
+	r.sel.AddFuture(workflow.NewTimer(ctx, ReplanDelay), func(workflow.Future) {
+		r.replanPending = false
+		if !r.aborted {
+			_ = r.replan(ctx, "shards started")
+		}
+	})
 }
 
 // ended takes a shard activity's end.
@@ -309,19 +314,35 @@ func unit(m profile.Model) string {
 	return "VUs"
 }
 
+// listedShares is how many running shards an event names one by one; a
+// larger fleet is summed up, so that an event's size does not grow with it.
+const listedShares = 10
+
 func describeShares(slots []*slot, fractions []float64) string {
 	var parts []string
+	running, lo, hi := 0, math.Inf(1), 0.0
+	workers := map[string]bool{}
 	for i, s := range slots {
-		if s.state == slotRunning {
-			who := s.worker
-			if who == "" {
-				who = "starting"
-			}
+		if s.state != slotRunning {
+			continue
+		}
+		running++
+		lo, hi = min(lo, fractions[i]), max(hi, fractions[i])
+		who := s.worker
+		if who == "" {
+			who = "starting"
+		} else {
+			workers[who] = true
+		}
+		if running <= listedShares {
 			parts = append(parts, fmt.Sprintf("shard %d (%s) %.1f%%", i, who, 100*fractions[i]))
 		}
 	}
-	if len(parts) == 0 {
+	switch {
+	case running == 0:
 		return "no shard runs"
+	case running > listedShares:
+		return fmt.Sprintf("%d shards on %d workers, %.3g%% to %.3g%% each", running, len(workers), 100*lo, 100*hi)
 	}
 	return strings.Join(parts, ", ")
 }

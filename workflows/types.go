@@ -40,12 +40,22 @@ const (
 	// it, the shard is lost: its share goes to the others and a replacement
 	// waits for the next free worker.
 	HeartbeatTimeout = 10 * time.Second
+	// HeartbeatEvery is how often a load activity heartbeats: often enough
+	// that two heartbeats can be late before HeartbeatTimeout, rarely
+	// enough that a large fleet costs Temporal little (each heartbeat is a
+	// call to its frontend and a write to the activity's state).
+	HeartbeatEvery = 3 * time.Second
 	// FirstPickup is how long a run's first shards wait for a worker before
 	// they count as lost.
 	FirstPickup = 30 * time.Second
 	// EndSlack bounds how long after the profile's end (graceful stop
 	// included) the run waits for stragglers before cancelling them.
 	EndSlack = 2 * time.Minute
+	// ReplanDelay gathers the shards that report their start within it into
+	// one new plan: a fleet of a thousand starting together costs a few
+	// published controls, not a thousand (each carries every shard's
+	// fraction). A lost shard's share is given away at once.
+	ReplanDelay = 500 * time.Millisecond
 )
 
 // RunInput starts a run workflow.
@@ -107,14 +117,14 @@ type Control struct {
 	Served float64
 }
 
-// ShardInput is one load activity's work.
+// ShardInput is one load activity's work. Its size does not grow with the
+// fleet: a shard reads its share of the load from the run's control.
 type ShardInput struct {
 	RunID      string
 	Shard      int
 	Shards     int
 	Epoch      time.Time
 	IntervalMS int
-	Fractions  []float64
 	// Token authenticates the worker on the server's ingest endpoints.
 	Token string
 }

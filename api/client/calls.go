@@ -174,8 +174,26 @@ func (c *Client) Spec(ctx context.Context, runID, token string) (*RunSpec, error
 
 // Control fetches a run's current control (profile, shares, abort).
 func (c *Client) Control(ctx context.Context, runID, token string) (*workflows.Control, error) {
+	return c.ControlAfter(ctx, runID, token, -1, 0)
+}
+
+// ControlAfter waits up to wait for a control newer than version after and
+// returns it; when none came, the answer carries only the version, which
+// is then not above after.
+func (c *Client) ControlAfter(ctx context.Context, runID, token string, after int, wait time.Duration) (*workflows.Control, error) {
+	q := url.Values{}
+	if after >= 0 {
+		q.Set("after", strconv.Itoa(after))
+	}
+	if wait > 0 {
+		q.Set("wait", strconv.FormatFloat(wait.Seconds(), 'f', 3, 64))
+	}
+	path := "/ingest/runs/" + url.PathEscape(runID) + "/control"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
 	var out workflows.Control
-	err := c.doJSON(ctx, http.MethodGet, "/ingest/runs/"+url.PathEscape(runID)+"/control", token, nil, &out)
+	err := c.doJSON(ctx, http.MethodGet, path, token, nil, &out)
 	return &out, err
 }
 
