@@ -71,5 +71,12 @@ bench-memory:
 bench-freeze: build
 	bash bench/freeze.sh
 
+# The server's cost of a fleet: WORKERS stand-in workers (default 100) for
+# SECONDS (default 60), VIEWERS live streams (default 1), STORE sqlite or
+# postgres (default: SQLite, then Postgres when BARRAGE_TEST_PG is set).
+.PHONY: bench-fleet
+bench-fleet:
+	$(GO) run ./bench/fleet
+
 clean:
 	rm -rf bin

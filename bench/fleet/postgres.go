@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// freshDatabase creates an empty database on the Postgres server of base (a
+// database URL) and returns its URL and a function that drops it.
+func freshDatabase(ctx context.Context, base string) (string, func(), error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", nil, fmt.Errorf("BARRAGE_TEST_PG: %w", err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "barrage_fleet_" + hex.EncodeToString(b[:])
+	if err := admin(ctx, base, "CREATE DATABASE "+name); err != nil {
+		return "", nil, fmt.Errorf("create database %s: %w", name, err)
+	}
+	drop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := admin(ctx, base, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			progress("drop database %s: %v", name, err)
+		}
+	}
+	u.Path = "/" + name
+	return u.String(), drop, nil
+}
+
+func admin(ctx context.Context, dsn, sql string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	_, err = c.Exec(ctx, sql)
+	return err
+}
