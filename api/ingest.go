@@ -120,7 +120,7 @@ func (s *Server) ingestSnapshot(c *gin.Context) {
 	if !ok {
 		return
 	}
-	snap, err := hist.Decode(body)
+	snap, err := hist.Inspect(body) // every check of Decode, without building histograms
 	if err != nil {
 		s.metrics.ingested.WithLabelValues("rejected").Inc()
 		s.log.Warn("corrupt snapshot rejected", "run", r.ID, "bytes", len(body), "err", err)

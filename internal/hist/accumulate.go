@@ -74,8 +74,9 @@ func scan(b []byte, sc *scanned) (*Snapshot, error) {
 // decoded ones, at the cost of reading each encoding once: counters, status
 // codes and error classes are summed, and histogram entries added into one
 // dense count array per step. The histograms are built once, by Snapshot or
-// Total. The zero value is ready to use; an Accumulator is not safe for
-// concurrent use.
+// Total. The zero value is ready to use. Add and Reset must not run
+// concurrently with anything; Snapshot, Total, Header and AppendBinary only
+// read, so several goroutines may call them at once.
 type Accumulator struct {
 	out   Snapshot // identity, bounds and gauges of the fold; Steps unused
 	steps []accStep
