@@ -215,7 +215,7 @@ func (s *Server) ingestShard(c *gin.Context) {
 		return
 	}
 	st := workflows.ShardState{Shard: req.Shard, Attempt: req.Attempt, Worker: req.Worker, MaxVUs: req.MaxVUs, MaxRPS: req.MaxRPS}
-	if err := s.cfg.Temporal.SignalWorkflow(c, r.WorkflowID, "", workflows.SignalShardState, st); err != nil {
+	if err := s.shardStarts.relay(c.Request.Context(), r.ID, r.WorkflowID, st); err != nil {
 		fail(c, http.StatusServiceUnavailable, "temporal_unavailable", "", "relay the shard's start: %v", err)
 		return
 	}

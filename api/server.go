@@ -17,6 +17,7 @@ import (
 
 	"github.com/barrage/barrage/internal/scenario"
 	"github.com/barrage/barrage/internal/store"
+	"github.com/barrage/barrage/workflows"
 )
 
 // Defaults of Config.
@@ -48,16 +49,17 @@ type Config struct {
 
 // Server is the HTTP service.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	router   *gin.Engine
-	runs     *runCache
-	controls *controls
-	folder   *folder
-	broker   *broker
-	metrics  *serviceMetrics
-	wg       sync.WaitGroup
-	stop     context.CancelFunc
+	cfg         Config
+	log         *slog.Logger
+	router      *gin.Engine
+	runs        *runCache
+	controls    *controls
+	shardStarts *shardStarts
+	folder      *folder
+	broker      *broker
+	metrics     *serviceMetrics
+	wg          sync.WaitGroup
+	stop        context.CancelFunc
 }
 
 // foldChannel is the Postgres NOTIFY channel on which servers announce
@@ -82,6 +84,9 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, log: log, runs: newRunCache(cfg.Store), controls: newControls(cfg.Store), broker: newBroker(),
 		metrics: newServiceMetrics(cfg.Store)}
 	s.folder = newFolder(s)
+	s.shardStarts = newShardStarts(func(ctx context.Context, workflowID string, batch workflows.ShardStates) error {
+		return cfg.Temporal.SignalWorkflow(ctx, workflowID, "", workflows.SignalShardStates, batch)
+	})
 	ctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	if n, ok := cfg.Store.(store.Notifier); ok {

@@ -44,7 +44,8 @@ type run struct {
 	// batching is the workflow version of replanning: DefaultVersion for
 	// runs recorded when every shard start replanned, then batchedReplans.
 	batching      workflow.Version
-	replanPending bool // a batched replan waits on its timer
+	replanPending bool     // a batched replan waits on its timer
+	replanWhy     []string // what it is for
 }
 
 // Versions of the run workflow's behaviour (workflow.GetVersion).
@@ -157,6 +158,13 @@ func (r *run) listen(ctx workflow.Context) {
 		var st ShardState
 		c.Receive(ctx, &st)
 		r.started(ctx, st)
+	})
+	r.sel.AddReceive(workflow.GetSignalChannel(ctx, SignalShardStates), func(c workflow.ReceiveChannel, _ bool) {
+		var batch ShardStates
+		c.Receive(ctx, &batch)
+		for _, st := range batch.States {
+			r.started(ctx, st)
+		}
 	})
 }
 

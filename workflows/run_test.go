@@ -343,10 +343,19 @@ func TestShardStartsAreBatched(t *testing.T) {
 	const n = 300
 	f := &wideActivities{fakeActivities: fakeActivities{shardTime: 1500 * time.Millisecond}, n: n}
 	env := newEnv(t, f)
-	for shard := range n {
+	// Half of the shards report one by one, the others in batches of 50,
+	// as a server gathers them.
+	for shard := range n / 2 {
 		env.RegisterDelayedCallback(func() {
 			env.SignalWorkflow(SignalShardState, ShardState{Shard: shard, Worker: fmt.Sprintf("w%d", shard)})
 		}, time.Duration(10+shard)*time.Millisecond)
+	}
+	for from := n / 2; from < n; from += 50 {
+		var batch ShardStates
+		for shard := from; shard < from+50; shard++ {
+			batch.States = append(batch.States, ShardState{Shard: shard, Worker: fmt.Sprintf("w%d", shard)})
+		}
+		env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalShardStates, batch) }, time.Duration(10+from)*time.Millisecond)
 	}
 	env.ExecuteWorkflow(Run, RunInput{RunID: "wide"})
 	var out RunOutcome
@@ -369,9 +378,16 @@ func TestShardStartsAreBatched(t *testing.T) {
 			t.Fatalf("shard input of %d bytes: %s", len(b), b)
 		}
 	}
+	lastPlan := ""
 	for _, e := range f.events {
+		if e.Kind == "redistributed" {
+			lastPlan = e.Detail
+		}
 		if len(e.Detail) > 300 {
 			t.Fatalf("event %s of %d bytes: %.200s", e.Kind, len(e.Detail), e.Detail)
 		}
+	}
+	if !strings.Contains(lastPlan, fmt.Sprintf("%d shards on %d workers", n, n)) {
+		t.Errorf("the last plan does not know every shard's worker: %q", lastPlan)
 	}
 }

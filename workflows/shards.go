@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -133,24 +134,29 @@ func (r *run) started(ctx workflow.Context, st ShardState) {
 	if r.spec.Elastic && !r.ending && r.firstStarted() && !r.hasWaiting() {
 		r.launch(ctx)
 	}
-	r.replanSoon(ctx)
+	r.replanSoon(ctx, "shard started")
 }
 
-// replanSoon replans after ReplanDelay, once for every shard that starts
-// meanwhile. Runs recorded before batching replan at every start.
-func (r *run) replanSoon(ctx workflow.Context) {
+// replanSoon replans after ReplanDelay, once for everything that happened
+// meanwhile (shards starting, lost, failing). Runs recorded before
+// batching replan at once.
+func (r *run) replanSoon(ctx workflow.Context, why string) {
 	if r.batching == workflow.DefaultVersion {
-		_ = r.replan(ctx, "shard started")
+		_ = r.replan(ctx, why)
 		return
+	}
+	if !slices.Contains(r.replanWhy, why) {
+		r.replanWhy = append(r.replanWhy, why)
 	}
 	if r.replanPending {
 		return
 	}
 	r.replanPending = true
 	r.sel.AddFuture(workflow.NewTimer(ctx, ReplanDelay), func(workflow.Future) {
-		r.replanPending = false
+		why := strings.Join(r.replanWhy, ", ")
+		r.replanPending, r.replanWhy = false, nil
 		if !r.aborted {
-			_ = r.replan(ctx, "shards started")
+			_ = r.replan(ctx, why)
 		}
 	})
 }
@@ -175,16 +181,16 @@ func (r *run) ended(ctx workflow.Context, s *slot, res ShardResult, err error) {
 		s.state = slotLost
 		r.invalid = append(r.invalid, err)
 		r.event(ctx, "shard_failed", fmt.Sprintf("shard %d: %s", s.index, shortError(err)))
-		_ = r.replan(ctx, "shard failed")
+		r.replanSoon(ctx, "shard failed")
 	default:
 		s.state = slotLost
 		who := s.worker
 		if who == "" {
 			who = "no worker"
 		}
-		// Survivors first: the share of the lost shard is published before
-		// anything is recorded.
-		_ = r.replan(ctx, "shard lost")
+		// Survivors first: the share of the lost shard is planned before
+		// anything is recorded (with the other losses of ReplanDelay).
+		r.replanSoon(ctx, "shard lost")
 		r.event(ctx, "worker_lost", fmt.Sprintf("shard %d on %s lost: %s", s.index, who, shortError(err)))
 		r.replace(ctx, s)
 	}

@@ -27,7 +27,10 @@ const (
 	SignalAbort      = "abort"
 	SignalRamp       = "ramp"
 	SignalShardState = "shard_state"
-	QueryState       = "state"
+	// SignalShardStates carries the starts of several shards at once: the
+	// server gathers those that arrive together into one signal.
+	SignalShardStates = "shard_states"
+	QueryState        = "state"
 )
 
 // Timing of a run.
@@ -51,10 +54,10 @@ const (
 	// EndSlack bounds how long after the profile's end (graceful stop
 	// included) the run waits for stragglers before cancelling them.
 	EndSlack = 2 * time.Minute
-	// ReplanDelay gathers the shards that report their start within it into
-	// one new plan: a fleet of a thousand starting together costs a few
-	// published controls, not a thousand (each carries every shard's
-	// fraction). A lost shard's share is given away at once.
+	// ReplanDelay gathers what changes the fleet within it — shards that
+	// start, are lost or fail — into one new plan: a fleet of a thousand
+	// starting together costs a few published controls, not a thousand
+	// (each carries every shard's fraction).
 	ReplanDelay = 500 * time.Millisecond
 )
 
@@ -93,6 +96,11 @@ type ShardState struct {
 	Worker  string
 	MaxVUs  int
 	MaxRPS  int
+}
+
+// ShardStates is the payload of SignalShardStates.
+type ShardStates struct {
+	States []ShardState
 }
 
 // StartInput marks a run as running.

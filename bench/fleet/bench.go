@@ -131,7 +131,7 @@ func drive(ctx, sctx context.Context, cfg config, srv *server.Server, f *fleet, 
 	if res.folded, res.intervals, err = foldedSnapshots(context.WithoutCancel(ctx), srv.Store(), run.RunID); err != nil {
 		return err
 	}
-	res.posted, res.inserted = f.posted.Load(), f.inserted.Load()
+	res.posted, res.inserted, res.duplicates = f.posted.Load(), f.inserted.Load(), f.duplicates.Load()
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	desc, err := srv.TemporalClient().DescribeWorkflowExecution(dctx, run.RunID, "")
@@ -309,6 +309,7 @@ func foldedSnapshots(ctx context.Context, st store.Store, runID string) (int64, 
 // first, and the activities it scheduled by name: what makes a history grow.
 func historyKinds(ctx context.Context, tc sdkclient.Client, id string) string {
 	kinds, acts := map[string]int{}, map[string]int{}
+	var failures []string
 	it := tc.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
@@ -319,8 +320,15 @@ func historyKinds(ctx context.Context, tc sdkclient.Client, id string) string {
 		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
 			acts[a.GetActivityType().GetName()]++
 		}
+		if f := ev.GetWorkflowTaskFailedEventAttributes(); f != nil {
+			failures = append(failures, fmt.Sprintf("%s: %.300s", f.GetCause(), f.GetFailure().GetMessage()))
+		}
 	}
-	return top(kinds) + "; activities " + top(acts)
+	out := top(kinds) + "; activities " + top(acts)
+	if len(failures) > 0 {
+		out += "; workflow task failures: " + strings.Join(failures, " | ")
+	}
+	return out
 }
 
 func top(m map[string]int) string {

@@ -18,6 +18,7 @@ type result struct {
 	reportSeconds float64
 	posted        int64
 	inserted      int64
+	duplicates    int64 // acknowledged as already stored: a retry of a post that had arrived
 	folded        int64
 	intervals     int
 	historyBytes  int64
@@ -49,5 +50,5 @@ func (r *result) print(w io.Writer) {
 		w0, r.store, r.historyEvents, r.reportSeconds, r.lagP50, r.posted, r.folded, r.cfg.viewers)
 	fmt.Fprintf(w, "fleet_bench workers=%d steps=%d seconds=%d store=%s fold_core=%.3f ingest_core=%.3f lag_p99_ms=%d dropped=%d history_mb=%.2f status=%s\n",
 		w0, r.cfg.steps, r.cfg.seconds, r.store, ps(by[api.LabelFold]), ps(by[api.LabelIngest]), r.lagP99,
-		r.inserted-r.folded, float64(r.historyBytes)/1e6, r.status)
+		r.inserted+r.duplicates-r.folded, float64(r.historyBytes)/1e6, r.status)
 }

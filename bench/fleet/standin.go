@@ -281,13 +281,12 @@ func (s *shard) generate(runCtx context.Context, end time.Time, queue chan<- his
 }
 
 // send encodes and posts the queued snapshots in order, one at a time, as
-// the real sender does; it stops early only when ctx ends.
+// the real sender does: also after the activity is cancelled, every
+// snapshot recorded is delivered (within postRetries).
 func (s *shard) send(ctx context.Context, queue <-chan hist.Snapshot) {
+	ctx = context.WithoutCancel(ctx)
 	var buf []byte
 	for h := range queue {
-		if ctx.Err() != nil {
-			continue // drain: the generator stops on its own
-		}
 		var err error
 		if buf, err = s.f.pool.encode(buf[:0], &h, int(h.Seq)+s.in.Shard); err != nil {
 			s.f.lost.Add(1)
