@@ -145,11 +145,11 @@ func (s *Server) ingestSnapshot(c *gin.Context) {
 		return
 	}
 	k := intervalIndex(r, snap.End)
-	st := &store.Snapshot{
+	st := store.Snapshot{
 		RunID: r.ID, Shard: int(snap.Shard), Attempt: int(snap.Attempt), Seq: int64(snap.Seq),
 		Interval: k, Worker: snap.Worker, Data: body, ReceivedAt: time.Now(),
 	}
-	inserted, err := s.cfg.Store.PutSnapshot(c, st)
+	inserted, err := s.snapshots.put(c.Request.Context(), st)
 	if err != nil {
 		failErr(c, err, "store snapshot")
 		return

@@ -55,6 +55,7 @@ type Server struct {
 	runs        *runCache
 	controls    *controls
 	shardStarts *shardStarts
+	snapshots   *snapshotWriter
 	folder      *folder
 	broker      *broker
 	metrics     *serviceMetrics
@@ -84,6 +85,7 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, log: log, runs: newRunCache(cfg.Store), controls: newControls(cfg.Store), broker: newBroker(),
 		metrics: newServiceMetrics(cfg.Store)}
 	s.folder = newFolder(s)
+	s.snapshots = newSnapshotWriter(cfg.Store)
 	s.shardStarts = newShardStarts(func(ctx context.Context, workflowID string, batch workflows.ShardStates) error {
 		return cfg.Temporal.SignalWorkflow(ctx, workflowID, "", workflows.SignalShardStates, batch)
 	})
@@ -118,6 +120,7 @@ func (s *Server) Handler() http.Handler { return s.router }
 // Close stops background folding.
 func (s *Server) Close() {
 	s.stop()
+	s.snapshots.close()
 	s.folder.close()
 	s.wg.Wait()
 }

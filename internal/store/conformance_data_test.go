@@ -136,6 +136,36 @@ func testSnapshotIdempotent(t *testing.T, s Store) {
 	}
 	_, err = s.PutSnapshot(ctx, &Snapshot{RunID: "nope", Data: []byte("x")})
 	wantErr(t, err, ErrNotFound, "put to unknown run")
+
+	// A batch: new keys, a replay of a stored one, a key twice.
+	batch := []Snapshot{
+		{RunID: "r", Shard: 5, Attempt: 1, Seq: 1, Interval: 4, Worker: "w5", Data: []byte("a")},
+		first,
+		{RunID: "r", Shard: 5, Attempt: 1, Seq: 2, Interval: 4, Worker: "w5", Data: []byte("b")},
+		{RunID: "r", Shard: 5, Attempt: 1, Seq: 1, Interval: 9, Worker: "w6", Data: []byte("c")},
+	}
+	ins, err := s.PutSnapshots(ctx, batch)
+	mustNil(t, err, "put batch")
+	wantEqual(t, ins, []bool{true, false, true, false}, "inserted in the batch")
+	got, err = s.ListSnapshots(ctx, "r", 4)
+	mustNil(t, err, "list batch")
+	if len(got) != 2 || string(got[0].Data) != "a" || string(got[1].Data) != "b" || got[0].ReceivedAt.IsZero() {
+		t.Fatalf("batch stored %+v", got)
+	}
+	_, err = s.PutSnapshots(ctx, []Snapshot{{RunID: "r", Shard: 6, Seq: 1, Data: []byte("x")}, {RunID: "nope", Data: []byte("x")}})
+	wantErr(t, err, ErrNotFound, "batch naming an unknown run")
+	got, err = s.ListSnapshots(ctx, "r", 0)
+	mustNil(t, err, "list after the failed batch")
+	for _, sn := range got {
+		if sn.Shard == 6 {
+			t.Fatal("a failed batch stored part of itself")
+		}
+	}
+	ins, err = s.PutSnapshots(ctx, nil)
+	mustNil(t, err, "put empty batch")
+	if len(ins) != 0 {
+		t.Fatalf("empty batch: %v", ins)
+	}
 }
 
 func testSnapshotList(t *testing.T, s Store) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,6 +28,7 @@ const migrationLockKey int64 = 0x6261727261676521 // "barrage!"
 
 // Postgres error codes the store maps to its own errors.
 const (
+	defaultMaxConns       = 16 // unless the DSN sets pool_max_conns
 	pgUniqueViolation     = "23505"
 	pgForeignKeyViolation = "23503"
 )
@@ -35,7 +37,16 @@ func openPostgres(ctx context.Context, dsn string) (*postgresStore, error) {
 	if _, err := migratePostgresDSN(ctx, dsn); err != nil {
 		return nil, err
 	}
-	pool, err := pgxpool.New(ctx, dsn)
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres %s: %w", redactDSN(dsn), err)
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		// pgx's default (the number of CPUs, at least 4) lets a few slow
+		// commits hold up every stream, fold and ingest of the server.
+		cfg.MaxConns = defaultMaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres %s: %w", redactDSN(dsn), err)
 	}

@@ -98,10 +98,10 @@ func migrateSQLiteDSN(ctx context.Context, path string) ([]string, error) {
 	return migrateSQLite(ctx, w)
 }
 
-// migrateSQLite applies pending migrations. Each runs in a BEGIN IMMEDIATE
-// transaction that first checks whether another process applied it while
-// this one waited for the write lock, which is what pg_advisory_lock gives
-// the Postgres store.
+// migrateSQLite applies pending migrations, all of them in one BEGIN
+// IMMEDIATE transaction that first checks which ones another process
+// applied while this one waited for the write lock — what pg_advisory_lock
+// gives the Postgres store. A failing migration leaves nothing applied.
 func migrateSQLite(ctx context.Context, db *sql.DB) ([]string, error) {
 	ms, err := loadMigrations(migrations.SQLite())
 	if err != nil {
@@ -115,36 +115,39 @@ func migrateSQLite(ctx context.Context, db *sql.DB) ([]string, error) {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
 	var applied []string
-	for _, m := range ms {
-		did, err := applySQLiteMigration(ctx, db, m)
-		if err != nil {
-			return applied, fmt.Errorf("apply migration %s: %w", m.name, err)
+	err = sqliteTx(ctx, db, func(tx *sql.Tx) error {
+		applied = nil // a retried transaction starts over
+		for _, m := range ms {
+			did, err := applySQLiteMigration(ctx, tx, m)
+			if err != nil {
+				return fmt.Errorf("apply migration %s: %w", m.name, err)
+			}
+			if did {
+				applied = append(applied, m.name)
+			}
 		}
-		if did {
-			applied = append(applied, m.name)
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return applied, nil
 }
 
-func applySQLiteMigration(ctx context.Context, db *sql.DB, m migration) (applied bool, err error) {
-	err = sqliteTx(ctx, db, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", m.version).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return nil
-		}
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-			m.version, m.name, time.Now().UnixMicro())
-		applied = err == nil
-		return err
-	})
-	return applied, err
+func applySQLiteMigration(ctx context.Context, tx *sql.Tx, m migration) (bool, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", m.version).Scan(&n); err != nil {
+		return false, err
+	}
+	if n > 0 {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return false, err
+	}
+	_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+		m.version, m.name, time.Now().UnixMicro())
+	return err == nil, err
 }
 
 // sqliteTx runs fn in a transaction (BEGIN IMMEDIATE on the writer pool),

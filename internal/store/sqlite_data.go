@@ -88,6 +88,42 @@ func (s *sqliteStore) PutSnapshot(ctx context.Context, sn *Snapshot) (bool, erro
 	return n == 1, nil
 }
 
+func (s *sqliteStore) PutSnapshots(ctx context.Context, snaps []Snapshot) ([]bool, error) {
+	inserted := make([]bool, len(snaps))
+	if len(snaps) == 0 {
+		return inserted, nil
+	}
+	err := sqliteTx(ctx, s.w, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO snapshots (run_id, shard, attempt, seq, interval_index, worker, data, received_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, shard, attempt, seq) DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i := range snaps {
+			sn := &snaps[i]
+			sn.ReceivedAt = orNow(sn.ReceivedAt)
+			res, err := stmt.ExecContext(ctx, sn.RunID, sn.Shard, sn.Attempt, sn.Seq, sn.Interval, sn.Worker, blob(sn.Data), sn.ReceivedAt.UnixMicro())
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			inserted[i] = n == 1
+		}
+		return nil
+	})
+	if isSQLiteForeignKey(err) {
+		return nil, fmt.Errorf("put %d snapshots: %w", len(snaps), ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("put %d snapshots: %w", len(snaps), err)
+	}
+	return inserted, nil
+}
+
 func (s *sqliteStore) ListSnapshots(ctx context.Context, runID string, interval int64) ([]Snapshot, error) {
 	const cols = "SELECT run_id, shard, attempt, seq, interval_index, worker, data, received_at FROM snapshots"
 	const order = " ORDER BY interval_index, shard, attempt, seq"

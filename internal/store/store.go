@@ -206,6 +206,11 @@ type Store interface {
 	// PutSnapshot stores a snapshot; inserted is false when its key was
 	// already stored (a replay), in which case nothing changes.
 	PutSnapshot(ctx context.Context, s *Snapshot) (inserted bool, err error)
+	// PutSnapshots stores several snapshots in one transaction and says of
+	// each whether it was inserted, as PutSnapshot does; a snapshot whose
+	// key comes twice in the batch is inserted once. A batch naming a run
+	// that does not exist fails whole with ErrNotFound.
+	PutSnapshots(ctx context.Context, snaps []Snapshot) ([]bool, error)
 	// ListSnapshots returns the snapshots of one interval (all of them when
 	// interval < 0), ordered by interval, shard, attempt, seq.
 	ListSnapshots(ctx context.Context, runID string, interval int64) ([]Snapshot, error)
