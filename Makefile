@@ -74,9 +74,15 @@ bench-freeze: build
 # The server's cost of a fleet: WORKERS stand-in workers (default 100) for
 # SECONDS (default 60), VIEWERS live streams (default 1), STORE sqlite or
 # postgres (default: SQLite, then Postgres when BARRAGE_TEST_PG is set).
-.PHONY: bench-fleet
+.PHONY: bench-fleet bench-report
 bench-fleet:
 	$(GO) run ./bench/fleet
+
+# Building the report of a stored run of WORKERS workers (default 100) × 5
+# steps lasting MINUTES (default 60): time and peak RSS of the building
+# process; STORE as for bench-fleet.
+bench-report:
+	$(GO) run ./bench/report
 
 clean:
 	rm -rf bin

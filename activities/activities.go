@@ -173,7 +173,9 @@ func (a *Activities) FinishRun(ctx context.Context, in workflows.FinishInput) er
 // BuildReport builds the run's report from its stored folded intervals and
 // stores it.
 func (a *Activities) BuildReport(ctx context.Context, runID string) error {
-	rep, err := fold.BuildReport(ctx, a.Store, runID)
+	rep, err := fold.BuildReport(ctx, a.Store, runID, func(done int) {
+		activity.RecordHeartbeat(ctx, done)
+	})
 	if err != nil {
 		return err
 	}

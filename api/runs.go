@@ -353,7 +353,7 @@ func (s *Server) report(c *gin.Context, r *store.Run) (*reports.Report, error) {
 			}
 		}
 	}
-	return fold.BuildReport(c, s.cfg.Store, r.ID)
+	return fold.BuildReport(c, s.cfg.Store, r.ID, nil)
 }
 
 type abortRequest struct {

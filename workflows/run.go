@@ -112,6 +112,20 @@ func controlContext(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// Report building reads every interval of the run: its time grows with the
+// run's length, so it is bounded by its heartbeat (one per page of
+// intervals), not by a fixed time.
+const (
+	reportHeartbeat = time.Minute
+	reportDeadline  = 6 * time.Hour
+)
+
+func reportContext(ctx workflow.Context) workflow.Context {
+	opts := workflow.GetActivityOptions(controlContext(ctx))
+	opts.StartToCloseTimeout, opts.HeartbeatTimeout = reportDeadline, reportHeartbeat
+	return workflow.WithActivityOptions(ctx, opts)
+}
+
 // loop starts the shards and follows them, the fleet and the signals until
 // no shard runs or waits any more.
 func (r *run) loop(ctx workflow.Context) {
@@ -228,7 +242,7 @@ func (r *run) finish(ctx workflow.Context, status, reason string) (RunOutcome, e
 		in.RunID = workflow.GetInfo(ctx).WorkflowExecution.ID
 	}
 	err := workflow.ExecuteActivity(ctl, ActivityFinishRun, in).Get(dctx, nil)
-	if rerr := workflow.ExecuteActivity(ctl, ActivityBuildReport, in.RunID).Get(dctx, nil); err == nil {
+	if rerr := workflow.ExecuteActivity(reportContext(dctx), ActivityBuildReport, in.RunID).Get(dctx, nil); err == nil {
 		err = rerr
 	}
 	r.state.Phase = "done"

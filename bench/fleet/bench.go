@@ -19,6 +19,8 @@ import (
 
 	"github.com/barrage/barrage/api"
 	"github.com/barrage/barrage/api/client"
+	"github.com/barrage/barrage/bench/benchdb"
+	"github.com/barrage/barrage/bench/synth"
 	"github.com/barrage/barrage/internal/scenario"
 	"github.com/barrage/barrage/internal/server"
 	"github.com/barrage/barrage/internal/store"
@@ -44,17 +46,17 @@ func benchStore(ctx context.Context, cfg config, storeName string) (*result, err
 	dsn := "sqlite:" + filepath.Join(tmp, "barrage.db")
 	if storeName == "postgres" {
 		var drop func()
-		if dsn, drop, err = freshDatabase(ctx, cfg.pgBase); err != nil {
+		if dsn, drop, err = benchdb.Fresh(ctx, cfg.pgBase, "barrage_fleet", progress); err != nil {
 			return nil, err
 		}
 		defer drop()
 	}
-	p, err := newPool(poolSize, cfg.steps)
+	p, err := synth.NewPool(synth.PoolSize, cfg.steps)
 	if err != nil {
 		return nil, err
 	}
 	progress("%s: starting the server (embedded Temporal, %d workers, %d s, %d viewers); snapshots of about %d bytes",
-		storeName, cfg.workers, cfg.seconds, cfg.viewers, p.meanSize()+80)
+		storeName, cfg.workers, cfg.seconds, cfg.viewers, p.MeanSize()+80)
 	sctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

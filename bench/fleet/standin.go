@@ -15,6 +15,7 @@ import (
 
 	"github.com/barrage/barrage/api"
 	"github.com/barrage/barrage/api/client"
+	"github.com/barrage/barrage/bench/synth"
 	"github.com/barrage/barrage/internal/hist"
 	"github.com/barrage/barrage/workflows"
 )
@@ -41,7 +42,7 @@ const (
 type fleet struct {
 	base     string // the server's API URL
 	duration time.Duration
-	pool     *pool
+	pool     *synth.Pool
 
 	started, finished atomic.Int64 // shards
 	posted            atomic.Int64 // snapshots sent to ingest (retries not counted)
@@ -288,7 +289,7 @@ func (s *shard) send(ctx context.Context, queue <-chan hist.Snapshot) {
 	var buf []byte
 	for h := range queue {
 		var err error
-		if buf, err = s.f.pool.encode(buf[:0], &h, int(h.Seq)+s.in.Shard); err != nil {
+		if buf, err = s.f.pool.Encode(buf[:0], &h, int(h.Seq)+s.in.Shard); err != nil {
 			s.f.lost.Add(1)
 			s.f.logError("encode snapshot: %v", err)
 			continue

@@ -204,7 +204,7 @@ func TestBuildReportFromFoldedIntervals(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	got, err := BuildReport(ctx, f.st, f.run.ID)
+	got, err := BuildReport(ctx, f.st, f.run.ID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

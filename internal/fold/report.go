@@ -21,8 +21,10 @@ const reportPage = 256
 // folded intervals. An interval whose stored snapshots outnumber what its
 // row folded (a snapshot stored after the fold, or a fold lost with a
 // server) is folded again and stored first; an interval whose raw
-// snapshots were compacted away is read as stored.
-func BuildReport(ctx context.Context, st store.Store, runID string) (*reports.Report, error) {
+// snapshots were compacted away is read as stored. progress, when not
+// nil, is called after each page of intervals with how many are done, so
+// that a caller can show it is alive (the report activity heartbeats).
+func BuildReport(ctx context.Context, st store.Store, runID string, progress func(done int)) (*reports.Report, error) {
 	r, err := st.GetRun(ctx, runID)
 	if err != nil {
 		return nil, fmt.Errorf("report of run %s: %w", runID, err)
@@ -31,9 +33,10 @@ func BuildReport(ctx context.Context, st store.Store, runID string) (*reports.Re
 	if err != nil {
 		return nil, err
 	}
-	if err := Refresh(ctx, st, r); err != nil {
+	if err := Refresh(ctx, st, r, progress); err != nil {
 		return nil, err
 	}
+	done := 0
 	b := reports.NewBuilder(in)
 	workers := map[string]*reports.Worker{}
 	var lastEnd time.Time
@@ -57,6 +60,10 @@ func BuildReport(ctx context.Context, st store.Store, runID string) (*reports.Re
 				lastEnd = sum.DataEnd
 			}
 			after = row.Index
+		}
+		done += len(rows)
+		if progress != nil {
+			progress(done)
 		}
 		if len(rows) < reportPage {
 			break
@@ -111,7 +118,8 @@ func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 
 // Refresh folds, and stores, every interval of a run whose stored
 // snapshots outnumber what its stored row folded, or that has no row.
-func Refresh(ctx context.Context, st store.Store, r *store.Run) error {
+// progress (may be nil) learns how many intervals it folded so far.
+func Refresh(ctx context.Context, st store.Store, r *store.Run, progress func(done int)) error {
 	counts, err := st.CountSnapshots(ctx, r.ID)
 	if err != nil {
 		return fmt.Errorf("snapshots of run %s: %w", r.ID, err)
@@ -138,7 +146,10 @@ func Refresh(ctx context.Context, st store.Store, r *store.Run) error {
 	}
 	sort.Slice(stale, func(i, j int) bool { return stale[i] < stale[j] })
 	var f Folder
-	for _, k := range stale {
+	for i, k := range stale {
+		if progress != nil && i%reportPage == reportPage-1 {
+			progress(i + 1)
+		}
 		snaps, err := st.ListSnapshots(ctx, r.ID, k)
 		if err != nil {
 			return fmt.Errorf("snapshots of run %s interval %d: %w", r.ID, k, err)

@@ -1,4 +1,8 @@
-package main
+// Package synth makes the snapshots benchmarks post and store: realistic
+// traffic of a load worker (lognormal latencies per step with a heavier
+// tail, a few 500s), recorded once into a small pool of templates and
+// encoded cheaply with any identity.
+package synth
 
 import (
 	"bytes"
@@ -10,12 +14,14 @@ import (
 	"github.com/barrage/barrage/internal/hist"
 )
 
-// Shape of the traffic a stand-in's snapshots describe: per step and
-// interval about requestsPerStep requests, lognormal latencies around a
+// Shape of the traffic a snapshot describes: per step and
+// interval about RequestsPerStep requests, lognormal latencies around a
 // median that grows with the step, a heavier tail, a few 500s.
 const (
-	poolSize        = 32
-	requestsPerStep = 100
+	// PoolSize is how many distinct step sets a pool records.
+	PoolSize = 32
+	// RequestsPerStep is each step's requests in one snapshot.
+	RequestsPerStep = 100
 	medianBase      = 20 * time.Millisecond
 	medianPerStep   = 15 * time.Millisecond // step 4: 80 ms
 	sigma           = 0.5
@@ -24,30 +30,30 @@ const (
 	errorShare      = 0.01
 )
 
-// pool is a set of pre-recorded step sets. Recording a hundred requests per
+// Pool is a set of pre-recorded step sets. Recording a hundred requests per
 // step costs little, but encoding a hist.Snapshot copies a dense 147 KB
 // array per step; the stand-ins share the cores with the server being
 // measured, so each step set is kept folded in a hist.Accumulator, which
 // encodes a header with its steps from the counts it holds.
-type pool struct {
+type Pool struct {
 	steps     int
 	templates []*hist.Accumulator // read-only once built: encoded from by every stand-in
 	size      int                 // bytes of the first template's encoding
 }
 
-// meanSize is the size of an encoded snapshot, in bytes.
-func (p *pool) meanSize() int { return p.size }
+// MeanSize is the size of an encoded snapshot, in bytes.
+func (p *Pool) MeanSize() int { return p.size }
 
-// newPool records n step sets of steps steps each, from a fixed seed.
-func newPool(n, steps int) (*pool, error) {
-	p := &pool{steps: steps}
+// NewPool records n step sets of steps steps each, from a fixed seed.
+func NewPool(n, steps int) (*Pool, error) {
+	p := &Pool{steps: steps}
 	rng := rand.New(rand.NewPCG(1, 2))
 	t0 := time.Unix(1_700_000_000, 0)
 	for i := range n {
 		rec := hist.NewRecorder(steps)
 		for step := range steps {
 			median := float64(medianBase + time.Duration(step)*medianPerStep)
-			for range requestsPerStep {
+			for range RequestsPerStep {
 				recordOne(rec, rng, step, median)
 			}
 		}
@@ -84,29 +90,29 @@ func recordOne(rec *hist.Recorder, rng *rand.Rand, step int, median float64) {
 	rec.Record(step, res)
 }
 
-// encode appends the encoding of header (its identity, bounds and VUs)
+// Encode appends the encoding of header (its identity, bounds and VUs)
 // with the steps of template t.
-func (p *pool) encode(dst []byte, header *hist.Snapshot, t int) ([]byte, error) {
+func (p *Pool) Encode(dst []byte, header *hist.Snapshot, t int) ([]byte, error) {
 	return p.templates[t%len(p.templates)].AppendBinary(dst, header)
 }
 
-// check makes sure that encode writes what MarshalBinary does and that the
+// check makes sure that Encode writes what MarshalBinary does and that the
 // server's decoder takes it, so that a broken template fails here rather
 // than as rejected snapshots.
-func (p *pool) check(full *hist.Snapshot, want []byte) error {
-	got, err := p.encode([]byte("junk"), full, 0)
+func (p *Pool) check(full *hist.Snapshot, want []byte) error {
+	got, err := p.Encode([]byte("junk"), full, 0)
 	if err != nil {
 		return err
 	}
 	if !bytes.Equal(got[4:], want) {
-		return fmt.Errorf("the stand-ins' encoding differs from MarshalBinary's")
+		return fmt.Errorf("the pool's encoding differs from MarshalBinary's")
 	}
 	s, err := hist.Decode(want)
 	if err != nil {
 		return fmt.Errorf("decode a template: %w", err)
 	}
-	if n := s.Total().Requests; n != uint64(p.steps*requestsPerStep) {
-		return fmt.Errorf("a template holds %d requests, want %d", n, p.steps*requestsPerStep)
+	if n := s.Total().Requests; n != uint64(p.steps*RequestsPerStep) {
+		return fmt.Errorf("a template holds %d requests, want %d", n, p.steps*RequestsPerStep)
 	}
 	return nil
 }

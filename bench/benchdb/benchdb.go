@@ -1,4 +1,6 @@
-package main
+// Package benchdb gives benchmarks a database of their own on a Postgres
+// server (BARRAGE_TEST_PG), dropped when they are done.
+package benchdb
 
 import (
 	"context"
@@ -11,16 +13,17 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// freshDatabase creates an empty database on the Postgres server of base (a
-// database URL) and returns its URL and a function that drops it.
-func freshDatabase(ctx context.Context, base string) (string, func(), error) {
+// Fresh creates an empty database named prefix_<random> on the Postgres
+// server of base (a database URL) and returns its URL and a function that
+// drops it (reporting a failure to warn).
+func Fresh(ctx context.Context, base, prefix string, warn func(format string, args ...any)) (string, func(), error) {
 	u, err := url.Parse(base)
 	if err != nil {
 		return "", nil, fmt.Errorf("BARRAGE_TEST_PG: %w", err)
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	name := "barrage_fleet_" + hex.EncodeToString(b[:])
+	name := prefix + "_" + hex.EncodeToString(b[:])
 	if err := admin(ctx, base, "CREATE DATABASE "+name); err != nil {
 		return "", nil, fmt.Errorf("create database %s: %w", name, err)
 	}
@@ -28,7 +31,7 @@ func freshDatabase(ctx context.Context, base string) (string, func(), error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := admin(ctx, base, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			progress("drop database %s: %v", name, err)
+			warn("drop database %s: %v", name, err)
 		}
 	}
 	u.Path = "/" + name
