@@ -22,6 +22,7 @@ type serviceMetrics struct {
 	ingestLag   prometheus.Histogram
 	foldSeconds prometheus.Histogram
 	foldLag     prometheus.Histogram
+	compacted   prometheus.Counter
 }
 
 func newServiceMetrics(st store.Store) *serviceMetrics {
@@ -47,10 +48,13 @@ func newServiceMetrics(st store.Store) *serviceMetrics {
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 18),
 		}),
 	}
+	m.compacted = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "barrage_snapshots_compacted_total", Help: "Raw snapshots deleted after their runs' retention, their intervals folded.",
+	})
 	active := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "barrage_active_runs", Help: "Runs queued or running.",
 	}, func() float64 { return activeRuns(st) })
-	m.reg.MustRegister(m.apiLatency, m.ingested, m.ingestLag, m.foldSeconds, m.foldLag, active,
+	m.reg.MustRegister(m.apiLatency, m.ingested, m.ingestLag, m.foldSeconds, m.foldLag, m.compacted, active,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -40,6 +40,10 @@ type Config struct {
 	FoldGrace time.Duration
 	// MaxBody bounds request bodies; larger ones get 413.
 	MaxBody int64
+	// RetainSnapshots is how long raw snapshots are kept after a run ends;
+	// then they are compacted into the run's folded intervals (reports and
+	// series stay forever). Zero keeps them forever.
+	RetainSnapshots time.Duration
 	// FleetToken, when set, is required by the worker registry endpoint.
 	FleetToken string
 	Logger     *slog.Logger
@@ -98,6 +102,13 @@ func New(cfg Config) *Server {
 			defer s.wg.Done()
 			_ = n.Listen(ctx, foldChannel, func(runID string) { s.broker.publish(runID) })
 		}()
+	}
+	if cfg.RetainSnapshots > 0 {
+		s.wg.Add(1)
+		go labelled(LabelFold, func() {
+			defer s.wg.Done()
+			s.compactLoop(ctx)
+		})
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()

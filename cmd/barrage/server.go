@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/barrage/barrage/internal/server"
 )
@@ -24,6 +25,8 @@ func runServer(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.LocalWorkers, "local-workers", 0, "load workers to run in this process")
 	fs.IntVar(&cfg.LocalMaxVUs, "local-max-vus", 0, "declared VU capacity of each local worker (0: no cap)")
 	fs.StringVar(&cfg.FleetToken, "fleet-token", os.Getenv("BARRAGE_FLEET_TOKEN"), "token workers must send to register (default $BARRAGE_FLEET_TOKEN; empty: none)")
+	retain := retention(defaultRetention)
+	fs.Var(&retain, "retain-snapshots", "keep raw snapshots this long after a run ends (e.g. 30d, 36h; 0: forever), then compact them into its folded intervals; reports and series stay forever")
 	verbose := fs.Bool("v", false, "log at debug level")
 	if err := fs.Parse(args); err != nil {
 		return &exitError{code: exitBadInput, err: err}
@@ -32,6 +35,7 @@ func runServer(ctx context.Context, args []string) error {
 		return &exitError{code: exitBadInput, err: fmt.Errorf("unexpected arguments %q", fs.Args())}
 	}
 	cfg.Logger = newLogger(*verbose)
+	cfg.RetainSnapshots = time.Duration(retain)
 	srv, err := server.Start(ctx, cfg)
 	if err != nil {
 		return err

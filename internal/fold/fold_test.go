@@ -267,3 +267,61 @@ func oldReport(t *testing.T, f *fixture, byInterval map[int64][]*hist.Snapshot) 
 	}
 	return b.Report()
 }
+
+// TestCompactKeepsTheReport: compacting a finished run folds what was not
+// folded yet, deletes its raw snapshots, and its report built afterwards,
+// from folded intervals alone, is the report built before.
+func TestCompactKeepsTheReport(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	for k := int64(0); k < 4; k++ {
+		for shard := range 2 {
+			f.put(shard, []string{"w-a", "w-b"}[shard], k, 300, 0)
+		}
+		if k != 2 {
+			row, _ := f.fold(k)
+			if err := f.st.PutInterval(ctx, row); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	f.put(1, "w-b", 3, 50, 0) // late, after interval 3's fold
+	ended := epoch.Add(4 * time.Second)
+	if err := f.st.FinishRun(ctx, f.run.ID, store.StatusCompleted, "", ended); err != nil {
+		t.Fatal(err)
+	}
+	if runs, _, err := Compact(ctx, f.st, ended.Add(time.Hour)); err != nil || runs != 0 {
+		t.Fatalf("a run without a stored report was compacted: %d, %v", runs, err)
+	}
+	before, err := BuildReport(ctx, f.st, f.run.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(before)
+	if err := f.st.PutReport(ctx, f.run.ID, body); err != nil {
+		t.Fatal(err)
+	}
+	// A snapshot stored after the report: compaction folds it in first.
+	f.put(0, "w-a", 3, 20, 0)
+	if runs, _, err := Compact(ctx, f.st, ended); err != nil || runs != 0 {
+		t.Fatalf("a run that ended at the cut-off was compacted: %d, %v", runs, err)
+	}
+	runs, n, err := Compact(ctx, f.st, ended.Add(time.Hour))
+	if err != nil || runs != 1 || n != 10 {
+		t.Fatalf("Compact = %d runs, %d snapshots, %v; want 1, 10", runs, n, err)
+	}
+	left, err := f.st.ListSnapshots(ctx, f.run.ID, -1)
+	if err != nil || len(left) != 0 {
+		t.Fatalf("after compaction %d snapshots are left (%v)", len(left), err)
+	}
+	after, err := BuildReport(ctx, f.st, f.run.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Totals.Requests != before.Totals.Requests+20 {
+		t.Fatalf("compacted report counts %d requests, want %d", after.Totals.Requests, before.Totals.Requests+20)
+	}
+	if len(after.Series) != 4 || after.Steps[0].Requests+after.Steps[1].Requests+after.Steps[2].Requests != after.Totals.Requests {
+		t.Fatalf("compacted report: %d points, steps %+v", len(after.Series), after.Steps)
+	}
+}

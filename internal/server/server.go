@@ -39,7 +39,10 @@ type Config struct {
 	LocalMaxVUs    int
 	FleetToken     string
 	FoldGrace      time.Duration
-	Logger         *slog.Logger
+	// RetainSnapshots: raw snapshots are compacted this long after their
+	// run ends (0: never).
+	RetainSnapshots time.Duration
+	Logger          *slog.Logger
 }
 
 // Server is a running server process.
@@ -89,7 +92,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.URL = "http://" + ln.Addr().String()
 	s.api = api.New(api.Config{
 		Store: s.st, Temporal: s.tc, TemporalUI: s.UI, Namespace: cfg.Namespace, FoldGrace: cfg.FoldGrace,
-		FleetToken: cfg.FleetToken, Logger: log, Ready: s.temporalReady,
+		FleetToken: cfg.FleetToken, Logger: log, Ready: s.temporalReady, RetainSnapshots: cfg.RetainSnapshots,
 	})
 	s.http = &http.Server{Handler: s.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.done <- s.http.Serve(ln) }()

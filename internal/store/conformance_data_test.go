@@ -411,3 +411,72 @@ func testWorkers(t *testing.T, s Store) {
 		t.Fatal("upsert worker with empty id: no error")
 	}
 }
+
+// testCompaction: runs that ended before the cut-off, have their report and
+// still have snapshots are listed, earliest first; deleting a run's
+// snapshots leaves its intervals and every other run's snapshots.
+func testCompaction(t *testing.T, s Store) {
+	ctx := t.Context()
+	mustScenario(t, s, "sc")
+	snap := func(run string, seq int64) {
+		t.Helper()
+		_, err := s.PutSnapshot(ctx, &Snapshot{RunID: run, Shard: 0, Seq: seq, Data: []byte("x")})
+		mustNil(t, err, "put snapshot of "+run)
+	}
+	for i, id := range []string{"old", "older", "fresh", "unreported", "empty", "running"} {
+		mustRun(t, s, id, "sc", nil)
+		if id != "empty" {
+			snap(id, 1)
+			snap(id, 2)
+		}
+		if id != "unreported" {
+			mustNil(t, s.PutReport(ctx, id, []byte("{}")), "report of "+id)
+		}
+		ended := t0.Add(time.Duration(i) * time.Hour)
+		switch id {
+		case "older":
+			ended = t0.Add(-time.Hour)
+		case "fresh":
+			ended = t0.Add(48 * time.Hour)
+		}
+		if id != "running" {
+			mustNil(t, s.FinishRun(ctx, id, StatusCompleted, "", ended), "finish "+id)
+		}
+	}
+	mustNil(t, s.PutInterval(ctx, &Interval{RunID: "old", Index: 0, Snapshots: 2, Data: []byte("folded")}), "interval")
+	cut := t0.Add(24 * time.Hour)
+	got, err := s.CompactableRuns(ctx, cut, 0)
+	mustNil(t, err, "compactable")
+	wantEqual(t, got, []string{"older", "old"}, "compactable runs")
+	got, err = s.CompactableRuns(ctx, cut, 1)
+	mustNil(t, err, "compactable, limit 1")
+	wantEqual(t, got, []string{"older"}, "compactable runs, limit 1")
+
+	n, err := s.DeleteSnapshots(ctx, "old")
+	mustNil(t, err, "delete")
+	if n != 2 {
+		t.Fatalf("deleted %d snapshots, want 2", n)
+	}
+	left, err := s.ListSnapshots(ctx, "old", -1)
+	mustNil(t, err, "list deleted")
+	ivs, err := s.ListIntervals(ctx, "old", -1, 0)
+	mustNil(t, err, "intervals after delete")
+	if len(left) != 0 || len(ivs) != 1 {
+		t.Fatalf("after delete: %d snapshots, %d intervals", len(left), len(ivs))
+	}
+	others, err := s.ListSnapshots(ctx, "fresh", -1)
+	mustNil(t, err, "list other run")
+	if len(others) != 2 {
+		t.Fatalf("another run lost snapshots: %d left", len(others))
+	}
+	got, err = s.CompactableRuns(ctx, cut, 0)
+	mustNil(t, err, "compactable after delete")
+	wantEqual(t, got, []string{"older"}, "compactable runs after delete")
+	n, err = s.DeleteSnapshots(ctx, "old")
+	mustNil(t, err, "delete again")
+	if n != 0 {
+		t.Fatalf("second delete removed %d", n)
+	}
+	_, err = s.DeleteSnapshots(ctx, "nope")
+	wantErr(t, err, ErrNotFound, "delete snapshots of unknown run")
+}

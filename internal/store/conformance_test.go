@@ -36,6 +36,7 @@ func runConformance(t *testing.T, open func(t *testing.T) Store) {
 		{"SnapshotList", testSnapshotList},
 		{"SnapshotConcurrent", testSnapshotConcurrent},
 		{"Intervals", testIntervals},
+		{"Compaction", testCompaction},
 		{"Controls", testControls},
 		{"Reports", testReports},
 		{"Workers", testWorkers},

@@ -109,6 +109,32 @@ func (p *postgresStore) CountSnapshots(ctx context.Context, runID string) (map[i
 	return out, nil
 }
 
+func (p *postgresStore) CompactableRuns(ctx context.Context, t time.Time, limit int) ([]string, error) {
+	rows, _ := p.pool.Query(ctx, `SELECT r.id FROM runs r
+		WHERE r.ended_at IS NOT NULL AND r.ended_at < $1
+			AND EXISTS (SELECT 1 FROM reports rp WHERE rp.run_id = r.id)
+			AND EXISTS (SELECT 1 FROM snapshots sn WHERE sn.run_id = r.id)
+		ORDER BY r.ended_at, r.id LIMIT $2`, dbTime(t), clampLimit(limit))
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list compactable runs: %w", err)
+	}
+	return ids, nil
+}
+
+func (p *postgresStore) DeleteSnapshots(ctx context.Context, runID string) (int64, error) {
+	tag, err := p.pool.Exec(ctx, "DELETE FROM snapshots WHERE run_id = $1", runID)
+	if err != nil {
+		return 0, fmt.Errorf("delete snapshots of run %s: %w", runID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		if err := p.mustExist(ctx, "delete snapshots of", runID); err != nil {
+			return 0, err
+		}
+	}
+	return tag.RowsAffected(), nil
+}
+
 func (p *postgresStore) PutInterval(ctx context.Context, iv *Interval) error {
 	iv.Start, iv.End, iv.FoldedAt = dbTime(iv.Start), dbTime(iv.End), orNow(iv.FoldedAt)
 	// The WHERE of DO UPDATE keeps the fuller fold: an update that folded

@@ -177,6 +177,39 @@ func (s *sqliteStore) CountSnapshots(ctx context.Context, runID string) (map[int
 	return out, nil
 }
 
+func (s *sqliteStore) CompactableRuns(ctx context.Context, t time.Time, limit int) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT r.id FROM runs r
+		WHERE r.ended_at IS NOT NULL AND r.ended_at < ?
+			AND EXISTS (SELECT 1 FROM reports p WHERE p.run_id = r.id)
+			AND EXISTS (SELECT 1 FROM snapshots sn WHERE sn.run_id = r.id)
+		ORDER BY r.ended_at, r.id LIMIT ?`, dbTime(t).UnixMicro(), clampLimit(limit))
+	ids, err := collect(rows, err, func(row scanner) (string, error) {
+		var id string
+		return id, row.Scan(&id)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list compactable runs: %w", err)
+	}
+	return ids, nil
+}
+
+func (s *sqliteStore) DeleteSnapshots(ctx context.Context, runID string) (int64, error) {
+	res, err := s.w.ExecContext(ctx, "DELETE FROM snapshots WHERE run_id = ?", runID)
+	if err != nil {
+		return 0, fmt.Errorf("delete snapshots of run %s: %w", runID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delete snapshots of run %s: %w", runID, err)
+	}
+	if n == 0 {
+		if err := s.mustExist(ctx, "delete snapshots of", runID); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
 func (s *sqliteStore) PutInterval(ctx context.Context, iv *Interval) error {
 	iv.Start, iv.End, iv.FoldedAt = dbTime(iv.Start), dbTime(iv.End), orNow(iv.FoldedAt)
 	// The WHERE of DO UPDATE keeps the fuller fold: an update that folded

@@ -218,6 +218,13 @@ type Store interface {
 	// (intervals without any are absent).
 	CountSnapshots(ctx context.Context, runID string) (map[int64]int, error)
 
+	// CompactableRuns returns up to limit runs that ended before t, have a
+	// stored report and still have raw snapshots, the earliest ended first.
+	CompactableRuns(ctx context.Context, t time.Time, limit int) ([]string, error)
+	// DeleteSnapshots removes every raw snapshot of a run (its folded
+	// intervals stay) and returns how many it removed.
+	DeleteSnapshots(ctx context.Context, runID string) (int64, error)
+
 	// PutInterval stores a folded interval, replacing the stored one only if
 	// the new one folded at least as many snapshots (a late snapshot
 	// re-folds; two servers folding at once keep the fuller one).

@@ -1,0 +1,48 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/barrage/barrage/internal/fold"
+)
+
+// compactEvery is how often a server compacts the raw snapshots of runs
+// older than its retention; the first pass is compactFirst after start.
+const (
+	compactEvery = time.Hour
+	compactFirst = time.Minute
+)
+
+// compactLoop folds and deletes the raw snapshots of runs that ended more
+// than RetainSnapshots ago (their reports and folded series stay forever).
+// Several servers may do it at once: folding is idempotent and deleting
+// what is gone deletes nothing.
+func (s *Server) compactLoop(ctx context.Context) {
+	t := time.NewTimer(compactFirst)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.compact(ctx)
+		t.Reset(compactEvery)
+	}
+}
+
+func (s *Server) compact(ctx context.Context) {
+	for ctx.Err() == nil {
+		runs, n, err := fold.Compact(ctx, s.cfg.Store, time.Now().Add(-s.cfg.RetainSnapshots))
+		if err != nil {
+			s.log.Error("compact raw snapshots", "err", err)
+			return
+		}
+		if runs == 0 {
+			return
+		}
+		s.metrics.compacted.Add(float64(n))
+		s.log.Info("compacted raw snapshots", "runs", runs, "snapshots", n, "older_than", s.cfg.RetainSnapshots)
+	}
+}

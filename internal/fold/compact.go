@@ -1,0 +1,40 @@
+package fold
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/barrage/barrage/internal/store"
+)
+
+// compactBatch is how many runs one Compact call takes at most.
+const compactBatch = 100
+
+// Compact turns the raw snapshots of runs that ended before `before` (and
+// whose report is stored) into nothing but their folded intervals: each
+// interval still missing a snapshot is folded again, then the run's raw
+// snapshots are deleted. Reports, series and live views read the folded
+// intervals, so they stay exactly as they were. It returns how many runs
+// and snapshots it compacted; a run it could not compact is left whole.
+func Compact(ctx context.Context, st store.Store, before time.Time) (runs int, snapshots int64, err error) {
+	ids, err := st.CompactableRuns(ctx, before, compactBatch)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, id := range ids {
+		r, err := st.GetRun(ctx, id)
+		if err != nil {
+			return runs, snapshots, fmt.Errorf("compact run %s: %w", id, err)
+		}
+		if err := Refresh(ctx, st, r, nil); err != nil {
+			return runs, snapshots, fmt.Errorf("compact run %s: %w", id, err)
+		}
+		n, err := st.DeleteSnapshots(ctx, id)
+		if err != nil {
+			return runs, snapshots, fmt.Errorf("compact run %s: %w", id, err)
+		}
+		runs, snapshots = runs+1, snapshots+n
+	}
+	return runs, snapshots, nil
+}
