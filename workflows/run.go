@@ -46,6 +46,7 @@ type run struct {
 	batching      workflow.Version
 	replanPending bool     // a batched replan waits on its timer
 	replanWhy     []string // what it is for
+	budgetSpent   bool     // the history passed HistoryBudget
 }
 
 // Versions of the run workflow's behaviour (workflow.GetVersion).

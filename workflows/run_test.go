@@ -391,3 +391,31 @@ func TestShardStartsAreBatched(t *testing.T) {
 		t.Errorf("the last plan does not know every shard's worker: %q", lastPlan)
 	}
 }
+
+// TestHistoryBudgetStopsReplacements: past its history budget a run gives
+// a lost shard's share to the survivors but queues no replacement, says
+// so, and completes (rather than growing until Temporal terminates it).
+func TestHistoryBudgetStopsReplacements(t *testing.T) {
+	f := &lossyActivities{fakeActivities: fakeActivities{shardTime: 1500 * time.Millisecond}, lose: 1}
+	env := newEnv(t, f)
+	env.SetCurrentHistoryLength(HistoryBudget + 1)
+	env.ExecuteWorkflow(Run, RunInput{RunID: "tight"})
+	var out RunOutcome
+	if err := env.GetWorkflowResult(&out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != "completed" {
+		t.Fatalf("outcome %+v", out)
+	}
+	for _, in := range f.shards {
+		if in.Shard >= 3 {
+			t.Fatalf("a replacement was queued past the budget: %+v", in)
+		}
+	}
+	if !hasEvent(f.events, "replacements_exhausted", "history holds") {
+		t.Errorf("no replacements_exhausted event naming the history: %+v", f.events)
+	}
+	if !hasEvent(f.events, "worker_lost", "") {
+		t.Errorf("no worker_lost event: %+v", f.events)
+	}
+}

@@ -213,6 +213,16 @@ func (r *run) replace(ctx workflow.Context, s *slot) {
 		}
 		return
 	}
+	if n := workflow.GetInfo(ctx).GetCurrentHistoryLength(); n > HistoryBudget {
+		// Temporal terminates a workflow whose history passes its limit,
+		// and a terminated run would never end or report: past the budget
+		// the survivors carry on without replacements.
+		if !r.budgetSpent {
+			r.budgetSpent = true
+			r.event(ctx, "replacements_exhausted", fmt.Sprintf("the run's history holds %d events: no more replacements for this run", n))
+		}
+		return
+	}
 	if s.started {
 		r.launch(ctx)
 		return

@@ -59,6 +59,11 @@ const (
 	// starting together costs a few published controls, not a thousand
 	// (each carries every shard's fraction).
 	ReplanDelay = 500 * time.Millisecond
+	// HistoryBudget is how many history events a run may have before it
+	// stops replacing lost shards: well under Temporal's limit (50,000),
+	// past which it would terminate the run, leaving room for the shards'
+	// ends and the report.
+	HistoryBudget = 30_000
 )
 
 // RunInput starts a run workflow.

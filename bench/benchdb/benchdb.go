@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -48,4 +49,28 @@ func admin(ctx context.Context, dsn, sql string) error {
 	defer c.Close(context.WithoutCancel(ctx))
 	_, err = c.Exec(ctx, sql)
 	return err
+}
+
+// Counts are a Postgres database's cumulative activity.
+type Counts struct {
+	Commits, Inserted int64
+}
+
+// Activity reads the activity counters of the database dsn names; it fails
+// for anything but a postgres:// DSN. Postgres publishes them with a delay
+// of up to a second.
+func Activity(ctx context.Context, dsn string) (Counts, error) {
+	var c Counts
+	if !strings.HasPrefix(dsn, "postgres") {
+		return c, fmt.Errorf("not a Postgres database")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return c, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	err = conn.QueryRow(ctx, "SELECT xact_commit, tup_inserted FROM pg_stat_database WHERE datname = current_database()").Scan(&c.Commits, &c.Inserted)
+	return c, err
 }

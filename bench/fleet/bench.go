@@ -51,6 +51,7 @@ func benchStore(ctx context.Context, cfg config, storeName string) (*result, err
 		}
 		defer drop()
 	}
+	res.dsn = dsn
 	p, err := synth.NewPool(synth.PoolSize, cfg.steps)
 	if err != nil {
 		return nil, err
@@ -117,8 +118,14 @@ func drive(ctx, sctx context.Context, cfg config, srv *server.Server, f *fleet, 
 	default:
 		progress("run %s: epoch in %s", run.RunID, time.Until(epoch).Round(time.Millisecond))
 		end := epoch.Add(time.Duration(cfg.seconds) * time.Second)
+		before, _ := benchdb.Activity(ctx, res.dsn)
 		if err := measureWindow(ctx, epoch, end, f, &res.cpu); err != nil {
 			return err
+		}
+		if after, err := benchdb.Activity(ctx, res.dsn); err == nil {
+			secs := float64(cfg.seconds)
+			fmt.Printf("fleet_db workers=%d store=%s commits_per_s=%.0f rows_inserted_per_s=%.0f\n", cfg.workers, res.store,
+				float64(after.Commits-before.Commits)/secs, float64(after.Inserted-before.Inserted)/secs)
 		}
 	}
 	if cfg.profileOut != "" && res.cpu.buf.Len() > 0 {

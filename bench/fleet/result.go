@@ -18,7 +18,8 @@ type result struct {
 	reportSeconds float64
 	posted        int64
 	inserted      int64
-	duplicates    int64 // acknowledged as already stored: a retry of a post that had arrived
+	dsn           string // the database the server used
+	duplicates    int64  // acknowledged as already stored: a retry of a post that had arrived
 	folded        int64
 	intervals     int
 	historyBytes  int64
