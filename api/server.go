@@ -60,6 +60,7 @@ type Server struct {
 	controls    *controls
 	shardStarts *shardStarts
 	snapshots   *snapshotWriter
+	feeds       *feeds
 	folder      *folder
 	broker      *broker
 	metrics     *serviceMetrics
@@ -89,6 +90,7 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, log: log, runs: newRunCache(cfg.Store), controls: newControls(cfg.Store), broker: newBroker(),
 		metrics: newServiceMetrics(cfg.Store)}
 	s.folder = newFolder(s)
+	s.feeds = newFeeds(s)
 	s.snapshots = newSnapshotWriter(cfg.Store)
 	s.shardStarts = newShardStarts(func(ctx context.Context, workflowID string, batch workflows.ShardStates) error {
 		return cfg.Temporal.SignalWorkflow(ctx, workflowID, "", workflows.SignalShardStates, batch)
@@ -100,7 +102,7 @@ func New(cfg Config) *Server {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			_ = n.Listen(ctx, foldChannel, func(runID string) { s.broker.publish(runID) })
+			_ = n.Listen(ctx, foldChannel, s.published)
 		}()
 	}
 	if cfg.RetainSnapshots > 0 {

@@ -139,7 +139,9 @@ func (s *Server) liveMetrics(c *gin.Context) {
 	h.Set("Connection", "keep-alive")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	st := &stream{s: s, c: c, runID: r.ID, next: next, status: lastStatus}
+	f := s.feeds.acquire(r.ID)
+	defer s.feeds.release(f)
+	st := &stream{s: s, c: c, runID: r.ID, feed: f, next: next, status: lastStatus}
 	st.run(c.Request.Context(), sub)
 }
 
@@ -159,6 +161,7 @@ type stream struct {
 	s      *Server
 	c      *gin.Context
 	runID  string
+	feed   *feed
 	next   int64  // the next interval index to send
 	status string // the last status sent
 }
@@ -172,7 +175,7 @@ func (st *stream) run(ctx context.Context, wake chan struct{}) {
 		if err != nil {
 			return
 		}
-		r, err := st.s.cfg.Store.GetRun(ctx, st.runID)
+		r, err := st.s.runs.get(ctx, st.runID)
 		if err != nil {
 			return
 		}
@@ -201,31 +204,23 @@ func (st *stream) run(ctx context.Context, wake chan struct{}) {
 
 // sendNew sends the folded intervals not sent yet, in order.
 func (st *stream) sendNew(ctx context.Context) (int, error) {
-	ivs, err := st.s.cfg.Store.ListIntervals(ctx, st.runID, st.next-1, 0)
+	points, err := st.s.feeds.since(ctx, st.feed, st.next)
 	if err != nil {
 		return 0, err
 	}
-	r, err := st.s.runs.get(ctx, st.runID)
-	if err != nil {
-		return 0, err
+	for _, p := range points {
+		st.next = p.index + 1
+		st.write(strconv.FormatInt(st.next, 10), "", p.data)
 	}
-	n := 0
-	for i := range ivs {
-		iv := &ivs[i]
-		sum, err := fold.ReadSummary(iv)
-		if err != nil {
-			continue
-		}
-		p := intervalPoint(r, iv, sum)
-		st.next = iv.Index + 1
-		st.event(strconv.FormatInt(st.next, 10), "", p)
-		n++
-	}
-	return n, nil
+	return len(points), nil
 }
 
 func (st *stream) event(id, name string, v any) {
 	b, _ := json.Marshal(v)
+	st.write(id, name, b)
+}
+
+func (st *stream) write(id, name string, b []byte) {
 	w := st.c.Writer
 	fmt.Fprintf(w, "id: %s\n", id)
 	if name != "" {
