@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
@@ -39,10 +40,9 @@ func (a *Activities) LoadShard(ctx context.Context, in workflows.ShardInput) (wo
 	// start may take longer than the heartbeat timeout.
 	ready := make(chan struct{})
 	go func() {
-		t := time.NewTicker(workflows.HeartbeatEvery)
+		t := time.NewTimer(firstBeat())
 		defer t.Stop()
 		for {
-			activity.RecordHeartbeat(ctx, workflows.ShardProgress{Worker: a.WorkerID})
 			select {
 			case <-ready:
 				return
@@ -50,6 +50,8 @@ func (a *Activities) LoadShard(ctx context.Context, in workflows.ShardInput) (wo
 				return
 			case <-t.C:
 			}
+			activity.RecordHeartbeat(ctx, workflows.ShardProgress{Worker: a.WorkerID})
+			t.Reset(workflows.HeartbeatEvery)
 		}
 	}()
 	plan, spec, err := a.fetchPlan(ctx, in)
@@ -227,10 +229,9 @@ func (a *Activities) progress(eng *engine.Engine, snd *sender) workflows.ShardPr
 // cancellation (the shard handed elsewhere, the run's deadline) arrives
 // through it. An abort arrives sooner, through the control.
 func (a *Activities) heartbeat(ctx, runCtx context.Context, eng *engine.Engine, snd *sender, abort func(string)) {
-	t := time.NewTicker(workflows.HeartbeatEvery)
+	t := time.NewTimer(firstBeat())
 	defer t.Stop()
 	for {
-		activity.RecordHeartbeat(ctx, a.progress(eng, snd))
 		select {
 		case <-ctx.Done():
 			abort("cancelled by Temporal")
@@ -239,7 +240,18 @@ func (a *Activities) heartbeat(ctx, runCtx context.Context, eng *engine.Engine, 
 			return
 		case <-t.C:
 		}
+		activity.RecordHeartbeat(ctx, a.progress(eng, snd))
+		t.Reset(workflows.HeartbeatEvery)
 	}
+}
+
+// firstBeat is when a shard heartbeats first: at a random point of the
+// second and third thirds of HeartbeatEvery. The shards of a fleet that
+// start together then spread their heartbeats over the period rather than
+// sending them in one burst, which a busy Temporal answers late — and the
+// SDK cancels an activity whose heartbeat is not answered in time.
+func firstBeat() time.Duration {
+	return workflows.HeartbeatEvery/3 + rand.N(workflows.HeartbeatEvery*2/3)
 }
 
 // followControl follows the run's control — each request waits for a

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"runtime/pprof"
 	"sync"
@@ -164,13 +165,12 @@ func (f *fleet) runShard(ctx context.Context, in workflows.ShardInput) (workflow
 
 // heartbeat reports progress every heartbeatEvery until beating closes;
 // Temporal's cancellation arrives through it (as ctx ending).
+// As activities.LoadShard does, the first heartbeat comes at a random
+// point of the last two thirds of heartbeatEvery.
 func (s *shard) heartbeat(ctx context.Context, beating chan struct{}) {
-	t := time.NewTicker(heartbeatEvery)
+	t := time.NewTimer(heartbeatEvery/3 + rand.N(heartbeatEvery*2/3))
 	defer t.Stop()
 	for {
-		activity.RecordHeartbeat(ctx, workflows.ShardProgress{
-			Worker: s.worker, Offset: max(time.Since(s.in.Epoch), 0), Snapshots: s.delivered.Load(),
-		})
 		select {
 		case <-ctx.Done():
 			return
@@ -178,6 +178,10 @@ func (s *shard) heartbeat(ctx context.Context, beating chan struct{}) {
 			return
 		case <-t.C:
 		}
+		activity.RecordHeartbeat(ctx, workflows.ShardProgress{
+			Worker: s.worker, Offset: max(time.Since(s.in.Epoch), 0), Snapshots: s.delivered.Load(),
+		})
+		t.Reset(heartbeatEvery)
 	}
 }
 
