@@ -43,11 +43,13 @@ const (
 	// it, the shard is lost: its share goes to the others and a replacement
 	// waits for the next free worker.
 	HeartbeatTimeout = 10 * time.Second
-	// HeartbeatEvery is how often a load activity heartbeats: often enough
-	// that two heartbeats can be late before HeartbeatTimeout, rarely
-	// enough that a large fleet costs Temporal little (each heartbeat is a
-	// call to its frontend and a write to the activity's state).
-	HeartbeatEvery = 3 * time.Second
+	// HeartbeatEvery is how often a load activity heartbeats: half the
+	// timeout, so that a heartbeat answered late (the SDK gives its call
+	// that long, then cancels the activity) still arrives before the
+	// timeout; and rarely enough that a large fleet costs Temporal little
+	// (each heartbeat is a call to its frontend and a write of the
+	// activity's state).
+	HeartbeatEvery = HeartbeatTimeout / 2
 	// FirstPickup is how long a run's first shards wait for a worker before
 	// they count as lost.
 	FirstPickup = 30 * time.Second
