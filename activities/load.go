@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -36,38 +37,24 @@ func (a *Activities) LoadShard(ctx context.Context, in workflows.ShardInput) (wo
 	info := activity.GetInfo(ctx)
 	res := workflows.ShardResult{Shard: in.Shard, Worker: a.WorkerID, Attempt: int(info.Attempt)}
 	log := a.log().With("run", in.RunID, "shard", in.Shard, "attempt", info.Attempt)
-	// Heartbeat while getting ready too: fetching the spec and reporting the
-	// start may take longer than the heartbeat timeout.
-	ready := make(chan struct{})
-	go func() {
-		t := time.NewTimer(firstBeat())
-		defer t.Stop()
-		for {
-			select {
-			case <-ready:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			activity.RecordHeartbeat(ctx, workflows.ShardProgress{Worker: a.WorkerID})
-			t.Reset(workflows.HeartbeatEvery)
-		}
-	}()
+	// One heartbeat loop from start to end: getting ready (the spec, the
+	// start report, the control) may take longer than the heartbeat timeout.
+	hb := &beats{}
+	hb.set(func() workflows.ShardProgress { return workflows.ShardProgress{Worker: a.WorkerID} })
+	stopBeats := make(chan struct{})
+	defer close(stopBeats)
+	go hb.run(ctx, stopBeats)
 	plan, spec, err := a.fetchPlan(ctx, in)
 	if err != nil {
-		close(ready)
 		return res, err
 	}
 	if time.Now().After(in.Epoch.Add(plan.Profile.Duration())) {
 		// A replacement or newcomer taken just as the profile ended.
-		close(ready)
 		res.Reason = "the profile was over when the shard started"
 		return res, nil
 	}
 	snd, err := newSender(a.Server, in.RunID, in.Token, a.SpoolDir, log)
 	if err != nil {
-		close(ready)
 		return res, invalid("%v", err) // this worker cannot spool: not a reason to try it again
 	}
 	var prior workflows.ShardProgress
@@ -76,7 +63,6 @@ func (a *Activities) LoadShard(ctx context.Context, in workflows.ShardInput) (wo
 		detail = fmt.Sprintf(" (the previous attempt, on %s, stopped at %s after %d snapshots)", prior.Worker, prior.Offset.Round(time.Millisecond), prior.Snapshots)
 	}
 	a.reportStart(ctx, in, int(info.Attempt), detail)
-	close(ready)
 	eng, err := engine.New(engine.Config{
 		Plan: plan, BaseURL: spec.TargetBaseURL, RunID: in.RunID, Worker: a.WorkerID,
 		// A shard that joined later than the first ones has an index past
@@ -97,6 +83,7 @@ func (a *Activities) LoadShard(ctx context.Context, in workflows.ShardInput) (wo
 		snd.close()
 		return res, invalid("%v", err)
 	}
+	hb.set(func() workflows.ShardProgress { return a.progress(eng, snd) })
 	sum, abortedBy := a.drive(ctx, in, eng, snd, log)
 	snd.close()
 	// Every snapshot of the shard must reach the server, even after an abort.
@@ -176,7 +163,14 @@ func (a *Activities) drive(ctx context.Context, in workflows.ShardInput, eng *en
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
-		a.heartbeat(ctx, runCtx, eng, snd, abort)
+		// Temporal's cancellation (the shard handed elsewhere, the run's
+		// deadline) arrives through the heartbeats; an abort sooner,
+		// through the control.
+		select {
+		case <-ctx.Done():
+			abort("cancelled by Temporal")
+		case <-runCtx.Done():
+		}
 	}()
 	go func() {
 		defer wg.Done()
@@ -225,22 +219,27 @@ func (a *Activities) progress(eng *engine.Engine, snd *sender) workflows.ShardPr
 	return workflows.ShardProgress{Worker: a.WorkerID, Offset: eng.Offset(), Snapshots: delivered}
 }
 
-// heartbeat reports progress every workflows.HeartbeatEvery; Temporal's
-// cancellation (the shard handed elsewhere, the run's deadline) arrives
-// through it. An abort arrives sooner, through the control.
-func (a *Activities) heartbeat(ctx, runCtx context.Context, eng *engine.Engine, snd *sender, abort func(string)) {
+// beats heartbeats a load activity from its start to its end, with the
+// progress its latest set gave: first at firstBeat, then every
+// workflows.HeartbeatEvery.
+type beats struct {
+	progress atomic.Pointer[func() workflows.ShardProgress]
+}
+
+func (b *beats) set(f func() workflows.ShardProgress) { b.progress.Store(&f) }
+
+func (b *beats) run(ctx context.Context, stop <-chan struct{}) {
 	t := time.NewTimer(firstBeat())
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			abort("cancelled by Temporal")
 			return
-		case <-runCtx.Done():
+		case <-stop:
 			return
 		case <-t.C:
 		}
-		activity.RecordHeartbeat(ctx, a.progress(eng, snd))
+		activity.RecordHeartbeat(ctx, (*b.progress.Load())())
 		t.Reset(workflows.HeartbeatEvery)
 	}
 }

@@ -38,12 +38,15 @@ type feedPoint struct {
 
 func newFeeds(s *Server) *feeds { return &feeds{s: s, runs: map[string]*feed{}} }
 
-func (fs *feeds) acquire(runID string) *feed {
+// acquire returns the run's feed; a new one starts after the interval
+// before next, so that a stream resuming a long run does not make it read
+// the whole run.
+func (fs *feeds) acquire(runID string, next int64) *feed {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	f := fs.runs[runID]
 	if f == nil {
-		f = &feed{runID: runID, last: -1}
+		f = &feed{runID: runID, last: next - 1}
 		fs.runs[runID] = f
 	}
 	f.users++
@@ -58,15 +61,25 @@ func (fs *feeds) release(f *feed) {
 	}
 }
 
-// touch marks a run's feed behind the store (an interval was folded).
-func (fs *feeds) touch(runID string) {
+// touch marks a run's feed behind the store: interval k was folded (k < 0:
+// some interval). A feed that holds k already drops it and what follows,
+// so that they are read again as folded now.
+func (fs *feeds) touch(runID string, k int64) {
 	fs.mu.Lock()
 	f := fs.runs[runID]
 	fs.mu.Unlock()
-	if f != nil {
-		f.mu.Lock()
-		f.dirty = true
-		f.mu.Unlock()
+	if f == nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.dirty = true
+	if k >= 0 && k <= f.last {
+		i := 0
+		for i < len(f.points) && f.points[i].index < k {
+			i++
+		}
+		f.points, f.last = f.points[:i], k-1
 	}
 }
 
@@ -82,8 +95,12 @@ func (fs *feeds) since(ctx context.Context, f *feed, next int64) ([]feedPoint, e
 		}
 	}
 	var out []feedPoint
-	if len(f.points) > 0 && next < f.points[0].index {
-		older, err := fs.read(ctx, f.runID, next-1, f.points[0].index)
+	first := f.last + 1 // the first index the feed holds
+	if len(f.points) > 0 {
+		first = f.points[0].index
+	}
+	if next < first {
+		older, err := fs.read(ctx, f.runID, next-1, first)
 		if err != nil {
 			return nil, err
 		}
@@ -152,9 +169,10 @@ func (fs *feeds) read(ctx context.Context, runID string, after, before int64) ([
 	return out, nil
 }
 
-// published tells this server's streams of a run that an interval of it
-// was folded (here, or by another server sharing the database).
-func (s *Server) published(runID string) {
-	s.feeds.touch(runID)
+// published tells this server's streams of a run that interval k of it
+// was folded (k < 0: some interval, folded by another server sharing the
+// database).
+func (s *Server) published(runID string, k int64) {
+	s.feeds.touch(runID, k)
 	s.broker.publish(runID)
 }

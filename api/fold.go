@@ -217,7 +217,7 @@ func (f *folder) fold(rf *runFold, k int64) {
 	}
 	f.s.metrics.foldSeconds.Observe(time.Since(began).Seconds())
 	f.s.metrics.foldLag.Observe(time.Since(earlier(row.End, sum.DataEnd)).Seconds())
-	f.s.published(r.ID)
+	f.s.published(r.ID, k)
 	f.checkErrorRate(rf, k, sum.Requests, sum.Errors)
 	if n, ok := f.s.cfg.Store.(store.Notifier); ok {
 		_ = n.Notify(ctx, foldChannel, r.ID)

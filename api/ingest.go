@@ -149,17 +149,21 @@ func (s *Server) ingestSnapshot(c *gin.Context) {
 		RunID: r.ID, Shard: int(snap.Shard), Attempt: int(snap.Attempt), Seq: int64(snap.Seq),
 		Interval: k, Worker: snap.Worker, Data: body, ReceivedAt: time.Now(),
 	}
-	inserted, err := s.snapshots.put(c.Request.Context(), st)
+	// The folder learns of a stored snapshot from the writer, once it is
+	// committed: also when this request has gone meanwhile.
+	end, shard := snap.End, int(snap.Shard)
+	inserted, err := s.snapshots.put(c.Request.Context(), st, func(inserted bool) {
+		if !inserted {
+			s.metrics.ingested.WithLabelValues("duplicate").Inc()
+			return
+		}
+		s.metrics.ingested.WithLabelValues("stored").Inc()
+		s.metrics.ingestLag.Observe(time.Since(end).Seconds())
+		s.folder.arrived(r, k, shard)
+	})
 	if err != nil {
 		failErr(c, err, "store snapshot")
 		return
-	}
-	if inserted {
-		s.metrics.ingested.WithLabelValues("stored").Inc()
-		s.metrics.ingestLag.Observe(time.Since(snap.End).Seconds())
-		s.folder.arrived(r, k, int(snap.Shard))
-	} else {
-		s.metrics.ingested.WithLabelValues("duplicate").Inc()
 	}
 	c.JSON(http.StatusOK, gin.H{"inserted": inserted, "interval": k})
 }

@@ -36,8 +36,7 @@ func (s *Server) compact(ctx context.Context) {
 	for ctx.Err() == nil {
 		runs, n, err := fold.Compact(ctx, s.cfg.Store, time.Now().Add(-s.cfg.RetainSnapshots))
 		if err != nil {
-			s.log.Error("compact raw snapshots", "err", err)
-			return
+			s.log.Error("compact raw snapshots", "err", err) // the others were compacted
 		}
 		if runs == 0 {
 			return

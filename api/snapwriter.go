@@ -27,6 +27,7 @@ type snapshotWriter struct {
 
 type pendingSnapshot struct {
 	sn       store.Snapshot
+	stored   func(inserted bool) // called once the snapshot's batch is committed
 	done     chan struct{}
 	inserted bool
 	err      error
@@ -41,9 +42,11 @@ func newSnapshotWriter(st store.Store) *snapshotWriter {
 	return w
 }
 
-// put stores sn with the next batch and says whether it was new.
-func (w *snapshotWriter) put(ctx context.Context, sn store.Snapshot) (bool, error) {
-	p := &pendingSnapshot{sn: sn, done: make(chan struct{})}
+// put stores sn with the next batch and says whether it was new; stored
+// (not nil) is called once it is committed, whether or not ctx ended by
+// then.
+func (w *snapshotWriter) put(ctx context.Context, sn store.Snapshot, stored func(inserted bool)) (bool, error) {
+	p := &pendingSnapshot{sn: sn, stored: stored, done: make(chan struct{})}
 	select {
 	case w.queue <- p:
 	case <-ctx.Done():
@@ -99,6 +102,9 @@ func (w *snapshotWriter) write(batch []*pendingSnapshot, snaps []store.Snapshot)
 			p.err = err
 		default:
 			p.inserted, p.err = w.st.PutSnapshot(ctx, &p.sn)
+		}
+		if p.err == nil {
+			p.stored(p.inserted)
 		}
 		close(p.done)
 	}

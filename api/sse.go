@@ -139,7 +139,7 @@ func (s *Server) liveMetrics(c *gin.Context) {
 	h.Set("Connection", "keep-alive")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	f := s.feeds.acquire(r.ID)
+	f := s.feeds.acquire(r.ID, next)
 	defer s.feeds.release(f)
 	st := &stream{s: s, c: c, runID: r.ID, feed: f, next: next, status: lastStatus}
 	st.run(c.Request.Context(), sub)

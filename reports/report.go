@@ -184,7 +184,9 @@ type Builder struct {
 
 // NewBuilder starts a report; in.Intervals is ignored.
 func NewBuilder(in Input) *Builder {
-	return &Builder{in: in, series: []Point{}}
+	b := &Builder{in: in, series: []Point{}}
+	b.acc.NoGauges = true // VUs are per interval (in the series), never summed over a run
+	return b
 }
 
 // Add folds one decoded interval in; intervals are added in time order.

@@ -49,7 +49,8 @@ type run struct {
 	budgetSpent   bool     // the history passed HistoryBudget
 }
 
-// Versions of the run workflow's behaviour (workflow.GetVersion).
+// Versions of the run workflow's behaviour (workflow.GetVersion). Version
+// 1 of "batched-replans" also brought the history budget.
 const (
 	changeBatchedReplans = "batched-replans"
 	batchedReplans       = workflow.Version(1)

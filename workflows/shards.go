@@ -213,7 +213,8 @@ func (r *run) replace(ctx workflow.Context, s *slot) {
 		}
 		return
 	}
-	if n := workflow.GetInfo(ctx).GetCurrentHistoryLength(); n > HistoryBudget {
+	// Runs recorded before the budget (DefaultVersion) replay without it.
+	if n := workflow.GetInfo(ctx).GetCurrentHistoryLength(); r.batching >= batchedReplans && n > HistoryBudget {
 		// Temporal terminates a workflow whose history passes its limit,
 		// and a terminated run would never end or report: past the budget
 		// the survivors carry on without replacements.

@@ -1,6 +1,7 @@
 package fold
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -16,25 +17,36 @@ const compactBatch = 100
 // interval still missing a snapshot is folded again, then the run's raw
 // snapshots are deleted. Reports, series and live views read the folded
 // intervals, so they stay exactly as they were. It returns how many runs
-// and snapshots it compacted; a run it could not compact is left whole.
+// and snapshots it compacted; a run it could not compact is left whole,
+// and the others are still compacted (the error names the first failure).
 func Compact(ctx context.Context, st store.Store, before time.Time) (runs int, snapshots int64, err error) {
 	ids, err := st.CompactableRuns(ctx, before, compactBatch)
 	if err != nil {
 		return 0, 0, err
 	}
+	var failed error
 	for _, id := range ids {
-		r, err := st.GetRun(ctx, id)
+		n, err := compactRun(ctx, st, id)
 		if err != nil {
-			return runs, snapshots, fmt.Errorf("compact run %s: %w", id, err)
-		}
-		if err := Refresh(ctx, st, r, nil); err != nil {
-			return runs, snapshots, fmt.Errorf("compact run %s: %w", id, err)
-		}
-		n, err := st.DeleteSnapshots(ctx, id)
-		if err != nil {
-			return runs, snapshots, fmt.Errorf("compact run %s: %w", id, err)
+			failed = cmp.Or(failed, err)
+			continue
 		}
 		runs, snapshots = runs+1, snapshots+n
 	}
-	return runs, snapshots, nil
+	return runs, snapshots, failed
+}
+
+func compactRun(ctx context.Context, st store.Store, id string) (int64, error) {
+	r, err := st.GetRun(ctx, id)
+	if err != nil {
+		return 0, fmt.Errorf("compact run %s: %w", id, err)
+	}
+	if err := Refresh(ctx, st, r, nil); err != nil {
+		return 0, fmt.Errorf("compact run %s: %w", id, err)
+	}
+	n, err := st.DeleteSnapshots(ctx, id)
+	if err != nil {
+		return 0, fmt.Errorf("compact run %s: %w", id, err)
+	}
+	return n, nil
 }

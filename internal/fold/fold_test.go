@@ -325,3 +325,28 @@ func TestCompactKeepsTheReport(t *testing.T) {
 		t.Fatalf("compacted report: %d points, steps %+v", len(after.Series), after.Steps)
 	}
 }
+
+// TestReportSoFarStoresNothing: the report of a running run reads the
+// intervals as the live fold stored them and stores none itself (a partial
+// interval stored then would be what live streams serve).
+func TestReportSoFarStoresNothing(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	f.put(0, "w-a", 0, 100, 0)
+	row, _ := f.fold(0)
+	if err := f.st.PutInterval(ctx, row); err != nil {
+		t.Fatal(err)
+	}
+	f.put(0, "w-a", 1, 100, 0) // interval 1: the live fold still waits for other shards
+	rep, err := BuildReport(ctx, f.st, f.run.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := f.st.ListIntervals(ctx, f.run.ID, -1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rep.Totals.Requests != 100 || rep.Status != store.StatusRunning {
+		t.Fatalf("report so far: %d rows stored, %d requests, status %s", len(rows), rep.Totals.Requests, rep.Status)
+	}
+}

@@ -33,8 +33,12 @@ func BuildReport(ctx context.Context, st store.Store, runID string, progress fun
 	if err != nil {
 		return nil, err
 	}
-	if err := Refresh(ctx, st, r, progress); err != nil {
-		return nil, err
+	// A running run's intervals are the live fold's to store: its report so
+	// far reads them as they are. A finished run's are made complete first.
+	if store.Finished(r.Status) {
+		if err := Refresh(ctx, st, r, progress); err != nil {
+			return nil, err
+		}
 	}
 	done := 0
 	b := reports.NewBuilder(in)
@@ -117,12 +121,16 @@ func reportInput(ctx context.Context, st store.Store, r *store.Run) (reports.Inp
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 
 // Refresh folds, and stores, every interval of a run whose stored
-// snapshots outnumber what its stored row folded, or that has no row.
-// progress (may be nil) learns how many intervals it folded so far.
+// snapshots outnumber what its stored row folded, that has no row, or whose
+// row has no summary (folded by an older version). progress (may be nil)
+// learns how many intervals it folded so far.
 func Refresh(ctx context.Context, st store.Store, r *store.Run, progress func(done int)) error {
 	counts, err := st.CountSnapshots(ctx, r.ID)
 	if err != nil {
 		return fmt.Errorf("snapshots of run %s: %w", r.ID, err)
+	}
+	if progress != nil {
+		progress(0)
 	}
 	folded := map[int64]int{}
 	for after := int64(-1); ; {
@@ -132,6 +140,9 @@ func Refresh(ctx context.Context, st store.Store, r *store.Run, progress func(do
 		}
 		for _, row := range rows {
 			folded[row.Index] = row.Snapshots
+			if len(row.Summary) == 0 {
+				folded[row.Index] = 0 // no per-worker figures: fold it again
+			}
 			after = row.Index
 		}
 		if len(rows) < reportPage {
@@ -147,8 +158,8 @@ func Refresh(ctx context.Context, st store.Store, r *store.Run, progress func(do
 	sort.Slice(stale, func(i, j int) bool { return stale[i] < stale[j] })
 	var f Folder
 	for i, k := range stale {
-		if progress != nil && i%reportPage == reportPage-1 {
-			progress(i + 1)
+		if progress != nil {
+			progress(i)
 		}
 		snaps, err := st.ListSnapshots(ctx, r.ID, k)
 		if err != nil {

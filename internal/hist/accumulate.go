@@ -78,6 +78,11 @@ func scan(b []byte, sc *scanned) (*Snapshot, error) {
 // concurrently with anything; Snapshot, Total, Header and AppendBinary only
 // read, so several goroutines may call them at once.
 type Accumulator struct {
+	// NoGauges leaves ActiveVUs and TargetVUs out of the fold: they add up
+	// across the shards of one interval, but not across intervals, where
+	// their sum means nothing and may not fit (a report of a long run).
+	NoGauges bool
+
 	out   Snapshot // identity, bounds and gauges of the fold; Steps unused
 	steps []accStep
 	n     int
@@ -106,8 +111,10 @@ func (a *Accumulator) Add(b []byte) (*Snapshot, error) {
 	} else if err := a.fits(s); err != nil {
 		return nil, err
 	}
-	a.out.ActiveVUs += s.ActiveVUs
-	a.out.TargetVUs += s.TargetVUs
+	if !a.NoGauges {
+		a.out.ActiveVUs += s.ActiveVUs
+		a.out.TargetVUs += s.TargetVUs
+	}
 	a.out.Dropped += s.Dropped
 	for i := range s.Steps {
 		st := &a.steps[i]
@@ -156,6 +163,9 @@ func (a *Accumulator) fits(s *Snapshot) error {
 	_, ok1 := addUint32(a.out.ActiveVUs, s.ActiveVUs)
 	_, ok2 := addUint32(a.out.TargetVUs, s.TargetVUs)
 	_, ok3 := addUint64(a.out.Dropped, s.Dropped)
+	if a.NoGauges {
+		ok1, ok2 = true, true
+	}
 	if !ok1 || !ok2 || !ok3 {
 		return badf(ErrOverflow, "VUs or dropped iterations")
 	}

@@ -145,3 +145,29 @@ func TestAccumulatorReset(t *testing.T) {
 		t.Fatalf("after Reset: %s", d)
 	}
 }
+
+// TestAccumulatorNoGauges: folding many intervals of a large fleet (a
+// report) leaves the VU gauges out rather than overflowing them.
+func TestAccumulatorNoGauges(t *testing.T) {
+	s := typicalSnapshot(t, 1, 2, 50)
+	s.ActiveVUs, s.TargetVUs = 50_000_000, 50_000_000
+	b := mustMarshal(t, s)
+	var with, without Accumulator
+	without.NoGauges = true
+	overflowed := false
+	for range 100 {
+		if _, err := with.Add(b); errors.Is(err, ErrOverflow) {
+			overflowed = true
+		}
+		if _, err := without.Add(b); err != nil {
+			t.Fatalf("NoGauges: %v", err)
+		}
+	}
+	if !overflowed {
+		t.Fatal("summing 100 × 50 M VUs did not overflow: the test proves nothing")
+	}
+	h := without.Header()
+	if without.Len() != 100 || h.ActiveVUs != 0 || h.TargetVUs != 0 || h.Dropped != 300 {
+		t.Fatalf("NoGauges fold: %d snapshots, header %+v", without.Len(), h)
+	}
+}

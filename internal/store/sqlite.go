@@ -62,7 +62,16 @@ func openSQLiteDB(ctx context.Context, path string, readOnly bool, conns int) (*
 	// A :memory: database lives as long as its connection: never recycle it.
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	if err := db.PingContext(ctx); err != nil {
+	// Connections opening a new file together race to switch it to WAL,
+	// which needs the file to themselves; the loser gets SQLITE_BUSY at
+	// once (no busy handler applies), so it tries again.
+	for attempt := 0; attempt < 50; attempt++ {
+		if err = db.PingContext(ctx); sqliteCode(err) != sqlite3.SQLITE_BUSY {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
+	}
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}

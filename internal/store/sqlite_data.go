@@ -193,14 +193,27 @@ func (s *sqliteStore) CompactableRuns(ctx context.Context, t time.Time, limit in
 	return ids, nil
 }
 
+// deleteChunk bounds the rows one DELETE removes: SQLite has one writer, and
+// a run's millions of snapshots in one statement would hold up every live
+// run's ingest meanwhile.
+const deleteChunk = 5000
+
 func (s *sqliteStore) DeleteSnapshots(ctx context.Context, runID string) (int64, error) {
-	res, err := s.w.ExecContext(ctx, "DELETE FROM snapshots WHERE run_id = ?", runID)
-	if err != nil {
-		return 0, fmt.Errorf("delete snapshots of run %s: %w", runID, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("delete snapshots of run %s: %w", runID, err)
+	var n int64
+	for {
+		res, err := s.w.ExecContext(ctx, `DELETE FROM snapshots WHERE rowid IN
+			(SELECT rowid FROM snapshots WHERE run_id = ? LIMIT ?)`, runID, deleteChunk)
+		if err != nil {
+			return n, fmt.Errorf("delete snapshots of run %s: %w", runID, err)
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return n, fmt.Errorf("delete snapshots of run %s: %w", runID, err)
+		}
+		n += k
+		if k < deleteChunk {
+			break
+		}
 	}
 	if n == 0 {
 		if err := s.mustExist(ctx, "delete snapshots of", runID); err != nil {

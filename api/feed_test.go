@@ -1,0 +1,106 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/barrage/barrage/internal/store"
+)
+
+// feedFixture is a server on a real store with a started run whose folded
+// intervals the test writes itself.
+func feedFixture(t *testing.T) (*Server, store.Store, string) {
+	t.Helper()
+	ctx := t.Context()
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	s := New(Config{Store: st})
+	t.Cleanup(s.Close)
+	doc := []byte(`{"name":"feed","virtual_users":1,"duration_seconds":60,"steps":[{"name":"a","url_template":"/"}]}`)
+	if err := st.CreateScenario(ctx, &store.Scenario{ID: "sc", Name: "feed", Document: doc}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateRun(ctx, &store.Run{ID: "r", ScenarioID: "sc", Scenario: doc, WorkerCount: 1, WorkflowID: "r", Token: "t", IntervalMS: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	epoch := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := st.StartRun(ctx, "r", epoch, 1000, epoch); err != nil {
+		t.Fatal(err)
+	}
+	return s, st, "r"
+}
+
+// putRow stores interval k as folded from snapshots snapshots with
+// requests requests.
+func putRow(t *testing.T, st store.Store, k int64, snapshots int, requests uint64) {
+	t.Helper()
+	epoch := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	sum := fmt.Sprintf(`{"requests": %d, "workers": {"w": {"requests": %d, "vus": 1, "shards": [0]}}, "steps": []}`, requests, requests)
+	iv := &store.Interval{RunID: "r", Index: k, Start: epoch.Add(time.Duration(k) * time.Second), End: epoch.Add(time.Duration(k+1) * time.Second),
+		Workers: 1, Snapshots: snapshots, Data: []byte("x"), Summary: []byte(sum)}
+	if err := st.PutInterval(t.Context(), iv); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func feedRequests(t *testing.T, ps []feedPoint) []string {
+	t.Helper()
+	var out []string
+	for _, p := range ps {
+		var pt Point
+		if err := json.Unmarshal(p.data, &pt); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%d:%d", p.index, pt.Requests))
+	}
+	return out
+}
+
+// TestFeedServesEveryStreamFromOneRead: a feed starts where its first
+// stream resumes, a stream further back reads the older intervals itself,
+// new folds come in when the feed is touched, and an interval folded again
+// is served as folded now.
+func TestFeedServesEveryStreamFromOneRead(t *testing.T) {
+	s, st, run := feedFixture(t)
+	ctx := t.Context()
+	for k := range int64(5) {
+		putRow(t, st, k, 1, uint64(10+k))
+	}
+	f := s.feeds.acquire(run, 3) // the first stream resumes after interval 2
+	defer s.feeds.release(f)
+	got, err := s.feeds.since(ctx, f, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"3:13", "4:14"}; fmt.Sprint(feedRequests(t, got)) != fmt.Sprint(want) {
+		t.Fatalf("resumed stream got %v, want %v", feedRequests(t, got), want)
+	}
+	if f.last != 4 || len(f.points) != 2 {
+		t.Fatalf("the feed read intervals it did not need: last %d, %d points", f.last, len(f.points))
+	}
+	got, err = s.feeds.since(ctx, f, 0) // a new subscriber
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"0:10", "1:11", "2:12", "3:13", "4:14"}; fmt.Sprint(feedRequests(t, got)) != fmt.Sprint(want) {
+		t.Fatalf("new subscriber got %v, want %v", feedRequests(t, got), want)
+	}
+
+	putRow(t, st, 5, 1, 15)
+	putRow(t, st, 3, 2, 33) // a late snapshot folded interval 3 again
+	s.published(run, 5)
+	s.published(run, 3)
+	got, err = s.feeds.since(ctx, f, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"3:33", "4:14", "5:15"}; fmt.Sprint(feedRequests(t, got)) != fmt.Sprint(want) {
+		t.Fatalf("after a new and a re-folded interval: %v, want %v", feedRequests(t, got), want)
+	}
+}
