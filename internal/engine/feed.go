@@ -1,17 +1,12 @@
 package engine
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync/atomic"
 
 	"github.com/barrage/barrage/internal/scenario"
 )
-
-// errFeederExhausted ends a shard's load: a sequential feeder has handed out
-// its last record.
-var errFeederExhausted = errors.New("feeder exhausted")
 
 // feed hands out one feeder's records to the VUs of a shard.
 type feed struct {
