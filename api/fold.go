@@ -218,7 +218,7 @@ func (f *folder) fold(rf *runFold, k int64) {
 	f.s.metrics.foldSeconds.Observe(time.Since(began).Seconds())
 	f.s.metrics.foldLag.Observe(time.Since(earlier(row.End, sum.DataEnd)).Seconds())
 	f.s.published(r.ID, k)
-	f.checkErrorRate(rf, k, sum.Requests, sum.Errors)
+	f.checkErrorRate(rf, k, sum)
 	if n, ok := f.s.cfg.Store.(store.Notifier); ok {
 		_ = n.Notify(ctx, foldChannel, r.ID)
 	}
@@ -234,15 +234,15 @@ func earlier(a, b time.Time) time.Time {
 // checkErrorRate evaluates the scenario's abort_on over the last window of
 // folded intervals — every worker's requests — and asks the run's workflow
 // to end the run as failed when it trips.
-func (f *folder) checkErrorRate(rf *runFold, k int64, requests, errs uint64) {
+func (f *folder) checkErrorRate(rf *runFold, k int64, sum *fold.Summary) {
 	a := rf.abortOn
 	if a == nil || rf.tripped {
 		return
 	}
-	rf.window[k] = [2]uint64{requests, errs}
-	iv := time.Duration(max(rf.run.IntervalMS, 1)) * time.Millisecond
+	rf.window[k] = [2]uint64{sum.Requests, sum.Errors}
+	iv := fold.Width(rf.run)
 	span := max(1, int64(time.Duration(a.WindowSeconds*float64(time.Second))/iv))
-	requests, errs = 0, 0
+	var requests, errs uint64
 	for i, c := range rf.window {
 		if i <= k-span {
 			delete(rf.window, i)

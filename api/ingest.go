@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/barrage/barrage/internal/fold"
 	"github.com/barrage/barrage/internal/hist"
 	"github.com/barrage/barrage/internal/store"
 	"github.com/barrage/barrage/workflows"
@@ -97,7 +98,7 @@ func (s *Server) ingestSpec(c *gin.Context) {
 // epoch + k·I < end <= epoch + (k+1)·I. A worker cuts snapshots exactly at
 // the boundaries; endSlack absorbs the epoch's rounding in the store.
 func intervalIndex(r *store.Run, end time.Time) int64 {
-	iv := time.Duration(max(r.IntervalMS, 1)) * time.Millisecond
+	iv := fold.Width(r)
 	d := end.Sub(r.Epoch) - endSlack
 	if d <= 0 {
 		return 0

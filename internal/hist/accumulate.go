@@ -52,22 +52,7 @@ func Inspect(b []byte) (*Snapshot, error) {
 // scan parses b, collecting its histogram entries into sc (reset first).
 func scan(b []byte, sc *scanned) (*Snapshot, error) {
 	sc.reset()
-	body, err := unseal(b)
-	if err != nil {
-		return nil, err
-	}
-	d := decoder{buf: body, step: -1, scan: sc}
-	s := d.snapshot()
-	if d.err == nil && len(d.buf) > 0 {
-		d.fail(ErrCorrupt, "%d trailing bytes", len(d.buf))
-	}
-	if d.err != nil {
-		return nil, d.err
-	}
-	if err := s.checkWith(ErrCorrupt, sc.samples); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return parse(b, sc)
 }
 
 // Accumulator folds encoded snapshots of one interval, as Fold does with
@@ -119,12 +104,7 @@ func (a *Accumulator) Add(b []byte) (*Snapshot, error) {
 	for i := range s.Steps {
 		st := &a.steps[i]
 		st.addCounters(&s.Steps[i]) // fits checked it
-		for code, n := range s.Steps[i].Status {
-			st.Status[code] += n
-		}
-		for class, n := range s.Steps[i].Classes {
-			st.Classes[class] += n
-		}
+		st.mergeMaps(&s.Steps[i])
 		st.addEntries(a.sc.step(i))
 	}
 	if s.Start.Before(a.out.Start) {
@@ -229,16 +209,7 @@ func (a *Accumulator) Total() StepStats {
 	var counts []int64
 	for i := range a.steps {
 		st := &a.steps[i]
-		dst, src := t.counterFields(), st.counterFields()
-		for j := range dst {
-			*dst[j] += *src[j]
-		}
-		for code, n := range st.Status {
-			t.Status[code] += n
-		}
-		for class, n := range st.Classes {
-			t.Classes[class] += n
-		}
+		t.mergeCounts(&st.StepStats)
 		if st.hi < st.lo {
 			continue
 		}
@@ -271,12 +242,9 @@ func histogramOf(counts []int64) *hdrhistogram.Histogram {
 func (a *Accumulator) AppendBinary(dst []byte, header *Snapshot) ([]byte, error) {
 	h := *header
 	h.Steps = make([]StepStats, len(a.steps))
+	samples := make([]uint64, len(a.steps)) // each step's histogram holds its requests
 	for i := range a.steps {
-		h.Steps[i] = a.steps[i].StepStats
-	}
-	var samples []uint64
-	for i := range a.steps {
-		samples = append(samples, a.steps[i].Requests)
+		h.Steps[i], samples[i] = a.steps[i].StepStats, a.steps[i].Requests
 	}
 	if err := h.checkWith(ErrInvalid, samples); err != nil {
 		return nil, fmt.Errorf("marshal fold: %w", err)

@@ -16,11 +16,17 @@ import (
 // claimed length before it is checked against the bytes that remain.
 // Decoded times are in UTC.
 func Decode(b []byte) (*Snapshot, error) {
+	return parse(b, nil)
+}
+
+// parse reads an encoding; with sc it collects the histograms' entries
+// there (Inspect, Accumulator) instead of building histograms.
+func parse(b []byte, sc *scanned) (*Snapshot, error) {
 	body, err := unseal(b)
 	if err != nil {
 		return nil, err
 	}
-	d := decoder{buf: body, step: -1}
+	d := decoder{buf: body, step: -1, scan: sc}
 	s := d.snapshot()
 	if d.err == nil && len(d.buf) > 0 {
 		d.fail(ErrCorrupt, "%d trailing bytes", len(d.buf))
@@ -30,7 +36,11 @@ func Decode(b []byte) (*Snapshot, error) {
 	}
 	// The parser checked structure; check applies the rules that relate
 	// fields to each other, the same ones MarshalBinary applies.
-	if err := s.check(ErrCorrupt); err != nil {
+	var samples []uint64
+	if sc != nil {
+		samples = sc.samples
+	}
+	if err := s.checkWith(ErrCorrupt, samples); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -61,15 +61,28 @@ func (s *StepStats) counterFields() [7]*uint64 {
 // histograms must have the shared geometry. Sums are not checked for
 // overflow; Fold checks them for data from the network.
 func (s *StepStats) Merge(o *StepStats) {
+	s.mergeCounts(o)
+	s.mergeLatency(o)
+}
+
+// mergeCounts adds o's counters, status codes and error classes, not its
+// histogram.
+func (s *StepStats) mergeCounts(o *StepStats) {
 	dst, src := s.counterFields(), o.counterFields()
 	for i := range dst {
 		*dst[i] += *src[i]
 	}
-	s.mergeDetail(o)
+	s.mergeMaps(o)
 }
 
 // mergeDetail merges everything but the plain counters.
 func (s *StepStats) mergeDetail(o *StepStats) {
+	s.mergeMaps(o)
+	s.mergeLatency(o)
+}
+
+// mergeMaps adds o's status codes and error classes.
+func (s *StepStats) mergeMaps(o *StepStats) {
 	if s.Status == nil {
 		s.Status = make(map[int]uint64, len(o.Status))
 	}
@@ -82,6 +95,9 @@ func (s *StepStats) mergeDetail(o *StepStats) {
 	for class, n := range o.Classes {
 		s.Classes[class] += n
 	}
+}
+
+func (s *StepStats) mergeLatency(o *StepStats) {
 	if s.Latency == nil {
 		s.Latency = NewHistogram()
 	}
