@@ -209,6 +209,10 @@ type ports struct {
 	worker       endpoint
 }
 
+// pickFree picks a free port for a Temporal service; a test replaces it to
+// hand out a port that is taken.
+var pickFree = freePort
+
 // pickPorts gives the frontend's HTTP API a free port on the frontend's IP,
 // and history, matching and worker free loopback ports.
 func pickPorts(frontend endpoint) (ports, error) {
@@ -218,7 +222,7 @@ func pickPorts(frontend endpoint) (ports, error) {
 		if e == &p.frontendHTTP {
 			ip = frontend.bindIP
 		}
-		port, err := freePort(ip)
+		port, err := pickFree(ip)
 		if err != nil {
 			return ports{}, err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,6 +82,36 @@ func (s *Server) Namespace() string { return s.namespace }
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	began := time.Now()
 	opts = withDefaults(opts)
+	var s *Server
+	var err error
+	for try := 1; ; try++ {
+		s, err = startOnce(ctx, opts)
+		if err == nil {
+			break
+		}
+		// Temporal binds the ports picked for it only later: another
+		// process may take one in between. Pick again.
+		if !errors.Is(err, errPortTaken) || try == portTries || ctx.Err() != nil {
+			return nil, err
+		}
+		opts.Logger.Debug("temporal dev server: a picked port was taken, picking again", slog.Any("error", err))
+	}
+	s.logger.Info("temporal dev server ready",
+		slog.String("frontend", s.frontend), slog.String("ui", s.uiAddr),
+		slog.String("namespace", s.namespace), slog.String("db", dbName(opts.DBFile)),
+		slog.Duration("took", time.Since(began)))
+	return s, nil
+}
+
+// portTries bounds how often Start picks ports again after losing one.
+const portTries = 5
+
+// errPortTaken marks a start that failed because a port picked for Temporal
+// was taken before Temporal bound it.
+var errPortTaken = errors.New("a port picked for temporal was taken")
+
+// startOnce builds and starts a server once.
+func startOnce(ctx context.Context, opts Options) (*Server, error) {
 	s, err := build(opts)
 	if err != nil {
 		return nil, err
@@ -90,11 +121,15 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		_ = s.Stop()
 		return nil, err
 	}
-	s.logger.Info("temporal dev server ready",
-		slog.String("frontend", s.frontend), slog.String("ui", s.uiAddr),
-		slog.String("namespace", s.namespace), slog.String("db", dbName(opts.DBFile)),
-		slog.Duration("took", time.Since(began)))
 	return s, nil
+}
+
+// markPortTaken adds errPortTaken to err when Temporal failed to bind.
+func markPortTaken(err error) error {
+	if err != nil && strings.Contains(err.Error(), "address already in use") {
+		return errors.Join(err, errPortTaken)
+	}
+	return err
 }
 
 func withDefaults(opts Options) Options {
@@ -152,7 +187,7 @@ func build(opts Options) (*Server, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("create temporal server: %w", err)
+		return nil, fmt.Errorf("create temporal server: %w", markPortTaken(err))
 	}
 	return &Server{
 		temporal:  srv,
@@ -170,7 +205,7 @@ func (s *Server) start(ctx context.Context, opts Options) error {
 	select {
 	case err := <-started:
 		if err != nil {
-			return fmt.Errorf("start temporal server: %w", err)
+			return fmt.Errorf("start temporal server: %w", markPortTaken(err))
 		}
 	case <-ctx.Done():
 		// Temporal's Start cannot be interrupted; stop it once it returns.

@@ -402,3 +402,36 @@ func TestStartRejectsBadOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestStartPicksAgainWhenAPortIsTaken hands Temporal's history service a
+// port another listener holds, as happens when a parallel process takes a
+// picked port before Temporal binds it: Start picks again and succeeds.
+func TestStartPicksAgainWhenAPortIsTaken(t *testing.T) {
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	taken := held.Addr().(*net.TCPAddr).Port
+	calls := 0
+	pickFree = func(host string) (int, error) {
+		calls++
+		if calls == 2 { // the first attempt's history port
+			return taken, nil
+		}
+		return freePort(host)
+	}
+	defer func() { pickFree = freePort }()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	srv, err := Start(ctx, Options{Listen: "127.0.0.1:0", Logger: testLogger(t, slog.LevelError)})
+	if err != nil {
+		t.Fatalf("Start with one taken port: %v", err)
+	}
+	defer stopServer(t, "retry", srv)
+	if calls <= 4 {
+		t.Fatalf("ports picked %d times, want a second round after the taken one", calls)
+	}
+	c := dial(t, srv)
+	defer c.Close()
+}
