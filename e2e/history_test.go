@@ -1,19 +1,26 @@
 package e2e
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	historypb "go.temporal.io/api/history/v1"
 	sdkclient "go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/barrage/barrage/workflows"
 )
 
-// TestRecordHistory records a real run workflow's history for the replay
-// test in package workflows. It runs only when asked:
+// TestRecordHistory records a real run workflow's history, and one of its
+// shard workflows', for the replay test in package workflows
+// (run_history.json holds a run recorded before shard workflows). It runs
+// only when asked:
 //
 //	BARRAGE_RECORD_HISTORY=1 go test ./e2e -run TestRecordHistory
 func TestRecordHistory(t *testing.T) {
@@ -34,8 +41,16 @@ func TestRecordHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tc.Close()
+	recordHistory(t, tc, rep.RunID, "", "run_history_shards.json")
+	recordHistory(t, tc, workflows.ShardWorkflowID(rep.RunID, 0), "", "shard_history.json")
+}
+
+// recordHistory writes a workflow run's history to workflows/testdata/file,
+// gzipped when file ends in .gz.
+func recordHistory(t *testing.T, tc sdkclient.Client, id, runID, file string) {
+	t.Helper()
 	var h historypb.History
-	it := tc.GetWorkflowHistory(context.Background(), rep.RunID, "", false, 0)
+	it := tc.GetWorkflowHistory(context.Background(), id, runID, false, 0)
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
@@ -47,12 +62,23 @@ func TestRecordHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("..", "workflows", "testdata", "run_history.json")
+	path := filepath.Join("..", "workflows", "testdata", file)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
+	}
+	if strings.HasSuffix(file, ".gz") {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		if _, err := zw.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		b = buf.Bytes()
 	}
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("recorded %d events of run %s in %s", len(h.Events), rep.RunID, path)
+	t.Logf("recorded %d events of %s in %s", len(h.Events), id, path)
 }

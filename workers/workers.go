@@ -25,6 +25,7 @@ func NewControl(c client.Client, acts *activities.Activities) worker.Worker {
 		MaxConcurrentActivityExecutionSize: 64,
 	})
 	w.RegisterWorkflowWithOptions(workflows.Run, workflow.RegisterOptions{Name: "Run"})
+	w.RegisterWorkflowWithOptions(workflows.Shard, workflow.RegisterOptions{Name: workflows.WorkflowShard})
 	acts.RegisterControl(w)
 	return w
 }

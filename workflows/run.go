@@ -30,23 +30,35 @@ type run struct {
 	control Control
 	state   RunState
 	slots   []*slot
-	results []ShardResult
+	results []ShardResult // the first listedResults
 	failed  bool
 	reason  string
 	aborted bool
 	ending  bool // the profile is over: no more replacements
 	sel     workflow.Selector
-	ran     int     // shards that ever started
-	invalid []error // shards that cannot run anywhere
+	ran     int // shards that ever started
+	// invalid counts the shards that cannot run anywhere; firstInvalid is
+	// the first one's error.
+	invalid      int
+	firstInvalid string
+	shardsDone   int // shards that completed
 	// replacements counts lost shards replaced, failedStarts those lost
-	// before they started, delayed the replacements waiting on a pause.
+	// before they started, delayed the replacements waiting on a pause
+	// (due at pauses).
 	replacements, failedStarts, delayed int
+	pauses                              []time.Time
 	// batching is the workflow version of replanning: DefaultVersion for
 	// runs recorded when every shard start replanned, then batchedReplans.
 	batching      workflow.Version
 	replanPending bool     // a batched replan waits on its timer
 	replanWhy     []string // what it is for
 	budgetSpent   bool     // the history passed HistoryBudget
+	// children: the shards run in shard workflows (WorkflowShard) and the
+	// run continues as new when its history grows long; runs recorded
+	// before that run the load activities themselves.
+	children bool
+	starting int              // shard workflows not started yet
+	detached workflow.Context // for what must go out even when the run is cancelled
 }
 
 // Versions of the run workflow's behaviour (workflow.GetVersion). Version
@@ -54,14 +66,20 @@ type run struct {
 const (
 	changeBatchedReplans = "batched-replans"
 	batchedReplans       = workflow.Version(1)
+	changeShardChildren  = "shard-children"
+	shardChildren        = workflow.Version(1)
 )
 
 // Run is the run workflow: prepare, start the shards, follow the fleet and
-// the signals until every shard is done, finish, report.
+// the signals until every shard is done, finish, report. A long run
+// continues as new: in.Carry then holds where it was.
 func Run(ctx workflow.Context, in RunInput) (RunOutcome, error) {
 	r := &run{state: RunState{Phase: "preparing"}}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (RunState, error) { return r.state, nil }); err != nil {
 		return RunOutcome{}, fmt.Errorf("register query: %w", err)
+	}
+	if in.Carry != nil {
+		return r.resume(ctx, in)
 	}
 	ctl := controlContext(ctx)
 	if err := workflow.ExecuteActivity(ctl, ActivityPrepareRun, in.RunID).Get(ctx, &r.spec); err != nil {
@@ -82,7 +100,26 @@ func Run(ctx workflow.Context, in RunInput) (RunOutcome, error) {
 	r.state.Phase, r.state.Epoch, r.state.Shards = "running", r.epoch, r.spec.Shards
 	r.base = r.spec.Profile
 	r.control = Control{RunID: in.RunID, Profile: r.base, Served: 1}
-	r.loop(ctx)
+	r.begin(ctx)
+	r.launchFirst(ctx, r.spec.Shards)
+	_ = r.replan(ctx, "start")
+	return r.follow(ctx)
+}
+
+// begin sets up what every workflow run of a run needs before its shards.
+func (r *run) begin(ctx workflow.Context) {
+	r.batching = workflow.GetVersion(ctx, changeBatchedReplans, workflow.DefaultVersion, batchedReplans)
+	r.children = workflow.GetVersion(ctx, changeShardChildren, workflow.DefaultVersion, shardChildren) >= shardChildren
+	r.detached, _ = workflow.NewDisconnectedContext(ctx)
+	r.sel = workflow.NewSelector(ctx)
+}
+
+// follow follows the run until its shards are done, then finishes it, or
+// continues it as new when its history has grown long.
+func (r *run) follow(ctx workflow.Context) (RunOutcome, error) {
+	if carry := r.loop(ctx); carry != nil {
+		return RunOutcome{}, workflow.NewContinueAsNewError(ctx, "Run", RunInput{RunID: r.spec.RunID, Carry: carry})
+	}
 	if ctx.Err() != nil && !r.aborted {
 		// The workflow itself was cancelled (from Temporal's UI or CLI).
 		r.aborted, r.reason = true, "aborted: the run's workflow was cancelled in Temporal"
@@ -92,8 +129,8 @@ func Run(ctx workflow.Context, in RunInput) (RunOutcome, error) {
 		return r.finish(ctx, "failed", r.reason)
 	case r.aborted:
 		return r.finish(ctx, "aborted", r.reason)
-	case r.ran == 0 && len(r.invalid) > 0:
-		return r.finish(ctx, "failed", fmt.Sprintf("every shard failed; the first: %v", r.invalid[0]))
+	case r.ran == 0 && r.invalid > 0:
+		return r.finish(ctx, "failed", fmt.Sprintf("every shard failed; the first: %s", r.firstInvalid))
 	case r.ran == 0:
 		return r.finish(ctx, "failed", "no worker ran any shard")
 	}
@@ -128,35 +165,42 @@ func reportContext(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, opts)
 }
 
-// loop starts the shards and follows them, the fleet and the signals until
-// no shard runs or waits any more.
-func (r *run) loop(ctx workflow.Context) {
-	r.batching = workflow.GetVersion(ctx, changeBatchedReplans, workflow.DefaultVersion, batchedReplans)
-	r.sel = workflow.NewSelector(ctx)
-	r.launchFirst(ctx, r.spec.Shards)
-	_ = r.replan(ctx, "start")
+// loop follows the shards, the fleet and the signals until no shard runs
+// or waits any more, and returns nil; or returns what the next workflow run
+// carries when this one's history has grown long.
+func (r *run) loop(ctx workflow.Context) *RunCarry {
 	r.listen(ctx)
 	end := r.epoch.Add(r.spec.Profile.Duration())
 	timerCtx, cancelTimers := workflow.WithCancel(ctx)
 	defer cancelTimers()
-	r.sel.AddFuture(workflow.NewTimer(timerCtx, end.Sub(workflow.Now(ctx))), func(workflow.Future) {
-		// The profile is over: shards that never started are not needed.
-		r.ending = true
-		r.cancelWaiting()
-	})
+	if !r.ending {
+		r.sel.AddFuture(workflow.NewTimer(timerCtx, until(ctx, end)), func(workflow.Future) {
+			// The profile is over: shards that never started are not needed.
+			r.ending = true
+			r.cancelWaiting()
+		})
+	}
 	// A last resort: shards still running long after the profile's end are
 	// cancelled, so that a run always ends.
 	deadline := end.Add(r.spec.GracefulStop + EndSlack)
-	r.sel.AddFuture(workflow.NewTimer(timerCtx, deadline.Sub(workflow.Now(ctx))), func(f workflow.Future) {
+	r.sel.AddFuture(workflow.NewTimer(timerCtx, until(ctx, deadline)), func(f workflow.Future) {
 		if f.Get(ctx, nil) == nil && r.busy() > 0 {
 			r.event(ctx, "overdue", fmt.Sprintf("%d shard(s) still running %s after the profile's end: cancelled", r.busy(), EndSlack))
 			r.cancelAll()
 		}
 	})
+	if r.children {
+		// Shard workflows are not cancelled with this one: ask them.
+		r.sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { r.cancelAll() })
+	}
 	for r.busy() > 0 {
 		r.sel.Select(ctx)
+		if r.children && r.historyLong(ctx) && r.settle(ctx) {
+			return r.carry(ctx)
+		}
 	}
 	r.state.Phase = "stopping"
+	return nil
 }
 
 func (r *run) listen(ctx workflow.Context) {
@@ -182,6 +226,20 @@ func (r *run) listen(ctx workflow.Context) {
 			r.started(ctx, st)
 		}
 	})
+	if r.children {
+		r.sel.AddReceive(workflow.GetSignalChannel(ctx, SignalShardEnded), func(c workflow.ReceiveChannel, _ bool) {
+			var end ShardEnded
+			c.Receive(ctx, &end)
+			r.shardEnded(ctx, end)
+		})
+	}
+}
+
+// shardEnded takes a shard workflow's report of its end.
+func (r *run) shardEnded(ctx workflow.Context, end ShardEnded) {
+	if end.Shard >= 0 && end.Shard < len(r.slots) {
+		r.ended(ctx, r.slots[end.Shard], end)
+	}
 }
 
 func (r *run) abort(ctx workflow.Context, sig AbortSignal) {
@@ -248,7 +306,7 @@ func (r *run) finish(ctx workflow.Context, status, reason string) (RunOutcome, e
 		err = rerr
 	}
 	r.state.Phase = "done"
-	out := RunOutcome{RunID: in.RunID, Status: status, Reason: reason, Shards: r.results}
+	out := RunOutcome{RunID: in.RunID, Status: status, Reason: reason, Shards: r.results, ShardsDone: r.shardsDone, Continued: r.state.Continued}
 	if err != nil {
 		return out, fmt.Errorf("finish run %s: %w", in.RunID, err)
 	}

@@ -13,8 +13,10 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/barrage/barrage/internal/profile"
 )
@@ -112,6 +114,7 @@ func newEnv(t *testing.T, f activitySet) *testsuite.TestWorkflowEnvironment {
 	// callbacks in the suite's clock.
 	env.SetTestTimeout(30 * time.Second)
 	env.RegisterWorkflow(Run)
+	env.RegisterWorkflowWithOptions(Shard, workflow.RegisterOptions{Name: WorkflowShard})
 	for name, fn := range map[string]any{
 		ActivityPrepareRun: f.PrepareRun, ActivityStartRun: f.StartRun, ActivityPublishControl: f.PublishControl,
 		ActivityRecordEvent: f.RecordEvent, ActivityFinishRun: f.FinishRun, ActivityBuildReport: f.BuildReport,
@@ -392,12 +395,15 @@ func TestShardStartsAreBatched(t *testing.T) {
 	}
 }
 
-// TestHistoryBudgetStopsReplacements: past its history budget a run gives
-// a lost shard's share to the survivors but queues no replacement, says
-// so, and completes (rather than growing until Temporal terminates it).
+// TestHistoryBudgetStopsReplacements: past its history budget a run
+// recorded before shard workflows (which runs its load activities itself
+// and cannot continue as new) gives a lost shard's share to the survivors
+// but queues no replacement, says so, and completes (rather than growing
+// until Temporal terminates it).
 func TestHistoryBudgetStopsReplacements(t *testing.T) {
 	f := &lossyActivities{fakeActivities: fakeActivities{shardTime: 1500 * time.Millisecond}, lose: 1}
 	env := newEnv(t, f)
+	env.OnGetVersion(changeShardChildren, workflow.DefaultVersion, shardChildren).Return(workflow.DefaultVersion)
 	env.SetCurrentHistoryLength(HistoryBudget + 1)
 	env.ExecuteWorkflow(Run, RunInput{RunID: "tight"})
 	var out RunOutcome
@@ -417,5 +423,74 @@ func TestHistoryBudgetStopsReplacements(t *testing.T) {
 	}
 	if !hasEvent(f.events, "worker_lost", "") {
 		t.Errorf("no worker_lost event: %+v", f.events)
+	}
+}
+
+// TestLongHistoryContinuesAsNew: a run whose history has grown long
+// continues as new carrying its shards, its plan and its state; the next
+// workflow run takes the ends its shards signal and finishes the run once.
+func TestLongHistoryContinuesAsNew(t *testing.T) {
+	f := &lossyActivities{fakeActivities: fakeActivities{shardTime: 5 * time.Second}, lose: 1}
+	env := newEnv(t, f)
+	for _, shard := range []int{0, 1, 2} {
+		env.RegisterDelayedCallback(func() {
+			env.SignalWorkflow(SignalShardState, ShardState{Shard: shard, Worker: fmt.Sprintf("w%d", shard)})
+		}, 10*time.Millisecond)
+	}
+	// Long once shard 1 has been lost and replaced; a repeated start report
+	// wakes the run up.
+	env.RegisterDelayedCallback(func() {
+		env.SetCurrentHistoryLength(ContinueAfter + 1)
+		env.SignalWorkflow(SignalShardState, ShardState{Shard: 0, Worker: "w0"})
+	}, time.Second)
+	env.ExecuteWorkflow(Run, RunInput{RunID: "long"})
+	var can *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("workflow error %v, want continue as new", err)
+	}
+	var in RunInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &in); err != nil {
+		t.Fatal(err)
+	}
+	c := in.Carry
+	if in.RunID != "long" || c == nil {
+		t.Fatalf("carried input %+v", in)
+	}
+	if c.State.Continued != 1 || c.Slots != 4 || c.Replacements != 1 || c.Ran != 3 || c.Spec.RunID != "long" || c.Epoch.IsZero() {
+		t.Fatalf("carry %+v", c)
+	}
+	live := map[int]CarriedSlot{}
+	for _, l := range c.Live {
+		live[l.Index] = l
+	}
+	if len(live) != 3 || !live[0].Started || live[0].Worker != "w0" || !live[2].Started || live[3].State != slotWaiting || live[3].Started {
+		t.Fatalf("live slots %+v", c.Live)
+	}
+	if len(c.Control.Fractions) != 4 || c.Control.Fractions[1] != 0 || c.Control.Version != len(f.controls) {
+		t.Fatalf("carried control %+v, published %d", c.Control, len(f.controls))
+	}
+
+	// The next workflow run: the shards it carries end on their own.
+	g := &fakeActivities{}
+	next := newEnv(t, g)
+	ends := []ShardEnded{
+		{Shard: 0, Outcome: OutcomeCompleted, Result: ShardResult{Shard: 0, Worker: "w0"}},
+		{Shard: 2, Outcome: OutcomeCompleted, Result: ShardResult{Shard: 2, Worker: "w2"}},
+		{Shard: 2, Outcome: OutcomeCompleted, Result: ShardResult{Shard: 2, Worker: "w2"}}, // told twice
+		{Shard: 3, Outcome: OutcomeCancelled},
+	}
+	for i, end := range ends {
+		next.RegisterDelayedCallback(func() { next.SignalWorkflow(SignalShardEnded, end) }, time.Duration(10+i)*time.Millisecond)
+	}
+	next.ExecuteWorkflow(Run, in)
+	var out RunOutcome
+	if err := next.GetWorkflowResult(&out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != "completed" || out.Continued != 1 || out.ShardsDone != 2 || len(out.Shards) != 2 {
+		t.Fatalf("outcome %+v", out)
+	}
+	if len(g.shards) != 0 || len(g.finished) != 1 || len(g.reports) != 1 {
+		t.Errorf("the next workflow run started %d shards, finished %d times, reported %d times", len(g.shards), len(g.finished), len(g.reports))
 	}
 }

@@ -26,7 +26,13 @@ type slot struct {
 	maxVUs  int
 	maxRPS  int
 	cancel  workflow.CancelFunc
+	// cancelled: its cancellation was asked for. pending: its shard
+	// workflow is not started yet (a cancellation then waits for the start).
+	cancelled, pending bool
 }
+
+// live tells whether the slot waits or runs.
+func (s *slot) live() bool { return s.state == slotWaiting || s.state == slotRunning }
 
 // Slot states.
 const (
@@ -85,33 +91,136 @@ func (r *run) launch(ctx workflow.Context) {
 }
 
 func (r *run) start(ctx workflow.Context, s *slot) {
-	first := s.first
-	end := r.epoch.Add(r.spec.Profile.Duration() + r.spec.GracefulStop)
-	pickup := end.Sub(workflow.Now(ctx))
+	if r.children {
+		r.startChild(ctx, s)
+		return
+	}
+	opts := shardActivityOptions(workflow.Now(ctx), r.shardEnd(), s.first)
+	actx, cancel := workflow.WithCancel(workflow.WithActivityOptions(ctx, opts))
+	s.cancel = cancel
+	r.sel.AddFuture(workflow.ExecuteActivity(actx, ActivityLoadShard, r.shardInput(s)), func(f workflow.Future) {
+		var res ShardResult
+		err := f.Get(ctx, &res)
+		r.ended(ctx, s, endOf(s.index, res, err))
+	})
+}
+
+// shardEnd is when the profile and its graceful stop are over.
+func (r *run) shardEnd() time.Time {
+	return r.epoch.Add(r.spec.Profile.Duration() + r.spec.GracefulStop)
+}
+
+func (r *run) shardInput(s *slot) ShardInput {
+	return ShardInput{
+		RunID: r.spec.RunID, Shard: s.index, Shards: r.spec.Shards, Epoch: r.epoch,
+		IntervalMS: r.spec.IntervalMS, Token: r.spec.Token,
+	}
+}
+
+// shardActivityOptions are a load activity's options, at now: a first
+// shard waits FirstPickup for a worker, a later one until the end.
+func shardActivityOptions(now, end time.Time, first bool) workflow.ActivityOptions {
+	pickup := end.Sub(now)
 	if first {
 		pickup = FirstPickup
 	}
-	opts := workflow.ActivityOptions{
+	return workflow.ActivityOptions{
 		TaskQueue:              LoadQueue,
 		ScheduleToStartTimeout: max(pickup, time.Second),
-		StartToCloseTimeout:    end.Sub(workflow.Now(ctx)) + EndSlack,
+		StartToCloseTimeout:    end.Sub(now) + EndSlack,
 		HeartbeatTimeout:       HeartbeatTimeout,
 		WaitForCancellation:    true,
 		// The workflow decides what a lost shard becomes; Temporal does not
 		// retry it behind its back.
 		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1},
 	}
-	actx, cancel := workflow.WithCancel(workflow.WithActivityOptions(ctx, opts))
-	s.cancel = cancel
-	in := ShardInput{
-		RunID: r.spec.RunID, Shard: s.index, Shards: r.spec.Shards, Epoch: r.epoch,
-		IntervalMS: r.spec.IntervalMS, Token: r.spec.Token,
-	}
-	r.sel.AddFuture(workflow.ExecuteActivity(actx, ActivityLoadShard, in), func(f workflow.Future) {
-		var res ShardResult
-		err := f.Get(ctx, &res)
-		r.ended(ctx, s, res, err)
+}
+
+// ShardWorkflowID is the workflow ID of a run's shard.
+func ShardWorkflowID(runID string, shard int) string {
+	return fmt.Sprintf("%s/shard/%d", runID, shard)
+}
+
+// startChild starts the slot's shard workflow. It runs on when this
+// workflow run continues as new, and signals its end to whichever run of
+// the run's workflow is current by then.
+func (r *run) startChild(ctx workflow.Context, s *slot) {
+	id := ShardWorkflowID(r.spec.RunID, s.index)
+	// Detached: its cancellation is asked for explicitly (childCancel), by
+	// whichever workflow run of the run is current.
+	cctx := workflow.WithChildOptions(r.detached, workflow.ChildWorkflowOptions{
+		WorkflowID:        id,
+		TaskQueue:         ControlQueue,
+		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		// Its end comes by signal in any case; this makes the SDK's test
+		// environment run its cancellation, as Temporal does.
+		WaitForCancellation: true,
 	})
+	in := ShardRun{Parent: workflow.GetInfo(ctx).WorkflowExecution.ID, Input: r.shardInput(s), First: s.first, End: r.shardEnd()}
+	s.pending = true
+	r.starting++
+	s.cancel = r.childCancel(s)
+	r.sel.AddFuture(workflow.ExecuteChildWorkflow(cctx, WorkflowShard, in).GetChildWorkflowExecution(), func(f workflow.Future) {
+		r.starting--
+		s.pending = false
+		if err := f.Get(ctx, nil); err != nil {
+			r.ended(ctx, s, ShardEnded{Shard: s.index, Outcome: OutcomeLost, Error: err.Error(), Short: "its workflow did not start: " + shortError(err)})
+			return
+		}
+		if s.cancelled {
+			s.cancelled = false
+			s.cancel()
+		}
+	})
+}
+
+// childCancel asks the slot's shard workflow to cancel its load activity,
+// once; a workflow not started yet is cancelled when it starts. The request
+// goes out even when the run's own workflow is being cancelled.
+func (r *run) childCancel(s *slot) workflow.CancelFunc {
+	return func() {
+		if s.cancelled || !s.live() {
+			return
+		}
+		s.cancelled = true
+		if !s.pending {
+			workflow.RequestCancelExternalWorkflow(r.detached, ShardWorkflowID(r.spec.RunID, s.index), "")
+		}
+	}
+}
+
+// endOf says how a load activity ended.
+func endOf(shard int, res ShardResult, err error) ShardEnded {
+	end := ShardEnded{Shard: shard, Result: res, Outcome: OutcomeCompleted}
+	if err == nil {
+		return end
+	}
+	end.Error, end.Short = err.Error(), shortError(err)
+	var timeout *temporal.TimeoutError
+	switch {
+	case temporal.IsCanceledError(err):
+		end.Outcome = OutcomeCancelled
+	case errors.As(err, &timeout) && timeout.TimeoutType() == enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START:
+		end.Outcome = OutcomeNotTaken
+	case isInvalid(err):
+		end.Outcome = OutcomeInvalid
+	default:
+		end.Outcome = OutcomeLost
+	}
+	return end
+}
+
+// Shard is the shard workflow: it runs one shard's load activity and
+// signals how it ended to the run's workflow (by ID, so to its current
+// run). Cancelling it cancels the activity.
+func Shard(ctx workflow.Context, in ShardRun) error {
+	actx := workflow.WithActivityOptions(ctx, shardActivityOptions(workflow.Now(ctx), in.End, in.First))
+	var res ShardResult
+	err := workflow.ExecuteActivity(actx, ActivityLoadShard, in.Input).Get(ctx, &res)
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	// A run that has ended no longer listens: nothing to tell then.
+	_ = workflow.SignalExternalWorkflow(dctx, in.Parent, "", SignalShardEnded, endOf(in.Input.Shard, res, err)).Get(dctx, nil)
+	return nil
 }
 
 // started takes a shard's report that a worker took it.
@@ -161,26 +270,34 @@ func (r *run) replanSoon(ctx workflow.Context, why string) {
 	})
 }
 
-// ended takes a shard activity's end.
-func (r *run) ended(ctx workflow.Context, s *slot, res ShardResult, err error) {
-	var timeout *temporal.TimeoutError
+// ended takes a shard's end.
+func (r *run) ended(ctx workflow.Context, s *slot, end ShardEnded) {
+	if !s.live() {
+		return // told twice
+	}
 	switch {
-	case err == nil:
+	case end.Outcome == OutcomeCompleted:
 		s.state = slotDone
-		r.results = append(r.results, res)
+		r.shardsDone++
+		if len(r.results) < listedResults {
+			r.results = append(r.results, end.Result)
+		}
 		if !s.started {
 			r.ran++ // its start report never reached us, but it ran
 		}
-	case temporal.IsCanceledError(err):
+	case end.Outcome == OutcomeCancelled:
 		s.state = slotDone
-	case !s.started && errors.As(err, &timeout) && timeout.TimeoutType() == enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START && !s.first:
+	case !s.started && end.Outcome == OutcomeNotTaken && !s.first:
 		s.state = slotDone // a replacement no worker came for before the end
-	case isInvalid(err):
+	case end.Outcome == OutcomeInvalid:
 		// The shard cannot run anywhere (its scenario does not compile on
 		// the worker, say): a replacement would fail the same way.
 		s.state = slotLost
-		r.invalid = append(r.invalid, err)
-		r.event(ctx, "shard_failed", fmt.Sprintf("shard %d: %s", s.index, shortError(err)))
+		if r.invalid == 0 {
+			r.firstInvalid = end.Error
+		}
+		r.invalid++
+		r.event(ctx, "shard_failed", fmt.Sprintf("shard %d: %s", s.index, end.Short))
 		r.replanSoon(ctx, "shard failed")
 	default:
 		s.state = slotLost
@@ -191,12 +308,16 @@ func (r *run) ended(ctx workflow.Context, s *slot, res ShardResult, err error) {
 		// Survivors first: the share of the lost shard is planned before
 		// anything is recorded (with the other losses of ReplanDelay).
 		r.replanSoon(ctx, "shard lost")
-		r.event(ctx, "worker_lost", fmt.Sprintf("shard %d on %s lost: %s", s.index, who, shortError(err)))
+		r.event(ctx, "worker_lost", fmt.Sprintf("shard %d on %s lost: %s", s.index, who, end.Short))
 		r.replace(ctx, s)
 	}
 	r.state.Finished++
-	r.state.Completed = r.results
+	r.state.Completed, r.state.ShardsDone = r.results, r.shardsDone
 }
+
+// listedResults is how many shard results a run lists in its state and
+// outcome; it counts the others.
+const listedResults = 1000
 
 // replace queues a replacement for a lost shard: at once when the shard had
 // run (its worker died), after a growing pause when it failed before it
@@ -207,6 +328,13 @@ func (r *run) replace(ctx workflow.Context, s *slot) {
 		return
 	}
 	r.replacements++
+	// A run whose shards run in their own workflows continues as new before
+	// its history grows long, and replaces lost shards until its end.
+	// Runs recorded before that cap the replacements and the history.
+	if r.children {
+		r.relaunch(ctx, s)
+		return
+	}
 	if r.replacements > max(10, 3*r.spec.Shards) {
 		if r.replacements == max(10, 3*r.spec.Shards)+1 {
 			r.event(ctx, "replacements_exhausted", fmt.Sprintf("%d shards lost: no more replacements for this run", r.replacements))
@@ -224,15 +352,30 @@ func (r *run) replace(ctx workflow.Context, s *slot) {
 		}
 		return
 	}
+	r.relaunch(ctx, s)
+}
+
+// relaunch queues the replacement of a lost shard: at once when it had run,
+// after a pause growing with the failed starts when it had not.
+func (r *run) relaunch(ctx workflow.Context, s *slot) {
 	if s.started {
 		r.launch(ctx)
 		return
 	}
 	r.failedStarts++
 	pause := min(30*time.Second, time.Duration(1<<min(r.failedStarts, 5))*time.Second)
+	r.launchAt(ctx, workflow.Now(ctx).Add(pause), pause)
+}
+
+// launchAt launches a replacement after pause (due at due).
+func (r *run) launchAt(ctx workflow.Context, due time.Time, pause time.Duration) {
 	r.delayed++
+	r.pauses = append(r.pauses, due)
 	r.sel.AddFuture(workflow.NewTimer(ctx, pause), func(workflow.Future) {
 		r.delayed--
+		if i := slices.Index(r.pauses, due); i >= 0 {
+			r.pauses = slices.Delete(r.pauses, i, i+1)
+		}
 		if !r.ending && !r.aborted {
 			r.launch(ctx)
 		}
@@ -367,14 +510,18 @@ func describeShares(slots []*slot, fractions []float64) string {
 // cancelWaiting cancels the shards no worker has taken yet.
 func (r *run) cancelWaiting() {
 	for _, s := range r.slots {
-		if !s.started && (s.state == slotWaiting || s.state == slotRunning) {
+		if !s.started && s.live() {
 			s.cancel()
 		}
 	}
 }
 
+// cancelAll cancels the shards that wait or run (cancelling one that has
+// ended does nothing).
 func (r *run) cancelAll() {
 	for _, s := range r.slots {
-		s.cancel()
+		if s.live() {
+			s.cancel()
+		}
 	}
 }

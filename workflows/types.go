@@ -30,7 +30,15 @@ const (
 	// SignalShardStates carries the starts of several shards at once: the
 	// server gathers those that arrive together into one signal.
 	SignalShardStates = "shard_states"
-	QueryState        = "state"
+	// SignalShardEnded carries a shard's end (ShardEnded), sent by its
+	// shard workflow to the run's current workflow run.
+	SignalShardEnded = "shard_ended"
+	QueryState       = "state"
+
+	// WorkflowShard is the child workflow that runs one shard's load
+	// activity and tells the run how it ended. Runs recorded before it
+	// existed ran the load activities themselves.
+	WorkflowShard = "Shard"
 )
 
 // Timing of a run.
@@ -66,11 +74,95 @@ const (
 	// past which it would terminate the run, leaving room for the shards'
 	// ends and the report.
 	HistoryBudget = 30_000
+	// ContinueAfter is how many history events a run's workflow run may
+	// have before it continues as new (carrying its state, its shards
+	// running on in their own workflows), unless Temporal suggests it
+	// sooner: far below Temporal's limit and well before 10,000 events.
+	ContinueAfter = 5_000
 )
 
 // RunInput starts a run workflow.
 type RunInput struct {
 	RunID string
+	// Carry is the state of the run's previous workflow run when the run
+	// continued as new; nil for a new run.
+	Carry *RunCarry `json:",omitempty"`
+}
+
+// RunCarry is what a run carries into its next workflow run. Its size grows
+// with the shards alive (not with those that ended) and with the slots ever
+// made by a float each (their fractions in Control).
+type RunCarry struct {
+	Spec    RunSpec
+	Epoch   time.Time
+	Base    profile.Profile
+	Control Control
+	State   RunState
+	// Slots is how many slots the run has made; Live those waiting or
+	// running (the others have ended).
+	Slots int
+	Live  []CarriedSlot
+	// Results are the first listedResults shard results.
+	Results                 []ShardResult
+	Failed, Aborted, Ending bool
+	Reason                  string
+	Ran                     int
+	ShardsDone              int
+	Replacements            int
+	Invalid                 int
+	FirstInvalid            string
+	FailedStarts            int
+	// Pauses are when the replacements waiting on a pause are due.
+	Pauses []time.Time
+	// ReplanWhy is what a replan that was due when the run continued is for.
+	ReplanWhy []string
+}
+
+// CarriedSlot is a live slot carried across continue-as-new.
+type CarriedSlot struct {
+	Index   int
+	First   bool `json:",omitempty"`
+	Started bool `json:",omitempty"`
+	State   string
+	Worker  string `json:",omitempty"`
+	MaxVUs  int    `json:",omitempty"`
+	MaxRPS  int    `json:",omitempty"`
+	// Cancelled: its cancellation was requested.
+	Cancelled bool `json:",omitempty"`
+}
+
+// ShardRun is the input of the shard workflow (WorkflowShard).
+type ShardRun struct {
+	// Parent is the run's workflow ID: the shard's end is signalled to the
+	// run's current workflow run, whichever it is by then.
+	Parent string
+	Input  ShardInput
+	// First: one of the run's first shards, given FirstPickup to find a
+	// worker; a later one may wait until End.
+	First bool `json:",omitempty"`
+	// End is when the profile and its graceful stop are over.
+	End time.Time
+}
+
+// Shard outcomes, in ShardEnded.
+const (
+	OutcomeCompleted = "completed"
+	OutcomeCancelled = "cancelled"
+	OutcomeNotTaken  = "not_taken" // no worker took it in time
+	OutcomeInvalid   = "invalid"   // it cannot run anywhere
+	OutcomeLost      = "lost"      // it failed or its worker went silent
+)
+
+// ShardEnded is how a shard's load activity ended: the payload of
+// SignalShardEnded.
+type ShardEnded struct {
+	Shard   int
+	Outcome string
+	Result  ShardResult
+	// Error is the activity's error and Short its cause alone ("" when it
+	// completed).
+	Error string `json:",omitempty"`
+	Short string `json:",omitempty"`
 }
 
 // RunSpec is what the workflow needs to know about a run, read by the
@@ -194,14 +286,19 @@ type FinishInput struct {
 
 // RunState answers QueryState.
 type RunState struct {
-	Phase     string // preparing, running, stopping, reporting, done
-	Epoch     time.Time
-	Shards    int
-	Finished  int
-	Aborted   bool
-	Reason    string
-	Control   int // version of the published control
-	Completed []ShardResult
+	Phase    string // preparing, running, stopping, reporting, done
+	Epoch    time.Time
+	Shards   int
+	Finished int
+	Aborted  bool
+	Reason   string
+	Control  int // version of the published control
+	// Completed lists the first listedResults shards that completed;
+	// ShardsDone counts them all.
+	Completed  []ShardResult
+	ShardsDone int
+	// Continued counts the times the run's workflow continued as new.
+	Continued int
 }
 
 // RunOutcome is the workflow's result.
@@ -209,5 +306,9 @@ type RunOutcome struct {
 	RunID  string
 	Status string
 	Reason string
-	Shards []ShardResult
+	// Shards lists the first listedResults shards that completed;
+	// ShardsDone counts them all.
+	Shards     []ShardResult
+	ShardsDone int
+	Continued  int
 }

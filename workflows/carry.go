@@ -1,0 +1,135 @@
+package workflows
+
+import (
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+)
+
+// historyLong tells whether this workflow run's history has grown long
+// enough to continue as new.
+func (r *run) historyLong(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	return ctx.Err() == nil && (info.GetCurrentHistoryLength() > ContinueAfter || info.GetContinueAsNewSuggested())
+}
+
+// settle takes the signals that have arrived and tells whether the run may
+// continue as new now: no signal was waiting and no shard workflow is still
+// being started. What a signal starts (a replan, a shard) is then in
+// flight, and the run tries again after the next thing that happens.
+func (r *run) settle(ctx workflow.Context) bool {
+	took := false
+	for {
+		var sig AbortSignal
+		if !workflow.GetSignalChannel(ctx, SignalAbort).ReceiveAsync(&sig) {
+			break
+		}
+		took = true
+		r.abort(ctx, sig)
+	}
+	for {
+		var sig RampSignal
+		if !workflow.GetSignalChannel(ctx, SignalRamp).ReceiveAsync(&sig) {
+			break
+		}
+		took = true
+		r.ramp(ctx, sig)
+	}
+	for {
+		var st ShardState
+		if !workflow.GetSignalChannel(ctx, SignalShardState).ReceiveAsync(&st) {
+			break
+		}
+		took = true
+		r.started(ctx, st)
+	}
+	for {
+		var batch ShardStates
+		if !workflow.GetSignalChannel(ctx, SignalShardStates).ReceiveAsync(&batch) {
+			break
+		}
+		took = true
+		for _, st := range batch.States {
+			r.started(ctx, st)
+		}
+	}
+	for {
+		var end ShardEnded
+		if !workflow.GetSignalChannel(ctx, SignalShardEnded).ReceiveAsync(&end) {
+			break
+		}
+		took = true
+		r.shardEnded(ctx, end)
+	}
+	return !took && r.starting == 0 && r.busy() > 0
+}
+
+// carry is what the next workflow run of this run starts from. Timers are
+// carried as the moments they are due at; shard workflows run on.
+func (r *run) carry(ctx workflow.Context) *RunCarry {
+	c := &RunCarry{
+		Spec: r.spec, Epoch: r.epoch, Base: r.base, Control: r.control, State: r.state,
+		Slots: len(r.slots), Results: r.results,
+		Failed: r.failed, Aborted: r.aborted, Ending: r.ending, Reason: r.reason,
+		Ran: r.ran, Invalid: r.invalid, FirstInvalid: r.firstInvalid, ShardsDone: r.shardsDone,
+		FailedStarts: r.failedStarts, Replacements: r.replacements,
+		Pauses: slices.Clone(r.pauses),
+	}
+	if r.replanPending {
+		c.ReplanWhy = slices.Clone(r.replanWhy)
+	}
+	c.State.Completed = nil // the same as Results
+	c.State.Continued++
+	for _, s := range r.slots {
+		if s.live() {
+			c.Live = append(c.Live, CarriedSlot{
+				Index: s.index, First: s.first, Started: s.started, State: s.state,
+				Worker: s.worker, MaxVUs: s.maxVUs, MaxRPS: s.maxRPS, Cancelled: s.cancelled,
+			})
+		}
+	}
+	workflow.GetLogger(ctx).Info("run continues as new",
+		"run", r.spec.RunID, "history", workflow.GetInfo(ctx).GetCurrentHistoryLength(), "live", len(c.Live), "slots", c.Slots)
+	return c
+}
+
+// resume goes on with a run where its previous workflow run left it.
+func (r *run) resume(ctx workflow.Context, in RunInput) (RunOutcome, error) {
+	c := in.Carry
+	r.spec, r.epoch, r.base, r.control, r.state = c.Spec, c.Epoch, c.Base, c.Control, c.State
+	r.results, r.shardsDone = c.Results, c.ShardsDone
+	r.state.Completed = r.results
+	r.failed, r.aborted, r.ending, r.reason = c.Failed, c.Aborted, c.Ending, c.Reason
+	r.ran, r.invalid, r.firstInvalid = c.Ran, c.Invalid, c.FirstInvalid
+	r.failedStarts, r.replacements = c.FailedStarts, c.Replacements
+	r.begin(ctx)
+	r.slots = make([]*slot, c.Slots)
+	for i := range r.slots {
+		r.slots[i] = &slot{index: i, state: slotDone}
+	}
+	for _, l := range c.Live {
+		if l.Index < 0 || l.Index >= len(r.slots) {
+			continue
+		}
+		s := &slot{
+			index: l.Index, first: l.First, started: l.Started, state: l.State,
+			worker: l.Worker, maxVUs: l.MaxVUs, maxRPS: l.MaxRPS, cancelled: l.Cancelled,
+		}
+		s.cancel = r.childCancel(s)
+		r.slots[l.Index] = s
+	}
+	for _, due := range c.Pauses {
+		r.launchAt(ctx, due, until(ctx, due))
+	}
+	for _, why := range c.ReplanWhy {
+		r.replanSoon(ctx, why)
+	}
+	return r.follow(ctx)
+}
+
+// until is how long from now to t: at least a millisecond, so that a timer
+// for a moment already past fires at once.
+func until(ctx workflow.Context, t time.Time) time.Duration {
+	return max(t.Sub(workflow.Now(ctx)), time.Millisecond)
+}
