@@ -42,7 +42,7 @@ func TestRecordHistory(t *testing.T) {
 	}
 	defer tc.Close()
 	recordHistory(t, tc, rep.RunID, "", "run_history_shards.json")
-	recordHistory(t, tc, workflows.ShardWorkflowID(rep.RunID, 0), "", "shard_history.json")
+	recordHistory(t, tc, workflows.ShardGroupID(rep.RunID, 0), "", "shard_group_history.json")
 }
 
 // recordHistory writes a workflow run's history to workflows/testdata/file,

@@ -25,7 +25,7 @@ func NewControl(c client.Client, acts *activities.Activities) worker.Worker {
 		MaxConcurrentActivityExecutionSize: 64,
 	})
 	w.RegisterWorkflowWithOptions(workflows.Run, workflow.RegisterOptions{Name: "Run"})
-	w.RegisterWorkflowWithOptions(workflows.Shard, workflow.RegisterOptions{Name: workflows.WorkflowShard})
+	w.RegisterWorkflowWithOptions(workflows.ShardGroup, workflow.RegisterOptions{Name: workflows.WorkflowShardGroup})
 	acts.RegisterControl(w)
 	return w
 }

@@ -15,7 +15,7 @@ func (r *run) historyLong(ctx workflow.Context) bool {
 }
 
 // settle takes the signals that have arrived and tells whether the run may
-// continue as new now: no signal was waiting and no shard workflow is still
+// continue as new now: no signal was waiting and no shard group is still
 // being started. What a signal starts (a replan, a shard) is then in
 // flight, and the run tries again after the next thing that happens.
 func (r *run) settle(ctx workflow.Context) bool {
@@ -55,18 +55,23 @@ func (r *run) settle(ctx workflow.Context) bool {
 		}
 	}
 	for {
-		var end ShardEnded
-		if !workflow.GetSignalChannel(ctx, SignalShardEnded).ReceiveAsync(&end) {
+		var batch ShardsEnded
+		if !workflow.GetSignalChannel(ctx, SignalShardsEnded).ReceiveAsync(&batch) {
 			break
 		}
 		took = true
-		r.shardEnded(ctx, end)
+		for _, end := range batch.Ends {
+			r.shardEnded(ctx, end)
+		}
+	}
+	if took {
+		r.flush(ctx)
 	}
 	return !took && r.starting == 0 && r.busy() > 0
 }
 
 // carry is what the next workflow run of this run starts from. Timers are
-// carried as the moments they are due at; shard workflows run on.
+// carried as the moments they are due at; shard groups run on.
 func (r *run) carry(ctx workflow.Context) *RunCarry {
 	c := &RunCarry{
 		Spec: r.spec, Epoch: r.epoch, Base: r.base, Control: r.control, State: r.state,
@@ -85,7 +90,7 @@ func (r *run) carry(ctx workflow.Context) *RunCarry {
 		if s.live() {
 			c.Live = append(c.Live, CarriedSlot{
 				Index: s.index, First: s.first, Started: s.started, State: s.state,
-				Worker: s.worker, MaxVUs: s.maxVUs, MaxRPS: s.maxRPS, Cancelled: s.cancelled,
+				Worker: s.worker, MaxVUs: s.maxVUs, MaxRPS: s.maxRPS, Cancelled: s.cancelled, Group: s.group.id,
 			})
 		}
 	}
@@ -108,15 +113,21 @@ func (r *run) resume(ctx workflow.Context, in RunInput) (RunOutcome, error) {
 	for i := range r.slots {
 		r.slots[i] = &slot{index: i, state: slotDone}
 	}
+	groups := map[string]*group{}
 	for _, l := range c.Live {
 		if l.Index < 0 || l.Index >= len(r.slots) {
 			continue
 		}
+		g := groups[l.Group]
+		if g == nil {
+			g = &group{id: l.Group}
+			groups[l.Group] = g
+		}
 		s := &slot{
 			index: l.Index, first: l.First, started: l.Started, state: l.State,
-			worker: l.Worker, maxVUs: l.MaxVUs, maxRPS: l.MaxRPS, cancelled: l.Cancelled,
+			worker: l.Worker, maxVUs: l.MaxVUs, maxRPS: l.MaxRPS, cancelled: l.Cancelled, group: g,
 		}
-		s.cancel = r.childCancel(s)
+		s.cancel = r.groupCancel(s)
 		r.slots[l.Index] = s
 	}
 	for _, due := range c.Pauses {

@@ -20,14 +20,14 @@ import (
 // e2e's TestRecordHistory and TestThousandsOfReplacements) against today's
 // workflow code: a change that would make running workflows
 // non-deterministic fails here.
-//   - run_history.json: a run recorded before shard workflows, running its
+//   - run_history.json: a run recorded before shard groups, running its
 //     load activities itself;
-//   - run_history_shards.json and shard_history.json: a run with shard
-//     workflows, and one of them;
+//   - run_history_shards.json and shard_group_history.json: a run with shard
+//     groups, and its group;
 //   - run_history_continued.json.gz: a workflow run that started from a
 //     carry (2,000 events, gzipped).
 func TestReplayRecordedHistory(t *testing.T) {
-	for _, file := range []string{"run_history.json", "run_history_shards.json", "shard_history.json", "run_history_continued.json.gz"} {
+	for _, file := range []string{"run_history.json", "run_history_shards.json", "shard_group_history.json", "run_history_continued.json.gz"} {
 		t.Run(file, func(t *testing.T) {
 			h, err := readHistory(filepath.Join("testdata", file))
 			if err != nil {
@@ -35,7 +35,7 @@ func TestReplayRecordedHistory(t *testing.T) {
 			}
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(Run, workflow.RegisterOptions{Name: "Run"})
-			r.RegisterWorkflowWithOptions(Shard, workflow.RegisterOptions{Name: WorkflowShard})
+			r.RegisterWorkflowWithOptions(ShardGroup, workflow.RegisterOptions{Name: WorkflowShardGroup})
 			if err := r.ReplayWorkflowHistory(nil, h); err != nil {
 				t.Fatalf("replay: %v", err)
 			}

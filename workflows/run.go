@@ -53,11 +53,14 @@ type run struct {
 	replanPending bool     // a batched replan waits on its timer
 	replanWhy     []string // what it is for
 	budgetSpent   bool     // the history passed HistoryBudget
-	// children: the shards run in shard workflows (WorkflowShard) and the
-	// run continues as new when its history grows long; runs recorded
-	// before that run the load activities themselves.
-	children bool
-	starting int              // shard workflows not started yet
+	// groups: the shards run in shard group workflows (WorkflowShardGroup)
+	// and the run continues as new when its history grows long; runs
+	// recorded before that run the load activities themselves.
+	groups   bool
+	queued   []*slot          // shards to launch in new groups (flush)
+	toCancel []*group         // groups with cancellations to send (flush)
+	starting int              // shard groups not started yet
+	ctx      workflow.Context // the workflow's context, for cancel functions
 	detached workflow.Context // for what must go out even when the run is cancelled
 }
 
@@ -66,8 +69,8 @@ type run struct {
 const (
 	changeBatchedReplans = "batched-replans"
 	batchedReplans       = workflow.Version(1)
-	changeShardChildren  = "shard-children"
-	shardChildren        = workflow.Version(1)
+	changeShardGroups    = "shard-groups"
+	shardGroups          = workflow.Version(1)
 )
 
 // Run is the run workflow: prepare, start the shards, follow the fleet and
@@ -102,6 +105,9 @@ func Run(ctx workflow.Context, in RunInput) (RunOutcome, error) {
 	r.control = Control{RunID: in.RunID, Profile: r.base, Served: 1}
 	r.begin(ctx)
 	r.launchFirst(ctx, r.spec.Shards)
+	if r.groups {
+		r.flush(ctx)
+	}
 	_ = r.replan(ctx, "start")
 	return r.follow(ctx)
 }
@@ -109,7 +115,8 @@ func Run(ctx workflow.Context, in RunInput) (RunOutcome, error) {
 // begin sets up what every workflow run of a run needs before its shards.
 func (r *run) begin(ctx workflow.Context) {
 	r.batching = workflow.GetVersion(ctx, changeBatchedReplans, workflow.DefaultVersion, batchedReplans)
-	r.children = workflow.GetVersion(ctx, changeShardChildren, workflow.DefaultVersion, shardChildren) >= shardChildren
+	r.groups = workflow.GetVersion(ctx, changeShardGroups, workflow.DefaultVersion, shardGroups) >= shardGroups
+	r.ctx = ctx
 	r.detached, _ = workflow.NewDisconnectedContext(ctx)
 	r.sel = workflow.NewSelector(ctx)
 }
@@ -189,13 +196,17 @@ func (r *run) loop(ctx workflow.Context) *RunCarry {
 			r.cancelAll()
 		}
 	})
-	if r.children {
-		// Shard workflows are not cancelled with this one: ask them.
+	if r.groups {
+		// Shard groups are not cancelled with this one: ask them.
 		r.sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { r.cancelAll() })
 	}
 	for r.busy() > 0 {
 		r.sel.Select(ctx)
-		if r.children && r.historyLong(ctx) && r.settle(ctx) {
+		if !r.groups {
+			continue
+		}
+		r.flush(ctx)
+		if r.historyLong(ctx) && r.settle(ctx) {
 			return r.carry(ctx)
 		}
 	}
@@ -226,16 +237,18 @@ func (r *run) listen(ctx workflow.Context) {
 			r.started(ctx, st)
 		}
 	})
-	if r.children {
-		r.sel.AddReceive(workflow.GetSignalChannel(ctx, SignalShardEnded), func(c workflow.ReceiveChannel, _ bool) {
-			var end ShardEnded
-			c.Receive(ctx, &end)
-			r.shardEnded(ctx, end)
+	if r.groups {
+		r.sel.AddReceive(workflow.GetSignalChannel(ctx, SignalShardsEnded), func(c workflow.ReceiveChannel, _ bool) {
+			var batch ShardsEnded
+			c.Receive(ctx, &batch)
+			for _, end := range batch.Ends {
+				r.shardEnded(ctx, end)
+			}
 		})
 	}
 }
 
-// shardEnded takes a shard workflow's report of its end.
+// shardEnded takes a shard group's report of a shard's end.
 func (r *run) shardEnded(ctx workflow.Context, end ShardEnded) {
 	if end.Shard >= 0 && end.Shard < len(r.slots) {
 		r.ended(ctx, r.slots[end.Shard], end)

@@ -114,7 +114,7 @@ func newEnv(t *testing.T, f activitySet) *testsuite.TestWorkflowEnvironment {
 	// callbacks in the suite's clock.
 	env.SetTestTimeout(30 * time.Second)
 	env.RegisterWorkflow(Run)
-	env.RegisterWorkflowWithOptions(Shard, workflow.RegisterOptions{Name: WorkflowShard})
+	env.RegisterWorkflowWithOptions(ShardGroup, workflow.RegisterOptions{Name: WorkflowShardGroup})
 	for name, fn := range map[string]any{
 		ActivityPrepareRun: f.PrepareRun, ActivityStartRun: f.StartRun, ActivityPublishControl: f.PublishControl,
 		ActivityRecordEvent: f.RecordEvent, ActivityFinishRun: f.FinishRun, ActivityBuildReport: f.BuildReport,
@@ -403,7 +403,7 @@ func TestShardStartsAreBatched(t *testing.T) {
 func TestHistoryBudgetStopsReplacements(t *testing.T) {
 	f := &lossyActivities{fakeActivities: fakeActivities{shardTime: 1500 * time.Millisecond}, lose: 1}
 	env := newEnv(t, f)
-	env.OnGetVersion(changeShardChildren, workflow.DefaultVersion, shardChildren).Return(workflow.DefaultVersion)
+	env.OnGetVersion(changeShardGroups, workflow.DefaultVersion, shardGroups).Return(workflow.DefaultVersion)
 	env.SetCurrentHistoryLength(HistoryBudget + 1)
 	env.ExecuteWorkflow(Run, RunInput{RunID: "tight"})
 	var out RunOutcome
@@ -463,7 +463,8 @@ func TestLongHistoryContinuesAsNew(t *testing.T) {
 	for _, l := range c.Live {
 		live[l.Index] = l
 	}
-	if len(live) != 3 || !live[0].Started || live[0].Worker != "w0" || !live[2].Started || live[3].State != slotWaiting || live[3].Started {
+	if len(live) != 3 || !live[0].Started || live[0].Worker != "w0" || !live[2].Started || live[3].State != slotWaiting || live[3].Started ||
+		live[0].Group != ShardGroupID("long", 0) || live[3].Group != ShardGroupID("long", 3) {
 		t.Fatalf("live slots %+v", c.Live)
 	}
 	if len(c.Control.Fractions) != 4 || c.Control.Fractions[1] != 0 || c.Control.Version != len(f.controls) {
@@ -480,7 +481,9 @@ func TestLongHistoryContinuesAsNew(t *testing.T) {
 		{Shard: 3, Outcome: OutcomeCancelled},
 	}
 	for i, end := range ends {
-		next.RegisterDelayedCallback(func() { next.SignalWorkflow(SignalShardEnded, end) }, time.Duration(10+i)*time.Millisecond)
+		next.RegisterDelayedCallback(func() {
+			next.SignalWorkflow(SignalShardsEnded, ShardsEnded{Ends: []ShardEnded{end}})
+		}, time.Duration(10+i)*time.Millisecond)
 	}
 	next.ExecuteWorkflow(Run, in)
 	var out RunOutcome

@@ -26,9 +26,18 @@ type slot struct {
 	maxVUs  int
 	maxRPS  int
 	cancel  workflow.CancelFunc
-	// cancelled: its cancellation was asked for. pending: its shard
-	// workflow is not started yet (a cancellation then waits for the start).
-	cancelled, pending bool
+	// group is the shard group it runs in (nil while it waits to be
+	// launched, and for runs whose shards are the run's own activities);
+	// cancelled: its cancellation was asked for.
+	group     *group
+	cancelled bool
+}
+
+// A group is a shard group workflow: it runs some of the run's shards.
+type group struct {
+	id      string
+	pending bool  // its workflow is not started yet
+	cancels []int // shards whose cancellation is to be sent to it
 }
 
 // live tells whether the slot waits or runs.
@@ -91,8 +100,11 @@ func (r *run) launch(ctx workflow.Context) {
 }
 
 func (r *run) start(ctx workflow.Context, s *slot) {
-	if r.children {
-		r.startChild(ctx, s)
+	if r.groups {
+		// Launched with the others of this moment, in as few groups as can
+		// hold them (flush).
+		s.cancel = r.groupCancel(s)
+		r.queued = append(r.queued, s)
 		return
 	}
 	opts := shardActivityOptions(workflow.Now(ctx), r.shardEnd(), s.first)
@@ -136,57 +148,97 @@ func shardActivityOptions(now, end time.Time, first bool) workflow.ActivityOptio
 	}
 }
 
-// ShardWorkflowID is the workflow ID of a run's shard.
-func ShardWorkflowID(runID string, shard int) string {
-	return fmt.Sprintf("%s/shard/%d", runID, shard)
+// ShardGroupID is the workflow ID of a run's shard group whose first
+// shard is shard.
+func ShardGroupID(runID string, shard int) string {
+	return fmt.Sprintf("%s/shards/%d", runID, shard)
 }
 
-// startChild starts the slot's shard workflow. It runs on when this
-// workflow run continues as new, and signals its end to whichever run of
-// the run's workflow is current by then.
-func (r *run) startChild(ctx workflow.Context, s *slot) {
-	id := ShardWorkflowID(r.spec.RunID, s.index)
-	// Detached: its cancellation is asked for explicitly (childCancel), by
-	// whichever workflow run of the run is current.
+// flush launches the queued shards, in groups of at most ShardGroupSize,
+// and sends the cancellations asked for to the groups that are started.
+func (r *run) flush(ctx workflow.Context) {
+	for len(r.queued) > 0 {
+		n := min(len(r.queued), ShardGroupSize)
+		r.startGroup(ctx, r.queued[:n])
+		r.queued = r.queued[n:]
+	}
+	r.queued = nil
+	for _, g := range r.toCancel {
+		if !g.pending {
+			r.sendCancels(g)
+		}
+	}
+	r.toCancel = nil
+}
+
+// startGroup starts a shard group workflow for slots. It runs on when this
+// workflow run continues as new, and signals its shards' ends to whichever
+// run of the run's workflow is current by then.
+func (r *run) startGroup(ctx workflow.Context, slots []*slot) {
+	g := &group{id: ShardGroupID(r.spec.RunID, slots[0].index), pending: true}
+	in := ShardGroupInput{Parent: workflow.GetInfo(ctx).WorkflowExecution.ID, First: slots[0].first, End: r.shardEnd()}
+	members := slices.Clone(slots)
+	for _, s := range members {
+		s.group = g
+		in.Shards = append(in.Shards, r.shardInput(s))
+	}
+	// Detached: its cancellation is asked for explicitly, by whichever
+	// workflow run of the run is current.
 	cctx := workflow.WithChildOptions(r.detached, workflow.ChildWorkflowOptions{
-		WorkflowID:        id,
+		WorkflowID:        g.id,
 		TaskQueue:         ControlQueue,
 		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
-		// Its end comes by signal in any case; this makes the SDK's test
-		// environment run its cancellation, as Temporal does.
+		// Its shards' ends come by signal in any case; this makes the SDK's
+		// test environment run its cancellation, as Temporal does.
 		WaitForCancellation: true,
 	})
-	in := ShardRun{Parent: workflow.GetInfo(ctx).WorkflowExecution.ID, Input: r.shardInput(s), First: s.first, End: r.shardEnd()}
-	s.pending = true
 	r.starting++
-	s.cancel = r.childCancel(s)
-	r.sel.AddFuture(workflow.ExecuteChildWorkflow(cctx, WorkflowShard, in).GetChildWorkflowExecution(), func(f workflow.Future) {
+	r.sel.AddFuture(workflow.ExecuteChildWorkflow(cctx, WorkflowShardGroup, in).GetChildWorkflowExecution(), func(f workflow.Future) {
 		r.starting--
-		s.pending = false
+		g.pending = false
 		if err := f.Get(ctx, nil); err != nil {
-			r.ended(ctx, s, ShardEnded{Shard: s.index, Outcome: OutcomeLost, Error: err.Error(), Short: "its workflow did not start: " + shortError(err)})
+			for _, s := range members {
+				r.ended(ctx, s, ShardEnded{Shard: s.index, Outcome: OutcomeLost, Error: err.Error(), Short: "its workflow did not start: " + shortError(err)})
+			}
 			return
 		}
-		if s.cancelled {
-			s.cancelled = false
-			s.cancel()
+		if len(g.cancels) > 0 {
+			r.sendCancels(g)
 		}
 	})
 }
 
-// childCancel asks the slot's shard workflow to cancel its load activity,
-// once; a workflow not started yet is cancelled when it starts. The request
-// goes out even when the run's own workflow is being cancelled.
-func (r *run) childCancel(s *slot) workflow.CancelFunc {
+// groupCancel asks the slot's shard group to cancel its load activity,
+// once; a slot not launched yet just ends.
+func (r *run) groupCancel(s *slot) workflow.CancelFunc {
 	return func() {
 		if s.cancelled || !s.live() {
 			return
 		}
 		s.cancelled = true
-		if !s.pending {
-			workflow.RequestCancelExternalWorkflow(r.detached, ShardWorkflowID(r.spec.RunID, s.index), "")
+		if s.group == nil {
+			if i := slices.Index(r.queued, s); i >= 0 {
+				r.queued = slices.Delete(r.queued, i, i+1)
+			}
+			r.ended(r.ctx, s, ShardEnded{Shard: s.index, Outcome: OutcomeCancelled})
+			return
 		}
+		g := s.group
+		if len(g.cancels) == 0 && !slices.Contains(r.toCancel, g) {
+			r.toCancel = append(r.toCancel, g)
+		}
+		g.cancels = append(g.cancels, s.index)
 	}
+}
+
+// sendCancels sends a group the cancellations asked for. It goes out even
+// when the run's own workflow is being cancelled.
+func (r *run) sendCancels(g *group) {
+	if len(g.cancels) == 0 {
+		return
+	}
+	workflow.SignalExternalWorkflow(r.detached, g.id, "", SignalCancelShards, CancelShards{Shards: g.cancels})
+	g.cancels = nil
 }
 
 // endOf says how a load activity ended.
@@ -210,16 +262,46 @@ func endOf(shard int, res ShardResult, err error) ShardEnded {
 	return end
 }
 
-// Shard is the shard workflow: it runs one shard's load activity and
-// signals how it ended to the run's workflow (by ID, so to its current
-// run). Cancelling it cancels the activity.
-func Shard(ctx workflow.Context, in ShardRun) error {
-	actx := workflow.WithActivityOptions(ctx, shardActivityOptions(workflow.Now(ctx), in.End, in.First))
-	var res ShardResult
-	err := workflow.ExecuteActivity(actx, ActivityLoadShard, in.Input).Get(ctx, &res)
+// ShardGroup is the shard group workflow: it runs its shards' load
+// activities and signals how they ended to the run's workflow (by ID, so to
+// its current run), several at once when they end together. Cancelling it
+// cancels them all; SignalCancelShards cancels some.
+func ShardGroup(ctx workflow.Context, in ShardGroupInput) error {
+	now := workflow.Now(ctx)
+	sel := workflow.NewSelector(ctx)
+	cancels := make(map[int]workflow.CancelFunc, len(in.Shards))
+	var ends []ShardEnded
+	for _, si := range in.Shards {
+		actx, cancel := workflow.WithCancel(workflow.WithActivityOptions(ctx, shardActivityOptions(now, in.End, in.First)))
+		cancels[si.Shard] = cancel
+		sel.AddFuture(workflow.ExecuteActivity(actx, ActivityLoadShard, si), func(f workflow.Future) {
+			var res ShardResult
+			err := f.Get(ctx, &res)
+			ends = append(ends, endOf(si.Shard, res, err))
+			delete(cancels, si.Shard)
+		})
+	}
+	sel.AddReceive(workflow.GetSignalChannel(ctx, SignalCancelShards), func(c workflow.ReceiveChannel, _ bool) {
+		var cs CancelShards
+		c.Receive(ctx, &cs)
+		for _, shard := range cs.Shards {
+			if cancel, ok := cancels[shard]; ok {
+				cancel()
+			}
+		}
+	})
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
-	// A run that has ended no longer listens: nothing to tell then.
-	_ = workflow.SignalExternalWorkflow(dctx, in.Parent, "", SignalShardEnded, endOf(in.Input.Shard, res, err)).Get(dctx, nil)
+	for len(cancels) > 0 {
+		sel.Select(ctx)
+		for sel.HasPending() {
+			sel.Select(ctx)
+		}
+		if len(ends) > 0 {
+			// A run that has ended no longer listens: nothing to tell then.
+			_ = workflow.SignalExternalWorkflow(dctx, in.Parent, "", SignalShardsEnded, ShardsEnded{Ends: ends}).Get(dctx, nil)
+			ends = nil
+		}
+	}
 	return nil
 }
 
@@ -321,17 +403,18 @@ const listedResults = 1000
 
 // replace queues a replacement for a lost shard: at once when the shard had
 // run (its worker died), after a growing pause when it failed before it
-// started (a worker that cannot reach the server, say), and never beyond a
-// cap, so that a failing fleet cannot grow the run's history without end.
+// started (a worker that cannot reach the server, say). A run recorded
+// before shard groups (which cannot continue as new) never replaces beyond
+// a cap, so that a failing fleet cannot grow its history without end.
 func (r *run) replace(ctx workflow.Context, s *slot) {
 	if r.ending || r.aborted {
 		return
 	}
 	r.replacements++
-	// A run whose shards run in their own workflows continues as new before
-	// its history grows long, and replaces lost shards until its end.
-	// Runs recorded before that cap the replacements and the history.
-	if r.children {
+	// A run whose shards run in shard groups continues as new before its
+	// history grows long, and replaces lost shards until its end. Runs
+	// recorded before that cap the replacements and the history.
+	if r.groups {
 		r.relaunch(ctx, s)
 		return
 	}

@@ -30,15 +30,19 @@ const (
 	// SignalShardStates carries the starts of several shards at once: the
 	// server gathers those that arrive together into one signal.
 	SignalShardStates = "shard_states"
-	// SignalShardEnded carries a shard's end (ShardEnded), sent by its
-	// shard workflow to the run's current workflow run.
-	SignalShardEnded = "shard_ended"
-	QueryState       = "state"
+	// SignalShardsEnded carries shards' ends (ShardsEnded), sent by their
+	// shard group workflow to the run's current workflow run.
+	SignalShardsEnded = "shards_ended"
+	// SignalCancelShards asks a shard group to cancel some of its shards
+	// (CancelShards).
+	SignalCancelShards = "cancel_shards"
+	QueryState         = "state"
 
-	// WorkflowShard is the child workflow that runs one shard's load
-	// activity and tells the run how it ended. Runs recorded before it
-	// existed ran the load activities themselves.
-	WorkflowShard = "Shard"
+	// WorkflowShardGroup is the child workflow that runs a group of a
+	// run's shards (their load activities) and tells the run how each
+	// ended. Runs recorded before it existed ran the load activities
+	// themselves.
+	WorkflowShardGroup = "ShardGroup"
 )
 
 // Timing of a run.
@@ -79,6 +83,10 @@ const (
 	// running on in their own workflows), unless Temporal suggests it
 	// sooner: far below Temporal's limit and well before 10,000 events.
 	ContinueAfter = 5_000
+	// ShardGroupSize is how many shards a shard group runs at most: a
+	// thousand shards start as ten child workflows, and a heartbeat
+	// updates the state of a group of at most this many activities.
+	ShardGroupSize = 100
 )
 
 // RunInput starts a run workflow.
@@ -89,9 +97,10 @@ type RunInput struct {
 	Carry *RunCarry `json:",omitempty"`
 }
 
-// RunCarry is what a run carries into its next workflow run. Its size grows
-// with the shards alive (not with those that ended) and with the slots ever
-// made by a float each (their fractions in Control).
+// RunCarry is what a run carries into its next workflow run; its shard
+// groups run on. Its size grows with the shards alive (not with those that
+// ended), and with the slots ever made by a float each (their fractions in
+// Control).
 type RunCarry struct {
 	Spec    RunSpec
 	Epoch   time.Time
@@ -127,21 +136,33 @@ type CarriedSlot struct {
 	Worker  string `json:",omitempty"`
 	MaxVUs  int    `json:",omitempty"`
 	MaxRPS  int    `json:",omitempty"`
-	// Cancelled: its cancellation was requested.
+	// Group is the ID of its shard group's workflow.
+	Group string
+	// Cancelled: its cancellation was asked for.
 	Cancelled bool `json:",omitempty"`
 }
 
-// ShardRun is the input of the shard workflow (WorkflowShard).
-type ShardRun struct {
-	// Parent is the run's workflow ID: the shard's end is signalled to the
-	// run's current workflow run, whichever it is by then.
+// ShardGroupInput is the input of a shard group workflow.
+type ShardGroupInput struct {
+	// Parent is the run's workflow ID: the shards' ends are signalled to
+	// the run's current workflow run, whichever it is by then.
 	Parent string
-	Input  ShardInput
-	// First: one of the run's first shards, given FirstPickup to find a
-	// worker; a later one may wait until End.
+	Shards []ShardInput
+	// First: the run's first shards, given FirstPickup to find a worker;
+	// later ones may wait until End.
 	First bool `json:",omitempty"`
 	// End is when the profile and its graceful stop are over.
 	End time.Time
+}
+
+// ShardsEnded is the payload of SignalShardsEnded.
+type ShardsEnded struct {
+	Ends []ShardEnded
+}
+
+// CancelShards is the payload of SignalCancelShards.
+type CancelShards struct {
+	Shards []int
 }
 
 // Shard outcomes, in ShardEnded.
@@ -153,8 +174,7 @@ const (
 	OutcomeLost      = "lost"      // it failed or its worker went silent
 )
 
-// ShardEnded is how a shard's load activity ended: the payload of
-// SignalShardEnded.
+// ShardEnded is how a shard's load activity ended.
 type ShardEnded struct {
 	Shard   int
 	Outcome string

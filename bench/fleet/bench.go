@@ -24,6 +24,7 @@ import (
 	"github.com/barrage/barrage/internal/scenario"
 	"github.com/barrage/barrage/internal/server"
 	"github.com/barrage/barrage/internal/store"
+	"github.com/barrage/barrage/workflows"
 )
 
 // Bounds of the waits around the run.
@@ -143,13 +144,14 @@ func drive(ctx, sctx context.Context, cfg config, srv *server.Server, f *fleet, 
 	res.posted, res.inserted, res.duplicates = f.posted.Load(), f.inserted.Load(), f.duplicates.Load()
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	desc, err := srv.TemporalClient().DescribeWorkflowExecution(dctx, run.RunID, "")
-	if err != nil {
-		return fmt.Errorf("describe the run's workflow: %w", err)
+	if res.historyBytes, res.historyEvents, res.historyRuns, err = chainHistory(dctx, srv.TemporalClient(), run.RunID); err != nil {
+		return err
 	}
-	info := desc.GetWorkflowExecutionInfo()
-	res.historyBytes, res.historyEvents = info.GetHistorySizeBytes(), info.GetHistoryLength()
 	progress("history: %s", historyKinds(dctx, srv.TemporalClient(), run.RunID))
+	if g, err := srv.TemporalClient().DescribeWorkflowExecution(dctx, workflows.ShardGroupID(run.RunID, 0), ""); err == nil {
+		gi := g.GetWorkflowExecutionInfo()
+		progress("shard group %s: %d events, %.2f MB", workflows.ShardGroupID(run.RunID, 0), gi.GetHistoryLength(), float64(gi.GetHistorySizeBytes())/1e6)
+	}
 	if !v.wait(viewersGrace) {
 		progress("viewers: a live stream did not end within %s of the run's end", viewersGrace)
 	}
@@ -312,6 +314,36 @@ func foldedSnapshots(ctx context.Context, st store.Store, runID string) (int64, 
 		n += int64(iv.Snapshots)
 	}
 	return n, len(ivs), nil
+}
+
+// chainHistory sums the history of every workflow run of a run's workflow
+// (one, unless it continued as new): bytes, events and runs.
+func chainHistory(ctx context.Context, tc sdkclient.Client, id string) (size, events int64, runs int, err error) {
+	desc, err := tc.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("describe the run's workflow: %w", err)
+	}
+	for runID := desc.GetWorkflowExecutionInfo().GetFirstRunId(); runID != ""; runs++ {
+		d, err := tc.DescribeWorkflowExecution(ctx, id, runID)
+		if err != nil {
+			return 0, 0, 0, fmt.Errorf("describe workflow run %s: %w", runID, err)
+		}
+		size += d.GetWorkflowExecutionInfo().GetHistorySizeBytes()
+		events += d.GetWorkflowExecutionInfo().GetHistoryLength()
+		next := ""
+		it := tc.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				return 0, 0, 0, fmt.Errorf("close event of workflow run %s: %w", runID, err)
+			}
+			if a := ev.GetWorkflowExecutionContinuedAsNewEventAttributes(); a != nil {
+				next = a.GetNewExecutionRunId()
+			}
+		}
+		runID = next
+	}
+	return size, events, runs, nil
 }
 
 // historyKinds counts a workflow's history events by type, most frequent

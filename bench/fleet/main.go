@@ -19,7 +19,7 @@
 // Progress goes to stderr; stdout gets, per store, the lines
 //
 //	fleet_cpu workers=N store=S ingest=… fold=… stream=… api=… standin=… other=… total=…
-//	fleet_extra workers=N store=S history_events=… report_seconds=… lag_p50_ms=… snapshots_posted=… snapshots_folded=… viewers=V
+//	fleet_extra workers=N store=S history_events=… history_runs=… report_seconds=… lag_p50_ms=… snapshots_posted=… snapshots_folded=… viewers=V
 //	fleet_bench workers=N steps=5 seconds=S store=S fold_core=F ingest_core=I lag_p99_ms=L dropped=D history_mb=H status=STATUS
 //
 // CPU figures are CPU-seconds per second of the load window (epoch to the
