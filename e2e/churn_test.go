@@ -111,9 +111,10 @@ func TestThousandsOfReplacements(t *testing.T) {
 	}
 
 	// Every workflow run of the chain stayed short.
-	runID, runs := first, 0
+	runID, runs, longest := first, 0, 0
 	for runID != "" {
 		events, next := historyOf(ctx, t, tc, run.ID, runID)
+		longest = max(longest, events)
 		if runs == 1 && os.Getenv("BARRAGE_RECORD_HISTORY") != "" {
 			// A workflow run that started from a carry, for the replay test.
 			recordHistory(t, tc, run.ID, runID, "run_history_continued.json.gz")
@@ -127,6 +128,7 @@ func TestThousandsOfReplacements(t *testing.T) {
 	if runs != out.Continued+1 {
 		t.Errorf("%d workflow runs in the chain, the outcome says %d continuations", runs, out.Continued)
 	}
+	t.Logf("%d workflow runs, the longest with %d events", runs, longest)
 
 	// The store holds one finished run, every loss on its timeline, and one report.
 	r, err := st.GetRun(ctx, run.ID)

@@ -1,13 +1,17 @@
-// Package workflows holds Barrage's Temporal workflow: one RunWorkflow per
-// run, with the run's ID as workflow ID. It orchestrates only: the load
+// Package workflows holds Barrage's Temporal workflows: one Run per run,
+// with the run's ID as workflow ID, and the ShardGroup children it starts
+// (ShardGroupID), each running up to ShardGroupSize of the run's load
+// activities and signalling their ends back. It orchestrates only: the load
 // arithmetic lives in internal/profile, the work in activities. Per-second
 // metrics never pass through here (they go from workers to the server's
-// ingest endpoint), so a run's history stays small.
+// ingest endpoint), so a run's history grows with the fleet's changes, not
+// with time; past ContinueAfter events the run continues as new, and its
+// shard groups (abandoned children) run on.
 //
 // Usage:
 //
-//  1. Register Run on the ControlQueue worker, with the activities of package
-//     activities (workers.NewControlWorker does both).
+//  1. Register Run and ShardGroup on the ControlQueue worker, with the
+//     activities of package activities (workers.NewControl does all that).
 //  2. Start it with client.ExecuteWorkflow, ID = run ID, input RunInput.
 //  3. Signal SignalAbort (AbortSignal) or SignalRamp (RampSignal) to steer it;
 //     query QueryState for where it is.

@@ -158,6 +158,7 @@ func drive(ctx, sctx context.Context, cfg config, srv *server.Server, f *fleet, 
 	stopViewers()
 	v.wait(viewersGrace)
 	res.lagP50, res.lagP99 = v.lag(0.50), v.lag(0.99)
+	progress("lag by interval, ms: %v", v.lagsInOrder())
 	progress("stand-ins: %d shards started, %d snapshots posted, %d inserted, %d duplicates, %d lost, %d control requests failed",
 		f.started.Load(), res.posted, res.inserted, f.duplicates.Load(), f.lost.Load(), f.controlErrors.Load())
 	progress("folded: %d intervals, %d snapshots; viewer events %v (ended: %v)", res.intervals, res.folded, v.events, v.ended)

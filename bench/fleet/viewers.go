@@ -104,3 +104,10 @@ func (v *viewers) lag(q float64) int64 {
 	i := int(math.Ceil(q*float64(len(s)))) - 1
 	return s[min(max(i, 0), len(s)-1)]
 }
+
+// lagsInOrder returns the first viewer's lags in ms, interval by interval.
+func (v *viewers) lagsInOrder() []int64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return slices.Clone(v.lags)
+}
