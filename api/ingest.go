@@ -187,7 +187,7 @@ func (s *Server) ingestEvent(c *gin.Context) {
 		fail(c, http.StatusBadRequest, "invalid_field", "kind", "an event needs a kind (at most 64 bytes) and a detail of at most 4096 bytes")
 		return
 	}
-	seq, err := s.cfg.Store.AppendEvent(c, store.Event{RunID: r.ID, At: time.Now(), Kind: req.Kind, Detail: req.Detail})
+	seq, err := s.events.put(c.Request.Context(), store.Event{RunID: r.ID, At: time.Now(), Kind: req.Kind, Detail: req.Detail}, nil)
 	if err != nil {
 		failErr(c, err, "event")
 		return
@@ -228,7 +228,7 @@ func (s *Server) ingestShard(c *gin.Context) {
 	if req.Detail != "" {
 		detail += " " + req.Detail
 	}
-	if _, err := s.cfg.Store.AppendEvent(c, store.Event{RunID: r.ID, At: time.Now(), Kind: "shard_started", Detail: detail}); err != nil {
+	if _, err := s.events.put(c.Request.Context(), store.Event{RunID: r.ID, At: time.Now(), Kind: "shard_started", Detail: detail}, nil); err != nil {
 		failErr(c, err, "event")
 		return
 	}

@@ -59,7 +59,8 @@ type Server struct {
 	runs        *runCache
 	controls    *controls
 	shardStarts *shardStarts
-	snapshots   *snapshotWriter
+	snapshots   *batchWriter[store.Snapshot, bool]
+	events      *batchWriter[store.Event, int64]
 	feeds       *feeds
 	folder      *folder
 	broker      *broker
@@ -92,6 +93,7 @@ func New(cfg Config) *Server {
 	s.folder = newFolder(s)
 	s.feeds = newFeeds(s)
 	s.snapshots = newSnapshotWriter(cfg.Store)
+	s.events = newEventWriter(cfg.Store)
 	s.shardStarts = newShardStarts(func(ctx context.Context, workflowID string, batch workflows.ShardStates) error {
 		return cfg.Temporal.SignalWorkflow(ctx, workflowID, "", workflows.SignalShardStates, batch)
 	})
@@ -134,6 +136,7 @@ func (s *Server) Handler() http.Handler { return s.router }
 func (s *Server) Close() {
 	s.stop()
 	s.snapshots.close()
+	s.events.close()
 	s.folder.close()
 	s.wg.Wait()
 }

@@ -54,6 +54,49 @@ func testEvents(t *testing.T, s Store) {
 	}
 }
 
+func testEventsBatch(t *testing.T, s Store) {
+	ctx := t.Context()
+	mustScenario(t, s, "sc")
+	mustRun(t, s, "r", "sc", nil)
+	mustRun(t, s, "other", "sc", nil)
+	seq, err := s.AppendEvent(ctx, Event{RunID: "r", Kind: "before"})
+	mustNil(t, err, "append one")
+	if seq != 1 {
+		t.Fatalf("first seq %d", seq)
+	}
+	batch := []Event{
+		{RunID: "r", At: t0, Kind: "a"},
+		{RunID: "other", At: t0, Kind: "b"},
+		{RunID: "r", At: t0.Add(time.Second), Kind: "c", Detail: "third"},
+	}
+	seqs, err := s.AppendEvents(ctx, batch)
+	mustNil(t, err, "append batch")
+	wantEqual(t, seqs, []int64{2, 1, 3}, "seqs of the batch")
+	got, err := s.ListEvents(ctx, "r")
+	mustNil(t, err, "list")
+	if len(got) != 3 || got[1].Kind != "a" || got[2].Kind != "c" || got[2].Detail != "third" || !got[2].At.Equal(stored(t0.Add(time.Second))) {
+		t.Fatalf("events after the batch: %+v", got)
+	}
+	// A batch naming an unknown run stores nothing.
+	_, err = s.AppendEvents(ctx, []Event{{RunID: "r", Kind: "lost"}, {RunID: "nope", Kind: "x"}})
+	wantErr(t, err, ErrNotFound, "batch naming an unknown run")
+	got, err = s.ListEvents(ctx, "r")
+	mustNil(t, err, "list after the failed batch")
+	if len(got) != 3 {
+		t.Fatalf("a failed batch stored part of itself: %+v", got)
+	}
+	seq, err = s.AppendEvent(ctx, Event{RunID: "r", Kind: "after"})
+	mustNil(t, err, "append after the failed batch")
+	if seq != 4 {
+		t.Fatalf("seq after a failed batch: %d, want 4", seq)
+	}
+	seqs, err = s.AppendEvents(ctx, nil)
+	mustNil(t, err, "append empty batch")
+	if len(seqs) != 0 {
+		t.Fatalf("empty batch: %v", seqs)
+	}
+}
+
 func testEventsConcurrent(t *testing.T, s Store) {
 	mustScenario(t, s, "sc")
 	mustRun(t, s, "r", "sc", nil)

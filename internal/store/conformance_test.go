@@ -32,6 +32,7 @@ func runConformance(t *testing.T, open func(t *testing.T) Store) {
 		{"LatestRunWithTag", testLatestRunWithTag},
 		{"Events", testEvents},
 		{"EventsConcurrent", testEventsConcurrent},
+		{"EventsBatch", testEventsBatch},
 		{"SnapshotIdempotent", testSnapshotIdempotent},
 		{"SnapshotList", testSnapshotList},
 		{"SnapshotConcurrent", testSnapshotConcurrent},

@@ -31,28 +31,42 @@ func (p *postgresStore) PutSnapshots(ctx context.Context, snaps []Snapshot) ([]b
 	if len(snaps) == 0 {
 		return inserted, nil
 	}
-	// One round trip and one commit for the batch: what a thousand
-	// workers' snapshots a second need of a database that fsyncs commits.
-	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
-		var b pgx.Batch
-		for i := range snaps {
-			s := &snaps[i]
-			s.ReceivedAt = orNow(s.ReceivedAt)
-			b.Queue(`INSERT INTO snapshots (run_id, shard, attempt, seq, interval_index, worker, data, received_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id, shard, attempt, seq) DO NOTHING`,
-				s.RunID, s.Shard, s.Attempt, s.Seq, s.Interval, s.Worker, blob(s.Data), s.ReceivedAt)
+	// One statement for the batch, its rows passed as arrays: one parse,
+	// one plan and one commit for what a thousand workers send in a moment.
+	var (
+		runIDs, workers  = make([]string, len(snaps)), make([]string, len(snaps))
+		shards, attempts = make([]int32, len(snaps)), make([]int32, len(snaps))
+		seqs, intervals  = make([]int64, len(snaps)), make([]int64, len(snaps))
+		data             = make([][]byte, len(snaps))
+		received         = make([]time.Time, len(snaps))
+		first            = make(map[snapshotKey]int, len(snaps))
+	)
+	for i := range snaps {
+		s := &snaps[i]
+		s.ReceivedAt = orNow(s.ReceivedAt)
+		runIDs[i], shards[i], attempts[i], seqs[i] = s.RunID, int32(s.Shard), int32(s.Attempt), s.Seq
+		intervals[i], workers[i], data[i], received[i] = s.Interval, s.Worker, blob(s.Data), s.ReceivedAt
+		k := snapshotKey{s.RunID, s.Shard, s.Attempt, s.Seq}
+		if _, ok := first[k]; !ok {
+			first[k] = i
 		}
-		res := tx.SendBatch(ctx, &b)
-		for i := range snaps {
-			tag, err := res.Exec()
-			if err != nil {
-				_ = res.Close()
-				return err
+	}
+	// DO NOTHING keeps the first write, also of a key twice in the batch;
+	// RETURNING names the rows that were new.
+	rows, err := p.pool.Query(ctx, `INSERT INTO snapshots (run_id, shard, attempt, seq, interval_index, worker, data, received_at)
+		SELECT * FROM unnest($1::text[], $2::int4[], $3::int4[], $4::int8[], $5::int8[], $6::text[], $7::bytea[], $8::timestamptz[])
+		ON CONFLICT (run_id, shard, attempt, seq) DO NOTHING
+		RETURNING run_id, shard, attempt, seq`,
+		runIDs, shards, attempts, seqs, intervals, workers, data, received)
+	if err == nil {
+		var k snapshotKey
+		_, err = pgx.ForEachRow(rows, []any{&k.run, &k.shard, &k.attempt, &k.seq}, func() error {
+			if i, ok := first[k]; ok {
+				inserted[i] = true
 			}
-			inserted[i] = tag.RowsAffected() == 1
-		}
-		return res.Close()
-	})
+			return nil
+		})
+	}
 	if pgCode(err) == pgForeignKeyViolation {
 		return nil, fmt.Errorf("put %d snapshots: %w", len(snaps), ErrNotFound)
 	}
@@ -60,6 +74,13 @@ func (p *postgresStore) PutSnapshots(ctx context.Context, snaps []Snapshot) ([]b
 		return nil, fmt.Errorf("put %d snapshots: %w", len(snaps), err)
 	}
 	return inserted, nil
+}
+
+// snapshotKey is a snapshot's primary key.
+type snapshotKey struct {
+	run            string
+	shard, attempt int
+	seq            int64
 }
 
 func (p *postgresStore) ListSnapshots(ctx context.Context, runID string, interval int64) ([]Snapshot, error) {

@@ -189,6 +189,41 @@ func (p *postgresStore) AppendEvent(ctx context.Context, e Event) (int64, error)
 	return seq, nil
 }
 
+func (p *postgresStore) AppendEvents(ctx context.Context, events []Event) ([]int64, error) {
+	seqs := make([]int64, len(events))
+	if len(events) == 0 {
+		return seqs, nil
+	}
+	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		// One counter update per run, for all its events at once.
+		for _, run := range eventRuns(events) {
+			var last int64
+			err := tx.QueryRow(ctx, "UPDATE runs SET event_seq = event_seq + $2 WHERE id = $1 RETURNING event_seq",
+				run.id, run.n).Scan(&last)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("run %s: %w", run.id, ErrNotFound)
+			}
+			if err != nil {
+				return err
+			}
+			run.number(events, seqs, last)
+		}
+		runIDs, kinds, details := make([]string, len(events)), make([]string, len(events)), make([]string, len(events))
+		ats := make([]time.Time, len(events))
+		for i, e := range events {
+			runIDs[i], kinds[i], details[i], ats[i] = e.RunID, e.Kind, e.Detail, orNow(e.At)
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO run_events (run_id, seq, at, kind, detail)
+			SELECT * FROM unnest($1::text[], $2::int8[], $3::timestamptz[], $4::text[], $5::text[])`,
+			runIDs, seqs, ats, kinds, details)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("append %d events: %w", len(events), err)
+	}
+	return seqs, nil
+}
+
 func (p *postgresStore) ListEvents(ctx context.Context, runID string) ([]Event, error) {
 	rows, _ := p.pool.Query(ctx, "SELECT run_id, seq, at, kind, detail FROM run_events WHERE run_id = $1 ORDER BY seq", runID)
 	events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Event, error) {

@@ -32,6 +32,42 @@ func (s *sqliteStore) AppendEvent(ctx context.Context, e Event) (int64, error) {
 	return seq, nil
 }
 
+func (s *sqliteStore) AppendEvents(ctx context.Context, events []Event) ([]int64, error) {
+	seqs := make([]int64, len(events))
+	if len(events) == 0 {
+		return seqs, nil
+	}
+	err := sqliteTx(ctx, s.w, func(tx *sql.Tx) error {
+		for _, run := range eventRuns(events) {
+			var last int64
+			err := tx.QueryRowContext(ctx, "UPDATE runs SET event_seq = event_seq + ? WHERE id = ? RETURNING event_seq",
+				run.n, run.id).Scan(&last)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("run %s: %w", run.id, ErrNotFound)
+			}
+			if err != nil {
+				return err
+			}
+			run.number(events, seqs, last)
+		}
+		stmt, err := tx.PrepareContext(ctx, "INSERT INTO run_events (run_id, seq, at, kind, detail) VALUES (?, ?, ?, ?, ?)")
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i, e := range events {
+			if _, err := stmt.ExecContext(ctx, e.RunID, seqs[i], orNow(e.At).UnixMicro(), e.Kind, e.Detail); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("append %d events: %w", len(events), err)
+	}
+	return seqs, nil
+}
+
 func (s *sqliteStore) ListEvents(ctx context.Context, runID string) ([]Event, error) {
 	rows, err := s.r.QueryContext(ctx, "SELECT run_id, seq, at, kind, detail FROM run_events WHERE run_id = ? ORDER BY seq", runID)
 	events, err := collect(rows, err, func(row scanner) (Event, error) {

@@ -200,6 +200,11 @@ type Store interface {
 	// AppendEvent stores an event and returns its Seq: 1, 2, 3, ... per run,
 	// without gaps, also under concurrent appends. A zero At means now.
 	AppendEvent(ctx context.Context, e Event) (int64, error)
+	// AppendEvents stores events, of one run or several, in one
+	// transaction and returns their Seqs: each run's events follow each
+	// other in the order given. All or nothing: ErrNotFound (and nothing
+	// stored) when a run does not exist.
+	AppendEvents(ctx context.Context, events []Event) ([]int64, error)
 	// ListEvents returns a run's events in Seq order.
 	ListEvents(ctx context.Context, runID string) ([]Event, error)
 

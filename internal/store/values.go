@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -122,4 +123,36 @@ func sqlLimit(limit int) int64 {
 		return math.MaxInt64
 	}
 	return int64(limit)
+}
+
+// eventRun is one run's share of a batch of events.
+type eventRun struct {
+	id string
+	n  int64 // its events in the batch
+}
+
+// eventRuns lists the runs of a batch of events, in order of first
+// appearance, with how many events each has.
+func eventRuns(events []Event) []*eventRun {
+	var runs []*eventRun
+	for _, e := range events {
+		i := slices.IndexFunc(runs, func(r *eventRun) bool { return r.id == e.RunID })
+		if i < 0 {
+			runs = append(runs, &eventRun{id: e.RunID})
+			i = len(runs) - 1
+		}
+		runs[i].n++
+	}
+	return runs
+}
+
+// number gives the run's events in the batch the seqs up to last, in order.
+func (r *eventRun) number(events []Event, seqs []int64, last int64) {
+	next := last - r.n + 1
+	for i, e := range events {
+		if e.RunID == r.id {
+			seqs[i] = next
+			next++
+		}
+	}
 }
