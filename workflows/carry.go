@@ -19,55 +19,37 @@ func (r *run) historyLong(ctx workflow.Context) bool {
 // being started. What a signal starts (a replan, a shard) is then in
 // flight, and the run tries again after the next thing that happens.
 func (r *run) settle(ctx workflow.Context) bool {
-	took := false
-	for {
-		var sig AbortSignal
-		if !workflow.GetSignalChannel(ctx, SignalAbort).ReceiveAsync(&sig) {
-			break
-		}
-		took = true
-		r.abort(ctx, sig)
-	}
-	for {
-		var sig RampSignal
-		if !workflow.GetSignalChannel(ctx, SignalRamp).ReceiveAsync(&sig) {
-			break
-		}
-		took = true
-		r.ramp(ctx, sig)
-	}
-	for {
-		var st ShardState
-		if !workflow.GetSignalChannel(ctx, SignalShardState).ReceiveAsync(&st) {
-			break
-		}
-		took = true
-		r.started(ctx, st)
-	}
-	for {
-		var batch ShardStates
-		if !workflow.GetSignalChannel(ctx, SignalShardStates).ReceiveAsync(&batch) {
-			break
-		}
-		took = true
+	took := drain(ctx, SignalAbort, func(sig AbortSignal) { r.abort(ctx, sig) })
+	took = drain(ctx, SignalRamp, func(sig RampSignal) { r.ramp(ctx, sig) }) || took
+	took = drain(ctx, SignalShardState, func(st ShardState) { r.started(ctx, st) }) || took
+	took = drain(ctx, SignalShardStates, func(batch ShardStates) {
 		for _, st := range batch.States {
 			r.started(ctx, st)
 		}
-	}
-	for {
-		var batch ShardsEnded
-		if !workflow.GetSignalChannel(ctx, SignalShardsEnded).ReceiveAsync(&batch) {
-			break
-		}
-		took = true
+	}) || took
+	took = drain(ctx, SignalShardsEnded, func(batch ShardsEnded) {
 		for _, end := range batch.Ends {
 			r.shardEnded(ctx, end)
 		}
-	}
+	}) || took
 	if took {
 		r.flush(ctx)
 	}
 	return !took && r.starting == 0 && r.busy() > 0
+}
+
+// drain gives take every signal waiting on the channel name and tells
+// whether there was any.
+func drain[T any](ctx workflow.Context, name string, take func(T)) bool {
+	took := false
+	for {
+		var v T
+		if !workflow.GetSignalChannel(ctx, name).ReceiveAsync(&v) {
+			return took
+		}
+		took = true
+		take(v)
+	}
 }
 
 // carry is what the next workflow run of this run starts from. Timers are
