@@ -15,9 +15,9 @@ func (r *run) historyLong(ctx workflow.Context) bool {
 }
 
 // settle takes the signals that have arrived and tells whether the run may
-// continue as new now: no signal was waiting and no shard group is still
-// being started. What a signal starts (a replan, a shard) is then in
-// flight, and the run tries again after the next thing that happens.
+// continue as new now: no shard group is still being started and no
+// cancellation is on its way to one. Otherwise the run tries again after
+// the next thing that happens.
 func (r *run) settle(ctx workflow.Context) bool {
 	took := drain(ctx, SignalAbort, func(sig AbortSignal) { r.abort(ctx, sig) })
 	took = drain(ctx, SignalRamp, func(sig RampSignal) { r.ramp(ctx, sig) }) || took
@@ -35,7 +35,9 @@ func (r *run) settle(ctx workflow.Context) bool {
 	if took {
 		r.flush(ctx)
 	}
-	return !took && r.starting == 0 && r.busy() > 0
+	// What the signals started is done (activities) or carried (timers),
+	// unless it started a shard group or sent a cancellation.
+	return r.starting == 0 && r.signalling == 0 && r.busy() > 0
 }
 
 // drain gives take every signal waiting on the channel name and tells
@@ -60,7 +62,7 @@ func (r *run) carry(ctx workflow.Context) *RunCarry {
 		Slots: len(r.slots), Results: r.results,
 		Failed: r.failed, Aborted: r.aborted, Ending: r.ending, Reason: r.reason,
 		Ran: r.ran, Invalid: r.invalid, FirstInvalid: r.firstInvalid, ShardsDone: r.shardsDone,
-		FailedStarts: r.failedStarts, Replacements: r.replacements,
+		FailedStarts: r.failedStarts, Replacements: r.replacements, Overdue: r.overdue,
 		Pauses: slices.Clone(r.pauses),
 	}
 	if r.replanPending {
@@ -89,7 +91,7 @@ func (r *run) resume(ctx workflow.Context, in RunInput) (RunOutcome, error) {
 	r.state.Completed = r.results
 	r.failed, r.aborted, r.ending, r.reason = c.Failed, c.Aborted, c.Ending, c.Reason
 	r.ran, r.invalid, r.firstInvalid = c.Ran, c.Invalid, c.FirstInvalid
-	r.failedStarts, r.replacements = c.FailedStarts, c.Replacements
+	r.failedStarts, r.replacements, r.overdue = c.FailedStarts, c.Replacements, c.Overdue
 	r.begin(ctx)
 	r.slots = make([]*slot, c.Slots)
 	for i := range r.slots {
@@ -111,6 +113,12 @@ func (r *run) resume(ctx workflow.Context, in RunInput) (RunOutcome, error) {
 		}
 		s.cancel = r.groupCancel(s)
 		r.slots[l.Index] = s
+		if l.Cancelled {
+			// Sent before, most likely delivered: again, in case it was
+			// not (a group ignores a shard it no longer runs).
+			s.cancelled = false
+			s.cancel()
+		}
 	}
 	for _, due := range c.Pauses {
 		r.launchAt(ctx, due, until(ctx, due))
@@ -118,6 +126,7 @@ func (r *run) resume(ctx workflow.Context, in RunInput) (RunOutcome, error) {
 	for _, why := range c.ReplanWhy {
 		r.replanSoon(ctx, why)
 	}
+	r.flush(ctx)
 	return r.follow(ctx)
 }
 

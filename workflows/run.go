@@ -56,12 +56,14 @@ type run struct {
 	// groups: the shards run in shard group workflows (WorkflowShardGroup)
 	// and the run continues as new when its history grows long; runs
 	// recorded before that run the load activities themselves.
-	groups   bool
-	queued   []*slot          // shards to launch in new groups (flush)
-	toCancel []*group         // groups with cancellations to send (flush)
-	starting int              // shard groups not started yet
-	ctx      workflow.Context // the workflow's context, for cancel functions
-	detached workflow.Context // for what must go out even when the run is cancelled
+	groups     bool
+	queued     []*slot          // shards to launch in new groups (flush)
+	toCancel   []*group         // groups with cancellations to send (flush)
+	starting   int              // shard groups not started yet
+	signalling int              // cancellations sent to groups, not yet delivered
+	overdue    bool             // the deadline passed with shards running
+	ctx        workflow.Context // the workflow's context, for cancel functions
+	detached   workflow.Context // for what must go out even when the run is cancelled
 }
 
 // Versions of the run workflow's behaviour (workflow.GetVersion). Version
@@ -178,27 +180,40 @@ func reportContext(ctx workflow.Context) workflow.Context {
 func (r *run) loop(ctx workflow.Context) *RunCarry {
 	r.listen(ctx)
 	end := r.epoch.Add(r.spec.Profile.Duration())
+	deadline := end.Add(r.spec.GracefulStop + EndSlack)
 	timerCtx, cancelTimers := workflow.WithCancel(ctx)
 	defer cancelTimers()
+	// Runs recorded before shard groups set their timers as they were.
+	untilEnd, untilDeadline := end.Sub(workflow.Now(ctx)), deadline.Sub(workflow.Now(ctx))
+	if r.groups {
+		untilEnd, untilDeadline = until(ctx, end), until(ctx, deadline)
+	}
 	if !r.ending {
-		r.sel.AddFuture(workflow.NewTimer(timerCtx, until(ctx, end)), func(workflow.Future) {
+		r.sel.AddFuture(workflow.NewTimer(timerCtx, untilEnd), func(workflow.Future) {
 			// The profile is over: shards that never started are not needed.
 			r.ending = true
 			r.cancelWaiting()
 		})
 	}
 	// A last resort: shards still running long after the profile's end are
-	// cancelled, so that a run always ends.
-	deadline := end.Add(r.spec.GracefulStop + EndSlack)
-	r.sel.AddFuture(workflow.NewTimer(timerCtx, until(ctx, deadline)), func(f workflow.Future) {
+	// cancelled, so that a run always ends (said once, also when the run
+	// continued as new after it).
+	r.sel.AddFuture(workflow.NewTimer(timerCtx, untilDeadline), func(f workflow.Future) {
 		if f.Get(ctx, nil) == nil && r.busy() > 0 {
-			r.event(ctx, "overdue", fmt.Sprintf("%d shard(s) still running %s after the profile's end: cancelled", r.busy(), EndSlack))
+			if !r.overdue {
+				r.event(ctx, "overdue", fmt.Sprintf("%d shard(s) still running %s after the profile's end: cancelled", r.busy(), EndSlack))
+			}
+			r.overdue = true
 			r.cancelAll()
 		}
 	})
 	if r.groups {
-		// Shard groups are not cancelled with this one: ask them.
-		r.sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { r.cancelAll() })
+		// Shard groups are not cancelled with this one: ask them, and
+		// launch nothing more.
+		r.sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {
+			r.ending = true
+			r.cancelAll()
+		})
 	}
 	for r.busy() > 0 {
 		r.sel.Select(ctx)
@@ -269,6 +284,9 @@ func (r *run) abort(ctx workflow.Context, sig AbortSignal) {
 	// abort within their control poll, sooner than the cancellation that
 	// travels with their next heartbeat. Then the timeline.
 	r.cancelAll()
+	if r.groups {
+		r.flush(ctx) // the groups' cancellations go out now
+	}
 	r.control.Aborted, r.control.Reason = true, r.reason
 	r.control.Version++
 	_ = r.publish(ctx)

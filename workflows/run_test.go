@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
@@ -471,9 +473,23 @@ func TestLongHistoryContinuesAsNew(t *testing.T) {
 		t.Fatalf("carried control %+v, published %d", c.Control, len(f.controls))
 	}
 
-	// The next workflow run: the shards it carries end on their own.
+	// The next workflow run: the shards it carries end on their own. The
+	// cancellation of shard 3 was asked for before the run continued: the
+	// next workflow run sends it again (Temporal drops a signal whose
+	// sender has closed).
+	for i := range c.Live {
+		if c.Live[i].Index == 3 {
+			c.Live[i].Cancelled = true
+		}
+	}
 	g := &fakeActivities{}
 	next := newEnv(t, g)
+	var resent []CancelShards
+	next.OnSignalExternalWorkflow(mock.Anything, ShardGroupID("long", 3), "", SignalCancelShards, mock.Anything).Return(
+		func(_, _, _, _ string, arg any) error {
+			resent = append(resent, arg.(CancelShards))
+			return nil
+		})
 	ends := []ShardEnded{
 		{Shard: 0, Outcome: OutcomeCompleted, Result: ShardResult{Shard: 0, Worker: "w0"}},
 		{Shard: 2, Outcome: OutcomeCompleted, Result: ShardResult{Shard: 2, Worker: "w2"}},
@@ -492,6 +508,9 @@ func TestLongHistoryContinuesAsNew(t *testing.T) {
 	}
 	if out.Status != "completed" || out.Continued != 1 || out.ShardsDone != 2 || len(out.Shards) != 2 {
 		t.Fatalf("outcome %+v", out)
+	}
+	if len(resent) != 1 || !slices.Equal(resent[0].Shards, []int{3}) {
+		t.Errorf("cancellations sent again: %+v, want shard 3 once", resent)
 	}
 	if len(g.shards) != 0 || len(g.finished) != 1 || len(g.reports) != 1 {
 		t.Errorf("the next workflow run started %d shards, finished %d times, reported %d times", len(g.shards), len(g.finished), len(g.reports))

@@ -237,7 +237,12 @@ func (r *run) sendCancels(g *group) {
 	if len(g.cancels) == 0 {
 		return
 	}
-	workflow.SignalExternalWorkflow(r.detached, g.id, "", SignalCancelShards, CancelShards{Shards: g.cancels})
+	// The run does not continue as new while a cancellation is on its way:
+	// Temporal drops a signal whose sender has closed.
+	r.signalling++
+	r.sel.AddFuture(workflow.SignalExternalWorkflow(r.detached, g.id, "", SignalCancelShards, CancelShards{Shards: g.cancels}), func(workflow.Future) {
+		r.signalling--
+	})
 	g.cancels = nil
 }
 
@@ -412,13 +417,11 @@ func (r *run) replace(ctx workflow.Context, s *slot) {
 	}
 	r.replacements++
 	// A run whose shards run in shard groups continues as new before its
-	// history grows long, and replaces lost shards until its end. Runs
-	// recorded before that cap the replacements and the history.
-	if r.groups {
-		r.relaunch(ctx, s)
-		return
-	}
-	if r.replacements > max(10, 3*r.spec.Shards) {
+	// history grows long, and replaces lost shards until its end; runs
+	// recorded before that cap the replacements. Both keep the history
+	// budget (for groups, a last resort should continuing as new never
+	// find its moment).
+	if !r.groups && r.replacements > max(10, 3*r.spec.Shards) {
 		if r.replacements == max(10, 3*r.spec.Shards)+1 {
 			r.event(ctx, "replacements_exhausted", fmt.Sprintf("%d shards lost: no more replacements for this run", r.replacements))
 		}

@@ -125,6 +125,7 @@ type RunCarry struct {
 	Invalid                 int
 	FirstInvalid            string
 	FailedStarts            int
+	Overdue                 bool `json:",omitempty"`
 	// Pauses are when the replacements waiting on a pause are due.
 	Pauses []time.Time
 	// ReplanWhy is what a replan that was due when the run continued is for.
