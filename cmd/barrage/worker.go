@@ -31,7 +31,33 @@ func runWorker(ctx context.Context, args []string) error {
 	if cfg.ID == "" {
 		return &exitError{code: exitBadInput, err: fmt.Errorf("--id is required")}
 	}
+	if err := checkSpoolDir(cfg.SpoolDir); err != nil {
+		// Found now, not after registering and failing every shard taken.
+		return &exitError{code: exitBadInput, err: err}
+	}
 	cfg.Logger = newLogger(*verbose)
 	fmt.Printf("barrage worker %s: server %s, Temporal %s\n", cfg.ID, cfg.Server, cfg.Temporal)
 	return server.RunNode(ctx, cfg)
+}
+
+// checkSpoolDir tells whether dir ("" = the temp folder) is a folder this
+// worker can write its spool files in.
+func checkSpoolDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("--spool-dir %s: %w", dir, err)
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("--spool-dir %s: not a directory", dir)
+	}
+	f, err := os.CreateTemp(dir, ".barrage-spool-check-*")
+	if err != nil {
+		return fmt.Errorf("--spool-dir %s: not writable: %w", dir, err)
+	}
+	name := f.Name()
+	_ = f.Close()
+	return os.Remove(name)
 }
