@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -15,6 +16,21 @@ import (
 
 // runRuns is `barrage runs list|get|abort|ramp|report`.
 func runRuns(ctx context.Context, args []string) error {
+	return refusedIsBadInput(runsCommand(ctx, args))
+}
+
+// refusedIsBadInput makes the server's refusal of a request (4xx: an
+// unknown ID, an invalid document) exit 2, as bad input; the server or
+// the network failing stays exit 1.
+func refusedIsBadInput(err error) error {
+	var apiErr *client.Error
+	if errors.As(err, &apiErr) && apiErr.Status >= 400 && apiErr.Status < 500 {
+		return &exitError{code: exitBadInput, err: err}
+	}
+	return err
+}
+
+func runsCommand(ctx context.Context, args []string) error {
 	usage := "usage: barrage runs list|get RUN|abort RUN|ramp RUN TARGET|report RUN [--format json|junit] [--server URL]"
 	if len(args) == 0 {
 		return &exitError{code: exitBadInput, err: fmt.Errorf("%s", usage)}
@@ -77,6 +93,10 @@ func runRuns(ctx context.Context, args []string) error {
 
 // runScenarios is `barrage scenarios push FILE|list`.
 func runScenarios(ctx context.Context, args []string) error {
+	return refusedIsBadInput(scenariosCommand(ctx, args))
+}
+
+func scenariosCommand(ctx context.Context, args []string) error {
 	usage := "usage: barrage scenarios push FILE [--id ID] | list [--server URL]"
 	if len(args) == 0 {
 		return &exitError{code: exitBadInput, err: fmt.Errorf("%s", usage)}

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,5 +48,35 @@ func TestWorkerRefusesABadSpoolDir(t *testing.T) {
 	}
 	if err := checkSpoolDir(""); err != nil {
 		t.Errorf("the default spool folder: %v", err)
+	}
+}
+
+// TestRefusedRequestsExitTwo: `barrage scenarios push --id UNKNOWN` and
+// `barrage runs get UNKNOWN` are bad input (exit 2) when the server refuses
+// them; a server that fails stays exit 1.
+func TestRefusedRequestsExitTwo(t *testing.T) {
+	status := http.StatusNotFound
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		fmt.Fprint(w, `{"error":{"code":"not_found","message":"no such thing"}}`)
+	}))
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(file, []byte("name: s\nvirtual_users: 1\nduration_seconds: 1\nsteps:\n  - {name: a, url_template: /a}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"scenarios", "push", file, "--id", "UNKNOWN", "--server", srv.URL},
+		{"runs", "get", "UNKNOWN", "--server", srv.URL},
+	} {
+		status = http.StatusNotFound
+		if code := realMain(args); code != 2 {
+			t.Errorf("%v refused with 404: exit %d, want 2", args, code)
+		}
+		status = http.StatusInternalServerError
+		if code := realMain(args); code != 1 {
+			t.Errorf("%v failed with 500: exit %d, want 1", args, code)
+		}
 	}
 }
