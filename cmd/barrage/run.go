@@ -364,7 +364,12 @@ func rate(a, b uint64) float64 {
 }
 
 func printSummary(w io.Writer, r *reports.Report) {
-	dur := r.EndedAt.Sub(r.StartedAt).Round(10 * time.Millisecond)
+	// A run that failed before its load started has no duration (its
+	// planned start may even lie after its end).
+	dur := "none: no load ran"
+	if !r.StartedAt.IsZero() && r.EndedAt.After(r.StartedAt) {
+		dur = r.EndedAt.Sub(r.StartedAt).Round(10 * time.Millisecond).String()
+	}
 	fmt.Fprintf(w, "\n  scenario %q  status %s  duration %s\n\n", r.Scenario, r.Status, dur)
 	t := r.Totals
 	fmt.Fprintf(w, "  requests..............: %d  %.1f/s\n", t.Requests, t.RPS)

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/barrage/barrage/reports"
+)
+
+// TestSummaryDuration: a run that failed before its load started (its
+// planned start after its end) prints no negative duration.
+func TestSummaryDuration(t *testing.T) {
+	t0 := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name           string
+		started, ended time.Time
+		want           string
+	}{
+		{"ran", t0, t0.Add(61234 * time.Millisecond), "duration 1m1.23s"},
+		{"failed before its start", t0.Add(2 * time.Second), t0.Add(300 * time.Millisecond), "duration none: no load ran"},
+		{"never started", time.Time{}, t0, "duration none: no load ran"},
+	} {
+		var b bytes.Buffer
+		printSummary(&b, &reports.Report{Scenario: "s", Status: "failed", StartedAt: tc.started, EndedAt: tc.ended})
+		if !strings.Contains(b.String(), tc.want) || strings.Contains(b.String(), "duration -") {
+			t.Errorf("%s: summary %q, want %q", tc.name, strings.SplitN(b.String(), "\n", 3)[1], tc.want)
+		}
+	}
+}
