@@ -110,6 +110,9 @@ func (b *broker) publish(runID string) {
 // it catches intervals folded by another server and status changes.
 const streamPoll = 500 * time.Millisecond
 
+// streamRetry is the reconnection delay a stream asks its clients for.
+const streamRetry = 2 * time.Second
+
 // liveMetrics streams a run's folded intervals as Server-Sent Events. Event IDs:
 // a data event's ID is n = its interval index + 1, the number of intervals
 // sent so far; a status or end event's is "n-status" / "n-end". Sending
@@ -130,6 +133,19 @@ func (s *Server) liveMetrics(c *gin.Context) {
 		c.Status(http.StatusNoContent)
 		return
 	}
+	if next > 0 {
+		// Data event n was interval n-1: an ID naming an interval never
+		// folded was not sent by this stream.
+		ivs, err := s.cfg.Store.ListIntervals(c.Request.Context(), r.ID, next-2, 1)
+		if err != nil {
+			failErr(c, err, "read intervals")
+			return
+		}
+		if len(ivs) == 0 || ivs[0].Index != next-1 {
+			fail(c, http.StatusBadRequest, "bad_event_id", "Last-Event-ID", "Last-Event-ID %q names interval %d, which this run has not folded", c.GetHeader("Last-Event-ID"), next-1)
+			return
+		}
+	}
 	sub := s.broker.subscribe(r.ID)
 	defer s.broker.unsubscribe(r.ID, sub)
 	w := c.Writer
@@ -139,6 +155,10 @@ func (s *Server) liveMetrics(c *gin.Context) {
 	h.Set("Connection", "keep-alive")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	// Clients reconnect this soon after losing the stream (a server
+	// restarting, say), rather than after their own default.
+	fmt.Fprintf(w, "retry: %d\n\n", streamRetry.Milliseconds())
+	w.Flush()
 	f := s.feeds.acquire(r.ID, next)
 	defer s.feeds.release(f)
 	st := &stream{s: s, c: c, runID: r.ID, feed: f, next: next, status: lastStatus}

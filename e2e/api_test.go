@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -393,6 +395,23 @@ func TestSSEResume(t *testing.T) {
 	t.Logf("resumed after %s: %v; late subscriber: %v", lastID, resumed, lateIDs)
 	if fmt.Sprint(resumed) != fmt.Sprint(lateIDs) || len(resumed) < 5 {
 		t.Fatalf("the resumed stream's data ids %v differ from the late subscriber's %v", resumed, lateIDs)
+	}
+
+	// An ID this stream never sent is refused.
+	err = c.api.Metrics(ctx, run.RunID, "999", func(client.Event) bool { return true })
+	var apiErr *client.Error
+	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusBadRequest || apiErr.Code != "bad_event_id" {
+		t.Errorf("Last-Event-ID 999 on a run of %d intervals: %v, want 400 bad_event_id", len(lateIDs), err)
+	}
+	// A stream tells its clients how soon to reconnect, first thing.
+	resp, err := http.Get(c.url + "/runs/" + run.RunID + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || line != "retry: 2000\n" {
+		t.Errorf("the stream's first line: %q, %v; want a retry of 2000 ms", line, err)
 	}
 }
 
