@@ -354,8 +354,10 @@ func stepLines(p *scenario.Plan, steps []hist.StepStats) []Step {
 }
 
 func point(started time.Time, f Folded) Point {
+	// Over the interval's width, or over the span its data covers when that
+	// is shorter: the run's last, partial interval (its tail).
 	secs := f.End.Sub(f.Start).Seconds()
-	if f.Width > 0 {
+	if f.Width > 0 && (secs <= 0 || f.Width.Seconds() < secs) {
 		secs = f.Width.Seconds()
 	}
 	p := Point{

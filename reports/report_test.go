@@ -119,3 +119,22 @@ func TestBaselineThresholds(t *testing.T) {
 		t.Errorf("with a baseline: %+v", r.Thresholds)
 	}
 }
+
+// TestPointRateOverItsSpan: a point's rps is its requests over the
+// interval's width, or over the span its data covers when shorter (the
+// run's tail: 10 requests in 19 ms are 526 req/s, not 10).
+func TestPointRateOverItsSpan(t *testing.T) {
+	t0 := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		span time.Duration
+		want float64
+	}{
+		{time.Second, 10},
+		{19 * time.Millisecond, 526.316},
+	} {
+		p := point(t0, Folded{Start: t0, End: t0.Add(tc.span), Width: time.Second, Requests: 10})
+		if p.RPS != tc.want {
+			t.Errorf("10 requests over %s of a 1 s interval: rps %v, want %v", tc.span, p.RPS, tc.want)
+		}
+	}
+}
