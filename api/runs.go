@@ -95,7 +95,8 @@ func (s *Server) createRun(c *gin.Context) {
 // newRun validates a run request into a queued run.
 func (s *Server) newRun(c *gin.Context, req runRequest) (*store.Run, bool) {
 	if req.ScenarioID == "" {
-		fail(c, http.StatusUnprocessableEntity, "missing_field", "scenario_id", "scenario_id is required")
+		// 400 as the OpenAPI document says: the request names no scenario at all.
+		fail(c, http.StatusBadRequest, "missing_field", "scenario_id", "scenario_id is required")
 		return nil, false
 	}
 	if !validID.MatchString(req.ScenarioID) {

@@ -116,6 +116,10 @@ func New(cfg Config) *Server {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	// A handler's *gin.Context, used as a context.Context, ends with its
+	// request: a client that goes away cancels the store reads and
+	// Temporal calls made for it.
+	r.ContextWithFallback = true
 	r.Use(labelWork, gin.Recovery(), s.metrics.observe, s.limitBody)
 	s.routes(r)
 	s.router = r

@@ -316,6 +316,7 @@ func TestAPIBadInput(t *testing.T) {
 		{"unknown run field", "POST", "/runs", `{"scenario_id": "` + ref.ScenarioID + `", "wrkers": 2}`, 400, "malformed_json", "wrkers"},
 		{"run of an unknown scenario", "POST", "/runs", `{"scenario_id": "sc_nope", "target_base_url": "http://127.0.0.1:1"}`, 404, "not_found", "scenario_id"},
 		{"run without a target", "POST", "/runs", `{"scenario_id": "` + ref.ScenarioID + `"}`, 422, "missing_field", "target_base_url"},
+		{"run without a scenario", "POST", "/runs", `{}`, 400, "missing_field", "scenario_id"},
 		{"run with a bad target", "POST", "/runs", `{"scenario_id": "` + ref.ScenarioID + `", "target_base_url": "ftp://x"}`, 422, "invalid_field", "target_base_url"},
 		{"run with too many workers", "POST", "/runs", `{"scenario_id": "` + ref.ScenarioID + `", "target_base_url": "http://127.0.0.1:1", "worker_count": 5000}`, 422, "invalid_field", "worker_count"},
 		{"run with bad overrides", "POST", "/runs", `{"scenario_id": "` + ref.ScenarioID + `", "target_base_url": "http://127.0.0.1:1", "overrides": {"virtual_users": -3}}`, 422, "invalid_overrides", "overrides.virtual_users"},
