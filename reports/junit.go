@@ -17,6 +17,7 @@ type junitSuite struct {
 	Name       string          `xml:"name,attr"`
 	Tests      int             `xml:"tests,attr"`
 	Failures   int             `xml:"failures,attr"`
+	Skipped    int             `xml:"skipped,attr"`
 	Time       float64         `xml:"time,attr"`
 	Timestamp  string          `xml:"timestamp,attr"`
 	Properties []junitProperty `xml:"properties>property"`
@@ -32,6 +33,11 @@ type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	ClassName string        `xml:"classname,attr"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
+}
+
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
 }
 
 type junitFailure struct {
@@ -63,7 +69,10 @@ func JUnit(r *Report) ([]byte, error) {
 			name += " [" + th.Step + "]"
 		}
 		tc := junitCase{Name: name, ClassName: "barrage.thresholds"}
-		if !th.Passed {
+		switch {
+		case th.NoBaseline:
+			tc.Skipped = &junitSkipped{Message: th.Error}
+		case !th.Passed:
 			msg := fmt.Sprintf("actual %g, limit %g", th.Actual, th.Limit)
 			if th.Error != "" {
 				msg = th.Error
@@ -76,6 +85,9 @@ func JUnit(r *Report) ([]byte, error) {
 		suite.Tests++
 		if tc.Failure != nil {
 			suite.Failures++
+		}
+		if tc.Skipped != nil {
+			suite.Skipped++
 		}
 	}
 	doc := junitSuites{Name: "barrage", Tests: suite.Tests, Failures: suite.Failures, Suites: []junitSuite{suite}}

@@ -105,6 +105,10 @@ type ThresholdResult struct {
 	Actual     float64 `json:"actual"`
 	Limit      float64 `json:"limit"`
 	Error      string  `json:"error,omitempty"`
+	// NoBaseline: a baseline threshold of a run without a baseline run; it
+	// is not evaluated and does not fail the run (unless the run requires
+	// a baseline: barrage run --require-baseline).
+	NoBaseline bool `json:"no_baseline,omitempty"`
 }
 
 // Event is something that happened during the run; T is seconds since the start.

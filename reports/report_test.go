@@ -110,13 +110,22 @@ func TestBaselineThresholds(t *testing.T) {
 	head := Input{StartedAt: t0, EndedAt: t0.Add(time.Second), Plan: plan,
 		Intervals: []Interval{interval(t0, 0, 12*time.Millisecond, 200, 50)}}
 	r := Build(head)
-	if r.Thresholds[0].Error == "" || r.Thresholds[0].Passed {
-		t.Errorf("without a baseline: %+v", r.Thresholds[0])
+	// Without a baseline run: reported as such, not evaluated, not failed.
+	if th := r.Thresholds[0]; th.Error == "" || th.Passed || !th.NoBaseline || th.Actual < 11 || !r.Passed() || !r.MissingBaseline() {
+		t.Errorf("without a baseline: %+v, passed %v", th, r.Passed())
+	}
+	r.Status = "completed"
+	j, err := JUnit(r)
+	if err != nil || !strings.Contains(string(j), `<skipped message="no baseline run`) || strings.Contains(string(j), "<failure") {
+		t.Errorf("JUnit without a baseline: %v\n%s", err, j)
 	}
 	head.Baseline = base
 	r = Build(head)
 	if r.Thresholds[0].Passed || r.Thresholds[0].Limit < 11 || r.Thresholds[0].Limit > 11.02 || !r.Thresholds[1].Passed {
 		t.Errorf("with a baseline: %+v", r.Thresholds)
+	}
+	if r.Passed() || r.MissingBaseline() || r.Thresholds[0].NoBaseline {
+		t.Errorf("with a baseline, a failed threshold fails the run: passed %v", r.Passed())
 	}
 }
 

@@ -7,15 +7,30 @@ import (
 	"github.com/barrage/barrage/internal/scenario"
 )
 
-// Passed reports whether every threshold passed.
+// Passed reports whether every threshold passed; a baseline threshold of
+// a run without a baseline run does not count (MissingBaseline).
 func (r *Report) Passed() bool {
 	for _, t := range r.Thresholds {
-		if !t.Passed {
+		if !t.Passed && !t.NoBaseline {
 			return false
 		}
 	}
 	return true
 }
+
+// MissingBaseline reports whether a baseline threshold went unevaluated
+// for want of a baseline run.
+func (r *Report) MissingBaseline() bool {
+	for _, t := range r.Thresholds {
+		if t.NoBaseline {
+			return true
+		}
+	}
+	return false
+}
+
+// noBaseline is the error of a baseline threshold without a baseline run.
+const noBaseline = "no baseline run to compare with: not evaluated"
 
 func evaluate(in Input, r *Report, steps []hist.StepStats, secs float64) []ThresholdResult {
 	out := []ThresholdResult{}
@@ -25,6 +40,11 @@ func evaluate(in Input, r *Report, steps []hist.StepStats, secs float64) []Thres
 	for _, th := range in.Plan.Thresholds {
 		res := ThresholdResult{Expression: th.Expression, Step: th.Step}
 		actual, err := metricValue(th, r, in.Plan, steps, secs)
+		if err == nil && th.Baseline && in.Baseline == nil {
+			res.Actual, res.NoBaseline, res.Error = round(actual, 6), true, noBaseline
+			out = append(out, res)
+			continue
+		}
 		if err == nil {
 			var base *float64
 			if th.Baseline && in.Baseline != nil {

@@ -37,8 +37,11 @@ type runConfig struct {
 	junit    string
 	tags     tagFlags
 	baseline string
-	elastic  bool
-	verbose  bool
+	// requireBaseline fails the run's thresholds when a baseline
+	// threshold had no baseline run to compare with.
+	requireBaseline bool
+	elastic         bool
+	verbose         bool
 }
 
 // tagFlags collects repeated --tag key=value flags.
@@ -65,6 +68,7 @@ func runRun(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.junit, "junit", "", "also write the report as JUnit XML to this file")
 	fs.Var(cfg.tags, "tag", "tag the run, key=value (repeatable), e.g. --tag release=v1.4")
 	fs.StringVar(&cfg.baseline, "baseline", "", "compare with the newest finished run tagged key=value; thresholds like 'p95 < baseline * 1.1' use it")
+	fs.BoolVar(&cfg.requireBaseline, "require-baseline", false, "fail the thresholds (exit 99) when a baseline threshold has no baseline run to compare with (default: reported as 'no baseline', not failed)")
 	fs.BoolVar(&cfg.elastic, "elastic", false, "also use every idle worker that joins during the run (the others shed load)")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "no live progress lines")
 	fs.BoolVar(&cfg.verbose, "v", false, "log what the embedded server does")
@@ -291,6 +295,8 @@ func finishRun(ctx context.Context, c *client.Client, runID string, cfg runConfi
 		return &exitError{code: exitRunFailed, err: fmt.Errorf("run %s %s", runID, rep.Status)}
 	case !rep.Passed():
 		return &exitError{code: exitThresholdFailed, err: errors.New("thresholds failed")}
+	case cfg.requireBaseline && rep.MissingBaseline():
+		return &exitError{code: exitThresholdFailed, err: errors.New("no baseline run to compare with, and --require-baseline")}
 	}
 	return nil
 }
@@ -399,7 +405,10 @@ func printSummary(w io.Writer, r *reports.Report) {
 		fmt.Fprintln(w, "\n  thresholds:")
 		for _, th := range r.Thresholds {
 			mark := "✓"
-			if !th.Passed {
+			switch {
+			case th.NoBaseline:
+				mark = "–"
+			case !th.Passed:
 				mark = "✗"
 			}
 			scope := ""
