@@ -185,21 +185,54 @@ func startCluster(t *testing.T, workers int, serverArgs ...string) *cluster {
 // in-memory Temporal unless serverArgs say otherwise) and n workers.
 func startClusterOn(t *testing.T, workers int, dsn string, serverArgs ...string) *cluster {
 	t.Helper()
-	c := &cluster{url: "http://" + freeAddr(t), temporal: freeAddr(t), workers: map[string]*proc{}}
-	args := append([]string{"server", "--listen", strings.TrimPrefix(c.url, "http://"), "--db", dsn,
-		"--temporal-listen", c.temporal, "--temporal-db", ""}, serverArgs...)
-	c.server = start(t, "server", args...)
-	api, err := client.New(c.url)
-	if err != nil {
-		t.Fatal(err)
+	var c *cluster
+	for try := 1; ; try++ {
+		// freeAddr releases the ports it picks: another process may take
+		// one before the server binds it. Then pick again.
+		c = &cluster{url: "http://" + freeAddr(t), temporal: freeAddr(t), workers: map[string]*proc{}}
+		args := append([]string{"server", "--listen", strings.TrimPrefix(c.url, "http://"), "--db", dsn,
+			"--temporal-listen", c.temporal, "--temporal-db", ""}, serverArgs...)
+		c.server = start(t, "server", args...)
+		api, err := client.New(c.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.api = api
+		if healthy(c.server, api, 60*time.Second) {
+			break
+		}
+		if try < 3 && strings.Contains(c.server.output(), "address already in use") {
+			t.Logf("server lost a port it was given, trying others:\n%s", c.server.output())
+			continue
+		}
+		t.Fatalf("server not healthy within 60 s:\n%s", c.server.output())
 	}
-	c.api = api
-	waitFor(t, 60*time.Second, "server health", func() bool { return api.Health(context.Background()) == nil })
 	for i := 1; i <= workers; i++ {
 		c.addWorker(t, fmt.Sprintf("w%d", i))
 	}
 	waitFor(t, 30*time.Second, "workers registered", func() bool { return c.registered(t) >= workers })
 	return c
+}
+
+// healthy waits until the server answers /healthz; false when its process
+// ends first or limit passes.
+func healthy(p *proc, api *client.Client, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		// Bounded: whatever took the port may accept and never answer.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := api.Health(ctx)
+		cancel()
+		if err == nil {
+			return true
+		}
+		select {
+		case <-p.done:
+			return false
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return false
 }
 
 func (c *cluster) addWorker(t *testing.T, id string, extra ...string) *proc {
