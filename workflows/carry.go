@@ -63,10 +63,7 @@ func (r *run) carry(ctx workflow.Context) *RunCarry {
 		Failed: r.failed, Aborted: r.aborted, Ending: r.ending, Reason: r.reason,
 		Ran: r.ran, Invalid: r.invalid, FirstInvalid: r.firstInvalid, ShardsDone: r.shardsDone,
 		FailedStarts: r.failedStarts, Replacements: r.replacements, Overdue: r.overdue,
-		Pauses: slices.Clone(r.pauses),
-	}
-	if r.replanPending {
-		c.ReplanWhy = slices.Clone(r.replanWhy)
+		Pauses: slices.Clone(r.pauses), ReplanWhy: slices.Clone(r.replanWhy),
 	}
 	c.State.Completed = nil // the same as Results
 	c.State.Continued++

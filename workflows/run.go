@@ -43,16 +43,17 @@ type run struct {
 	firstInvalid string
 	shardsDone   int // shards that completed
 	// replacements counts lost shards replaced, failedStarts those lost
-	// before they started, delayed the replacements waiting on a pause
-	// (due at pauses).
-	replacements, failedStarts, delayed int
-	pauses                              []time.Time
+	// before they started; pauses holds when the replacements waiting on a
+	// pause are due.
+	replacements, failedStarts int
+	pauses                     []time.Time
 	// batching is the workflow version of replanning: DefaultVersion for
 	// runs recorded when every shard start replanned, then batchedReplans.
-	batching      workflow.Version
-	replanPending bool     // a batched replan waits on its timer
-	replanWhy     []string // what it is for
-	budgetSpent   bool     // the history passed HistoryBudget
+	batching workflow.Version
+	// replanWhy is what a batched replan waiting on its timer is for (none
+	// waits when it is empty).
+	replanWhy   []string
+	budgetSpent bool // the history passed HistoryBudget
 	// groups: the shards run in shard group workflows (WorkflowShardGroup)
 	// and the run continues as new when its history grows long; runs
 	// recorded before that run the load activities themselves.

@@ -71,7 +71,7 @@ func (r *run) hasWaiting() bool {
 
 // busy counts the slots that run or wait, and replacements still to come.
 func (r *run) busy() int {
-	n := r.delayed
+	n := len(r.pauses)
 	for _, s := range r.slots {
 		if s.state == slotWaiting || s.state == slotRunning {
 			n++
@@ -341,16 +341,16 @@ func (r *run) replanSoon(ctx workflow.Context, why string) {
 		_ = r.replan(ctx, why)
 		return
 	}
+	pending := len(r.replanWhy) > 0
 	if !slices.Contains(r.replanWhy, why) {
 		r.replanWhy = append(r.replanWhy, why)
 	}
-	if r.replanPending {
+	if pending {
 		return
 	}
-	r.replanPending = true
 	r.sel.AddFuture(workflow.NewTimer(ctx, ReplanDelay), func(workflow.Future) {
 		why := strings.Join(r.replanWhy, ", ")
-		r.replanPending, r.replanWhy = false, nil
+		r.replanWhy = nil
 		if !r.aborted {
 			_ = r.replan(ctx, why)
 		}
@@ -455,10 +455,8 @@ func (r *run) relaunch(ctx workflow.Context, s *slot) {
 
 // launchAt launches a replacement after pause (due at due).
 func (r *run) launchAt(ctx workflow.Context, due time.Time, pause time.Duration) {
-	r.delayed++
 	r.pauses = append(r.pauses, due)
 	r.sel.AddFuture(workflow.NewTimer(ctx, pause), func(workflow.Future) {
-		r.delayed--
 		if i := slices.Index(r.pauses, due); i >= 0 {
 			r.pauses = slices.Delete(r.pauses, i, i+1)
 		}
