@@ -98,6 +98,7 @@ func (a *Activities) PrepareRun(ctx context.Context, runID string) (workflows.Ru
 	spec := workflows.RunSpec{
 		RunID: runID, Shards: max(1, r.WorkerCount), Profile: plan.Profile,
 		GracefulStop: plan.GracefulStop, IntervalMS: r.IntervalMS, Token: r.Token, Elastic: r.Elastic,
+		MaxWorkers: r.MaxWorkers,
 	}
 	if spec.IntervalMS <= 0 {
 		spec.IntervalMS = DefaultIntervalMS

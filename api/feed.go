@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/barrage/barrage/internal/fold"
+	"github.com/barrage/barrage/internal/store"
 )
 
 // A run's live streams on one server share a feed: the run's latest folded
@@ -27,14 +28,25 @@ type feed struct {
 	mu      sync.Mutex
 	points  []feedPoint // in index order, the latest feedWindow
 	last    int64       // the last index read from the store, -1 before
+	since   time.Time   // intervals folded again after this are revisions to read
+	revs    []feedPoint // revisions read, in order, the latest feedWindow
+	revSeq  int64       // the seq of the last revision read
 	checked time.Time   // when the store was last read
 	dirty   bool        // an interval was folded since
 }
 
+// feedPoint is an encoded data event: a new interval, or an interval
+// folded again (seq > 0 numbers the feed's revisions).
 type feedPoint struct {
 	index int64
+	seq   int64
 	data  []byte // the event's JSON
 }
+
+// revisionSlack is how far before a feed's creation it looks for intervals
+// folded again: a revision made while a resuming stream read its own may be
+// sent twice (it is the same interval, sent again), never missed.
+const revisionSlack = 2 * time.Second
 
 func newFeeds(s *Server) *feeds { return &feeds{s: s, runs: map[string]*feed{}} }
 
@@ -46,7 +58,7 @@ func (fs *feeds) acquire(runID string, next int64) *feed {
 	defer fs.mu.Unlock()
 	f := fs.runs[runID]
 	if f == nil {
-		f = &feed{runID: runID, last: next - 1}
+		f = &feed{runID: runID, last: next - 1, since: time.Now().Add(-revisionSlack)}
 		fs.runs[runID] = f
 	}
 	f.users++
@@ -61,10 +73,8 @@ func (fs *feeds) release(f *feed) {
 	}
 }
 
-// touch marks a run's feed behind the store: interval k was folded (k < 0:
-// some interval). A feed that holds k already drops it and what follows,
-// so that they are read again as folded now.
-func (fs *feeds) touch(runID string, k int64) {
+// touch marks a run's feed behind the store: an interval was folded.
+func (fs *feeds) touch(runID string) {
 	fs.mu.Lock()
 	f := fs.runs[runID]
 	fs.mu.Unlock()
@@ -72,29 +82,29 @@ func (fs *feeds) touch(runID string, k int64) {
 		return
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.dirty = true
-	if k >= 0 && k <= f.last {
-		i := 0
-		for i < len(f.points) && f.points[i].index < k {
-			i++
-		}
-		f.points, f.last = f.points[:i], k-1
-	}
+	f.mu.Unlock()
 }
 
-// since returns the encoded intervals with index >= next, reading new ones
-// from the store when an interval was folded here or streamPoll passed
-// (another server may have folded it).
-func (fs *feeds) since(ctx context.Context, f *feed, next int64) ([]feedPoint, error) {
+// cursor is the seq of a feed's latest revision: a stream that starts now
+// sends the revisions after it.
+func (f *feed) cursor() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.revSeq
+}
+
+// since returns the encoded intervals with index >= next and the revisions
+// with seq > rev, reading new ones from the store when an interval was
+// folded here or streamPoll passed (another server may have folded it).
+func (fs *feeds) since(ctx context.Context, f *feed, next, rev int64) (points, revs []feedPoint, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.dirty || time.Since(f.checked) >= streamPoll {
 		if err := fs.refresh(ctx, f); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	var out []feedPoint
 	first := f.last + 1 // the first index the feed holds
 	if len(f.points) > 0 {
 		first = f.points[0].index
@@ -102,31 +112,65 @@ func (fs *feeds) since(ctx context.Context, f *feed, next int64) ([]feedPoint, e
 	if next < first {
 		older, err := fs.read(ctx, f.runID, next-1, first)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		out = older
+		points = older
 	}
 	for _, p := range f.points {
 		if p.index >= next {
-			out = append(out, p)
+			points = append(points, p)
 		}
 	}
-	return out, nil
+	if len(f.revs) > 0 && f.revs[0].seq > rev+1 {
+		fs.s.log.Warn("live stream: revisions dropped from the feed before a slow stream sent them", "run", f.runID, "missed", f.revs[0].seq-rev-1)
+	}
+	for _, p := range f.revs {
+		if p.seq > rev && p.index < next {
+			revs = append(revs, p)
+		}
+	}
+	return points, revs, nil
 }
 
-// refresh appends the intervals folded since the feed's last; f.mu is held.
+// refresh appends the intervals folded since the feed's last and the
+// revisions since its last read; f.mu is held.
 func (fs *feeds) refresh(ctx context.Context, f *feed) error {
 	f.checked, f.dirty = time.Now(), false
-	points, err := fs.read(ctx, f.runID, f.last, -1)
+	ivs, err := fs.s.cfg.Store.ListIntervalsChanged(ctx, f.runID, f.last, f.since, 0)
 	if err != nil {
 		return err
 	}
-	for _, p := range points {
+	n := 0 // ivs[:n] were folded again, ivs[n:] are new
+	for n < len(ivs) && ivs[n].Index <= f.last {
+		n++
+	}
+	for _, p := range fs.encode(ctx, f.runID, ivs[:n], true) {
+		f.revSeq++
+		p.seq = f.revSeq
+		f.revs = append(f.revs, p)
+	}
+	// A later subscriber gets a revised interval as folded now, unmarked.
+	for _, p := range fs.encode(ctx, f.runID, ivs[:n], false) {
+		for i := range f.points {
+			if f.points[i].index == p.index {
+				f.points[i].data = p.data
+			}
+		}
+	}
+	for _, p := range fs.encode(ctx, f.runID, ivs[n:], false) {
 		f.points = append(f.points, p)
 		f.last = p.index
 	}
+	for i := range ivs {
+		if ivs[i].FoldedAt.After(f.since) {
+			f.since = ivs[i].FoldedAt
+		}
+	}
 	if n := len(f.points); n > feedWindow {
 		f.points = append(f.points[:0:0], f.points[n-feedWindow:]...)
+	}
+	if n := len(f.revs); n > feedWindow {
+		f.revs = append(f.revs[:0:0], f.revs[n-feedWindow:]...)
 	}
 	return nil
 }
@@ -145,34 +189,61 @@ func (fs *feeds) read(ctx context.Context, runID string, after, before int64) ([
 	if err != nil {
 		return nil, err
 	}
-	r, err := fs.s.runs.get(ctx, runID)
+	for len(ivs) > 0 && before >= 0 && ivs[len(ivs)-1].Index >= before {
+		ivs = ivs[:len(ivs)-1]
+	}
+	return fs.encode(ctx, runID, ivs, false), nil
+}
+
+// revised encodes the intervals before next that were folded again: what a
+// stream resuming at next may have missed.
+func (fs *feeds) revised(ctx context.Context, runID string, next int64) ([]feedPoint, error) {
+	ivs, err := fs.s.cfg.Store.ListIntervalsChanged(ctx, runID, next-1, time.Time{}, 0)
 	if err != nil {
 		return nil, err
+	}
+	n := 0
+	for n < len(ivs) && ivs[n].Index < next {
+		n++
+	}
+	return fs.encode(ctx, runID, ivs[:n], true), nil
+}
+
+// encode makes the data events of stored intervals, marked revised when
+// they re-send intervals already sent. An unreadable one is logged and
+// left out.
+func (fs *feeds) encode(ctx context.Context, runID string, ivs []store.Interval, revised bool) []feedPoint {
+	if len(ivs) == 0 {
+		return nil
+	}
+	r, err := fs.s.runs.get(ctx, runID)
+	if err != nil {
+		fs.s.log.Error("live stream: read run", "run", runID, "err", err)
+		return nil
 	}
 	out := make([]feedPoint, 0, len(ivs))
 	for i := range ivs {
 		iv := &ivs[i]
-		if before >= 0 && iv.Index >= before {
-			break
-		}
 		sum, err := fold.ReadSummary(iv)
 		if err != nil {
 			fs.s.log.Error("live stream: unreadable interval", "run", runID, "interval", iv.Index, "err", err)
 			continue
 		}
-		data, err := json.Marshal(intervalPoint(r, iv, sum))
+		p := intervalPoint(r, iv, sum)
+		p.Revised = revised
+		data, err := json.Marshal(p)
 		if err != nil {
-			return nil, err
+			fs.s.log.Error("live stream: encode interval", "run", runID, "interval", iv.Index, "err", err)
+			continue
 		}
 		out = append(out, feedPoint{index: iv.Index, data: data})
 	}
-	return out, nil
+	return out
 }
 
-// published tells this server's streams of a run that interval k of it
-// was folded (k < 0: some interval, folded by another server sharing the
-// database).
-func (s *Server) published(runID string, k int64) {
-	s.feeds.touch(runID, k)
+// published tells this server's streams of a run that an interval of it
+// was folded (here, or by another server sharing the database).
+func (s *Server) published(runID string) {
+	s.feeds.touch(runID)
 	s.broker.publish(runID)
 }

@@ -74,7 +74,7 @@ func TestFeedServesEveryStreamFromOneRead(t *testing.T) {
 	}
 	f := s.feeds.acquire(run, 3) // the first stream resumes after interval 2
 	defer s.feeds.release(f)
-	got, err := s.feeds.since(ctx, f, 3)
+	got, _, err := s.feeds.since(ctx, f, 3, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestFeedServesEveryStreamFromOneRead(t *testing.T) {
 	if f.last != 4 || len(f.points) != 2 {
 		t.Fatalf("the feed read intervals it did not need: last %d, %d points", f.last, len(f.points))
 	}
-	got, err = s.feeds.since(ctx, f, 0) // a new subscriber
+	got, _, err = s.feeds.since(ctx, f, 0, 0) // a new subscriber
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,14 +93,48 @@ func TestFeedServesEveryStreamFromOneRead(t *testing.T) {
 	}
 
 	putRow(t, st, 5, 1, 15)
-	putRow(t, st, 3, 2, 33) // a late snapshot folded interval 3 again
-	s.published(run, 5)
-	s.published(run, 3)
-	got, err = s.feeds.since(ctx, f, 3)
+	time.Sleep(2 * time.Millisecond) // folded_at has microseconds
+	putRow(t, st, 3, 2, 33)          // a late snapshot folded interval 3 again
+	s.published(run)
+	got, revs, err := s.feeds.since(ctx, f, 3, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"3:33", "4:14", "5:15"}; fmt.Sprint(feedRequests(t, got)) != fmt.Sprint(want) {
 		t.Fatalf("after a new and a re-folded interval: %v, want %v", feedRequests(t, got), want)
 	}
+	if len(revs) != 0 {
+		t.Fatalf("a stream that has not sent interval 3 got its revision: %v", feedRequests(t, revs))
+	}
+	// A stream that sent interval 3 before it was folded again gets it
+	// again, marked revised; once, and never a revision of what it has not sent.
+	_, revs, err = s.feeds.since(ctx, f, 6, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"3:33"}; fmt.Sprint(feedRequests(t, revs)) != fmt.Sprint(want) || !pointOf(t, revs[0]).Revised || pointOf(t, revs[0]).Revision != 2 {
+		t.Fatalf("revisions %v (%s), want %v marked revised, revision 2", feedRequests(t, revs), revs[0].data, want)
+	}
+	if pointOf(t, got[0]).Revised {
+		t.Fatalf("a subscriber getting interval 3 first got it marked revised: %s", got[0].data)
+	}
+	_, again, err := s.feeds.since(ctx, f, 6, revs[0].seq)
+	if err != nil || len(again) != 0 {
+		t.Fatalf("the revision was served twice: %v, %v", feedRequests(t, again), err)
+	}
+	// A stream resuming after interval 5 on a new server gets the revision
+	// of interval 3 from the store.
+	resumed, err := s.feeds.revised(ctx, run, 6)
+	if err != nil || fmt.Sprint(feedRequests(t, resumed)) != "[3:33]" {
+		t.Fatalf("revisions for a resume at 6: %v, %v", feedRequests(t, resumed), err)
+	}
+}
+
+func pointOf(t *testing.T, p feedPoint) Point {
+	t.Helper()
+	var pt Point
+	if err := json.Unmarshal(p.data, &pt); err != nil {
+		t.Fatal(err)
+	}
+	return pt
 }

@@ -35,10 +35,12 @@ type runFold struct {
 	refold  map[int64]bool // folded intervals with late snapshots
 	last    time.Time
 	folder  fold.Folder // its count arrays serve every interval of the run
-	// reported is how many shards reported the last folded interval: what
-	// the next one waits for (the run's first shards until then). Elastic
-	// runs and runs that lost shards have more or fewer than worker_count.
-	reported int
+	// seen holds the latest interval each shard reported. Interval k waits
+	// for the shards that reported k-1 or later: a shard that joined counts
+	// from its first snapshot, a lost one stops counting one interval after
+	// its last. Until the first fold it waits for the run's worker_count.
+	seen   map[int]int64
+	folded bool
 }
 
 type pendingInterval struct {
@@ -58,7 +60,7 @@ func (f *folder) arrived(r *store.Run, k int64, shard int) {
 	rf := f.runs[r.ID]
 	if rf == nil {
 		rf = &runFold{run: r, pending: map[int64]*pendingInterval{}, refold: map[int64]bool{}, wake: make(chan struct{}, 1),
-			window: map[int64][2]uint64{}}
+			window: map[int64][2]uint64{}, seen: map[int]int64{}}
 		if plan, err := fold.CompileRun(r); err == nil {
 			rf.abortOn = plan.AbortOn
 		}
@@ -67,6 +69,9 @@ func (f *folder) arrived(r *store.Run, k int64, shard int) {
 		go labelled(LabelFold, func() { f.loop(rf) })
 	}
 	rf.last = time.Now()
+	if last, ok := rf.seen[shard]; !ok || k > last {
+		rf.seen[shard] = k
+	}
 	if k < rf.next {
 		rf.refold[k] = true
 	} else {
@@ -154,11 +159,11 @@ func (f *folder) step(rf *runFold) time.Duration {
 			} else {
 				wait = time.Minute
 			}
-		} else if len(p.shards) >= rf.expected() || time.Since(p.first) >= grace {
+		} else if len(p.shards) >= rf.expected(k) || time.Since(p.first) >= grace {
 			due = true
 			delete(rf.pending, k)
 			rf.next = k + 1
-			rf.reported = len(p.shards)
+			rf.folded = true
 		} else {
 			wait = grace - time.Since(p.first)
 		}
@@ -173,11 +178,18 @@ func (f *folder) step(rf *runFold) time.Duration {
 	}
 }
 
-func (rf *runFold) expected() int {
-	if rf.reported > 0 {
-		return rf.reported
+// expected is how many shards interval k waits for (see seen).
+func (rf *runFold) expected(k int64) int {
+	n := 0
+	for _, last := range rf.seen {
+		if last >= k-1 {
+			n++
+		}
 	}
-	return max(rf.run.WorkerCount, 1)
+	if !rf.folded {
+		n = max(n, rf.run.WorkerCount, 1)
+	}
+	return n
 }
 
 func earliest(m map[int64]*pendingInterval) (int64, *pendingInterval) {
@@ -217,7 +229,7 @@ func (f *folder) fold(rf *runFold, k int64) {
 	}
 	f.s.metrics.foldSeconds.Observe(time.Since(began).Seconds())
 	f.s.metrics.foldLag.Observe(time.Since(earlier(row.End, sum.DataEnd)).Seconds())
-	f.s.published(r.ID, k)
+	f.s.published(r.ID)
 	f.checkErrorRate(rf, k, sum)
 	if n, ok := f.s.cfg.Store.(store.Notifier); ok {
 		_ = n.Notify(ctx, foldChannel, r.ID)

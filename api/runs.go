@@ -38,8 +38,11 @@ type runRequest struct {
 	// run tagged key=value. BaselineRunID names it directly.
 	Baseline      string `json:"baseline"`
 	BaselineRunID string `json:"baseline_run_id"`
-	// Elastic runs take every idle worker that joins, beyond worker_count.
-	Elastic bool `json:"elastic"`
+	// Elastic runs take every idle worker that joins, beyond worker_count,
+	// up to MaxWorkers shards (0: no cap). Runs are elastic unless this is
+	// false.
+	Elastic    *bool `json:"elastic"`
+	MaxWorkers int   `json:"max_workers"`
 }
 
 // runJSON is a run as the API shows it: the client's type, so that the two
@@ -48,15 +51,18 @@ type runJSON = client.Run
 
 func (s *Server) toRunJSON(r *store.Run) runJSON {
 	out := runJSON{
-		RunID: r.ID, ScenarioID: r.ScenarioID, ScenarioVersion: r.ScenarioVersion, Status: r.Status,
+		RunID: r.ID, ScenarioID: r.ScenarioID, ScenarioVersion: r.ScenarioVersion,
 		TargetBaseURL: r.TargetBaseURL, WorkerCount: r.WorkerCount, Tags: r.Tags, Reason: r.Reason,
 		CreatedAt: r.CreatedAt.UTC(), TemporalWorkflowID: r.WorkflowID, BaselineRunID: r.BaselineRunID, Elastic: r.Elastic,
+		MaxWorkers: r.MaxWorkers,
 	}
 	if out.Tags == nil {
 		out.Tags = map[string]string{}
 	}
-	if !r.StartedAt.IsZero() {
-		t := r.StartedAt.UTC()
+	status, started := r.Shown(time.Now())
+	out.Status = status
+	if !started.IsZero() {
+		t := started.UTC()
 		out.StartedAt = &t
 	}
 	if !r.EndedAt.IsZero() {
@@ -124,6 +130,11 @@ func (s *Server) newRun(c *gin.Context, req runRequest) (*store.Run, bool) {
 		fail(c, http.StatusUnprocessableEntity, "invalid_field", "worker_count", "worker_count must be 1..%d, got %d", MaxWorkers, req.WorkerCount)
 		return nil, false
 	}
+	elastic := req.Elastic == nil || *req.Elastic
+	if req.MaxWorkers != 0 && (req.MaxWorkers < workers || req.MaxWorkers > MaxWorkers) {
+		fail(c, http.StatusUnprocessableEntity, "invalid_field", "max_workers", "max_workers must be 0 (no cap) or worker_count (%d)..%d, got %d", workers, MaxWorkers, req.MaxWorkers)
+		return nil, false
+	}
 	if !checkTarget(c, req.TargetBaseURL, plan) {
 		return nil, false
 	}
@@ -138,7 +149,7 @@ func (s *Server) newRun(c *gin.Context, req runRequest) (*store.Run, bool) {
 		return nil, false
 	}
 	id := newID("run_")
-	return &store.Run{BaselineRunID: baseline, Elastic: req.Elastic,
+	return &store.Run{BaselineRunID: baseline, Elastic: elastic, MaxWorkers: req.MaxWorkers,
 		ID: id, ScenarioID: sc.ID, ScenarioVersion: sc.Version, Scenario: doc, Overrides: req.Overrides,
 		Status: store.StatusQueued, TargetBaseURL: strings.TrimSuffix(req.TargetBaseURL, "/"), WorkerCount: workers,
 		Tags: req.Tags, WorkflowID: id, Token: newToken(), IntervalMS: activities.DefaultIntervalMS, CreatedAt: time.Now(),
@@ -297,7 +308,7 @@ func (s *Server) listRuns(c *gin.Context) {
 		}
 		f.TagKey, f.TagValue = k, v
 	}
-	if f.Status != "" && f.Status != store.StatusQueued && f.Status != store.StatusRunning && !store.Finished(f.Status) {
+	if f.Status != "" && !store.ValidStatus(f.Status) {
 		fail(c, http.StatusBadRequest, "bad_query", "status", "status must be queued, running, completed, failed or aborted, got %q", f.Status)
 		return
 	}

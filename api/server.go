@@ -104,7 +104,7 @@ func New(cfg Config) *Server {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			_ = n.Listen(ctx, foldChannel, func(runID string) { s.published(runID, -1) })
+			_ = n.Listen(ctx, foldChannel, func(runID string) { s.published(runID) })
 		}()
 	}
 	if cfg.RetainSnapshots > 0 {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/barrage/barrage/internal/fold"
 	"github.com/barrage/barrage/internal/store"
+	"github.com/barrage/barrage/reports"
 )
 
 // Point is one folded interval as the live stream sends it.
@@ -35,36 +36,28 @@ type Point struct {
 	// server folded it (Unix ms): their difference is the folding lag.
 	EndAt    int64 `json:"end_at_ms"`
 	FoldedAt int64 `json:"folded_at_ms"`
+	// Revision counts the interval's folds (1: its first). Revised marks
+	// an event that sends an interval again, folded anew after a late
+	// snapshot: a view replaces its point for the interval.
+	Revision int  `json:"revision"`
+	Revised  bool `json:"revised"`
 }
 
+// intervalPoint is a stored interval as the stream sends it: its time,
+// rate, latencies and VUs are the report's series point for the interval.
 func intervalPoint(r *store.Run, iv *store.Interval, sum *fold.Summary) Point {
-	// The last interval of a run ends when its load does; its rate is still
-	// per second of the interval, so a tail of a few requests reads as such.
-	end := iv.End
-	if sum.DataEnd.Before(end) && sum.DataEnd.After(iv.Start) {
-		end = sum.DataEnd
-	}
-	secs := iv.End.Sub(iv.Start).Seconds()
+	sp := reports.SeriesPoint(r.Epoch, fold.Folded(iv, sum, fold.Width(r)))
 	byWorker := make(map[string]uint32, len(sum.Workers))
 	for id, w := range sum.Workers {
 		byWorker[id] = w.VUs
 	}
-	p := Point{
-		Interval: iv.Index, T: end.Sub(r.Epoch).Seconds(), Requests: sum.Requests, Errors: sum.Errors,
-		Dropped: sum.Dropped, VUs: sum.VUs, VUsByWorker: byWorker, Workers: iv.Workers,
-		EndAt: end.UnixMilli(), FoldedAt: iv.FoldedAt.UnixMilli(),
+	end := r.Epoch.Add(time.Duration(sp.T * float64(time.Second)))
+	return Point{
+		Interval: iv.Index, T: sp.T, RPS: sp.RPS, P50: sp.P50, P95: sp.P95, P99: sp.P99, ErrorRate: sp.ErrorRate,
+		Requests: sum.Requests, Errors: sum.Errors, Dropped: sum.Dropped, VUs: sum.VUs, VUsByWorker: byWorker,
+		Workers: iv.Workers, EndAt: end.UnixMilli(), FoldedAt: iv.FoldedAt.UnixMilli(), Revision: max(iv.Revision, 1),
 	}
-	if secs > 0 {
-		p.RPS = float64(sum.Requests) / secs
-	}
-	if sum.Requests > 0 {
-		p.ErrorRate = float64(sum.Errors) / float64(sum.Requests)
-		p.P50, p.P95, p.P99 = msOf(sum.P50), msOf(sum.P95), msOf(sum.P99)
-	}
-	return p
 }
-
-func msOf(us int64) float64 { return float64(us) / 1000 }
 
 // broker wakes the live streams of a run when one of its intervals is
 // folded here.
@@ -113,11 +106,16 @@ const streamPoll = 500 * time.Millisecond
 // streamRetry is the reconnection delay a stream asks its clients for.
 const streamRetry = 2 * time.Second
 
-// liveMetrics streams a run's folded intervals as Server-Sent Events. Event IDs:
-// a data event's ID is n = its interval index + 1, the number of intervals
-// sent so far; a status or end event's is "n-status" / "n-end". Sending
-// Last-Event-ID resumes after that event, so that nothing is sent twice and
-// nothing is skipped; a late subscriber first gets everything folded so far.
+// liveMetrics streams a run's folded intervals as Server-Sent Events.
+//
+// An event's ID is the stream's position after it: n, the number of
+// intervals sent so far (data event n is interval n-1), followed by
+// "-<status>" when the last status sent is not running: "7", "3-queued",
+// "9-completed"; an end event's is "n-end". Sending Last-Event-ID resumes
+// after that position, so that no interval and no status is sent twice and
+// nothing is skipped; a late subscriber first gets the status, then
+// everything folded so far. An interval folded again after it was sent (a
+// late snapshot) is sent again, marked revised, with the position's ID.
 func (s *Server) liveMetrics(c *gin.Context) {
 	r, ok := s.loadRun(c)
 	if !ok {
@@ -161,7 +159,17 @@ func (s *Server) liveMetrics(c *gin.Context) {
 	w.Flush()
 	f := s.feeds.acquire(r.ID, next)
 	defer s.feeds.release(f)
-	st := &stream{s: s, c: c, runID: r.ID, feed: f, next: next, status: lastStatus}
+	st := &stream{s: s, c: c, runID: r.ID, feed: f, next: next, status: lastStatus, rev: f.cursor()}
+	if next > 0 {
+		// Intervals sent before the resume may have been folded again since.
+		revs, err := s.feeds.revised(c.Request.Context(), r.ID, next)
+		if err != nil {
+			return
+		}
+		for _, p := range revs {
+			st.write(st.position(), "", p.data)
+		}
+	}
 	st.run(c.Request.Context(), sub)
 }
 
@@ -169,12 +177,26 @@ func parseEventID(id string) (next int64, status string, err error) {
 	if id == "" {
 		return 0, "", nil
 	}
-	num, suffix, _ := strings.Cut(id, "-")
+	num, suffix, found := strings.Cut(id, "-")
 	n, perr := strconv.ParseInt(num, 10, 64)
-	if perr != nil || n < 0 {
+	if perr != nil || n < 0 || (found && suffix != "end" && !store.ValidStatus(suffix)) {
 		return 0, "", fmt.Errorf("Last-Event-ID %q is not an ID this stream sent", id)
 	}
+	if !found {
+		suffix = store.StatusRunning
+		if n == 0 {
+			suffix = "" // "0" was never sent: nothing was
+		}
+	}
 	return n, suffix, nil
+}
+
+// position is the ID of an event sent now: see liveMetrics.
+func (st *stream) position() string {
+	if st.status == store.StatusRunning {
+		return strconv.FormatInt(st.next, 10)
+	}
+	return fmt.Sprintf("%d-%s", st.next, st.status)
 }
 
 type stream struct {
@@ -184,6 +206,7 @@ type stream struct {
 	feed   *feed
 	next   int64  // the next interval index to send
 	status string // the last status sent
+	rev    int64  // the feed's last revision sent
 }
 
 func (st *stream) run(ctx context.Context, wake chan struct{}) {
@@ -191,17 +214,19 @@ func (st *stream) run(ctx context.Context, wake chan struct{}) {
 	defer t.Stop()
 	var quietSince time.Time
 	for {
-		sent, err := st.sendNew(ctx)
-		if err != nil {
-			return
-		}
 		r, err := st.s.runs.get(ctx, st.runID)
 		if err != nil {
 			return
 		}
-		if r.Status != st.status {
-			st.event(fmt.Sprintf("%d-%s", st.next, r.Status), "status", map[string]string{"status": r.Status, "reason": r.Reason})
-			st.status = r.Status
+		// The status goes first: a data event's position carries the
+		// status sent before it.
+		if status, _ := r.Shown(time.Now()); status != st.status {
+			st.status = status
+			st.event(fmt.Sprintf("%d-%s", st.next, status), "status", map[string]string{"status": status, "reason": r.Reason})
+		}
+		sent, err := st.sendNew(ctx)
+		if err != nil {
+			return
 		}
 		if store.Finished(r.Status) {
 			// The last intervals fold up to FoldGrace after their snapshots:
@@ -224,15 +249,19 @@ func (st *stream) run(ctx context.Context, wake chan struct{}) {
 
 // sendNew sends the folded intervals not sent yet, in order.
 func (st *stream) sendNew(ctx context.Context) (int, error) {
-	points, err := st.s.feeds.since(ctx, st.feed, st.next)
+	points, revs, err := st.s.feeds.since(ctx, st.feed, st.next, st.rev)
 	if err != nil {
 		return 0, err
 	}
+	for _, p := range revs {
+		st.rev = p.seq
+		st.write(st.position(), "", p.data)
+	}
 	for _, p := range points {
 		st.next = p.index + 1
-		st.write(strconv.FormatInt(st.next, 10), "", p.data)
+		st.write(st.position(), "", p.data)
 	}
-	return len(points), nil
+	return len(points) + len(revs), nil
 }
 
 func (st *stream) event(id, name string, v any) {

@@ -93,6 +93,11 @@ type point struct {
 	ByWorker  map[string]int64 `json:"vus_by_worker"`
 	Workers   int              `json:"workers"`
 	EndAt     int64            `json:"end_at_ms"`
+	Revised   bool             `json:"revised"`
+}
+
+func (p point) figures() seriesPoint {
+	return seriesPoint{T: p.T, RPS: p.RPS, ErrorRate: p.ErrorRate, P50: p.P50, P95: p.P95, P99: p.P99, VUs: p.VUs, Workers: p.Workers}
 }
 
 func dataPoints(t *testing.T, evs []liveEvent) ([]point, []time.Duration) {
@@ -108,7 +113,9 @@ func dataPoints(t *testing.T, evs []liveEvent) ([]point, []time.Duration) {
 			t.Fatalf("bad data event %q: %v", ev.Data, err)
 		}
 		ps = append(ps, p)
-		lags = append(lags, ev.at.Sub(time.UnixMilli(p.EndAt)))
+		if !p.Revised {
+			lags = append(lags, ev.at.Sub(time.UnixMilli(p.EndAt)))
+		}
 	}
 	return ps, lags
 }
@@ -156,8 +163,13 @@ func lifecycle(t *testing.T, c *cluster, tg *target) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run.Status != "queued" || run.TemporalWorkflowID != run.RunID || run.Tags["release"] != "v1" {
-		t.Fatalf("new run %+v", run)
+	if run.Status != "queued" || run.TemporalWorkflowID != run.RunID || run.Tags["release"] != "v1" || !run.Elastic || run.MaxWorkers != 0 {
+		t.Fatalf("new run %+v (want queued, elastic by default, no cap)", run)
+	}
+	// Until its load starts (its epoch), a started run is still queued,
+	// with no start time.
+	if r, err := c.api.GetRun(ctx, run.RunID); err != nil || (r.Status == "queued") != (r.StartedAt == nil) {
+		t.Fatalf("run before its load: %+v %v", r, err)
 	}
 	col, _ := follow(t, c.api, run.RunID, "")
 	waitFor(t, 30*time.Second, "three intervals", func() bool { ps, _ := dataPoints(t, col.snapshot()); return len(ps) >= 3 })
@@ -212,7 +224,10 @@ func checkStream(t *testing.T, evs []liveEvent, final string) {
 	for _, ev := range evs {
 		switch ev.Name {
 		case "message":
-			if ev.ID != strconv.FormatInt(next, 10) {
+			if revised(ev.Data) {
+				continue
+			}
+			if n, _ := position(ev.ID); n != next {
 				t.Fatalf("data event id %q, want %d (a gap or a duplicate)", ev.ID, next)
 			}
 			next++
@@ -319,6 +334,7 @@ func TestAPIBadInput(t *testing.T) {
 		{"run without a scenario", "POST", "/runs", `{}`, 400, "missing_field", "scenario_id"},
 		{"run with a bad target", "POST", "/runs", `{"scenario_id": "` + ref.ScenarioID + `", "target_base_url": "ftp://x"}`, 422, "invalid_field", "target_base_url"},
 		{"run with too many workers", "POST", "/runs", `{"scenario_id": "` + ref.ScenarioID + `", "target_base_url": "http://127.0.0.1:1", "worker_count": 5000}`, 422, "invalid_field", "worker_count"},
+		{"max_workers below worker_count", "POST", "/runs", `{"scenario_id": "` + ref.ScenarioID + `", "target_base_url": "http://127.0.0.1:1", "worker_count": 3, "max_workers": 2}`, 422, "invalid_field", "max_workers"},
 		{"run with bad overrides", "POST", "/runs", `{"scenario_id": "` + ref.ScenarioID + `", "target_base_url": "http://127.0.0.1:1", "overrides": {"virtual_users": -3}}`, 422, "invalid_overrides", "overrides.virtual_users"},
 		{"unknown baseline", "POST", "/runs", `{"scenario_id": "` + ref.ScenarioID + `", "target_base_url": "http://127.0.0.1:1", "baseline": "release=none"}`, 404, "not_found", "baseline"},
 		{"abort of an unknown run", "POST", "/runs/run_nope/abort", "", 404, "not_found", ""},
@@ -347,6 +363,17 @@ func TestAPIBadInput(t *testing.T) {
 	if s, r := counts(); s != scenarios || r != runs {
 		t.Fatalf("bad input stored something: %d→%d scenarios, %d→%d runs", scenarios, s, runs, r)
 	}
+	// The opt-out of joins and the cap are kept as asked.
+	no := false
+	run, err := c.api.StartRun(context.Background(), client.RunRequest{ScenarioID: ref.ScenarioID, TargetBaseURL: "http://127.0.0.1:1", WorkerCount: 2, Elastic: &no, MaxWorkers: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.api.GetRun(context.Background(), run.RunID)
+	if err != nil || got.Elastic || got.MaxWorkers != 4 {
+		t.Fatalf("run started with elastic false, max_workers 4: %+v %v", got, err)
+	}
+	_ = c.api.Abort(context.Background(), run.RunID, "test", "no workers here")
 }
 
 // TestSSEResume: a stream dropped mid-run and resumed with Last-Event-ID
@@ -416,13 +443,37 @@ func TestSSEResume(t *testing.T) {
 	}
 }
 
-// ids returns the data events' ids, checking they are 1, 2, 3, ...
-func ids(evs []client.Event) []string {
-	var out []string
+// ids returns the intervals sent, as the data events' positions (the
+// number part of their ids), without revisions.
+func ids(evs []client.Event) []int64 {
+	var out []int64
 	for _, ev := range evs {
-		if ev.Name == "message" {
-			out = append(out, ev.ID)
+		if ev.Name == "message" && !revised(ev.Data) {
+			n, _ := position(ev.ID)
+			out = append(out, n)
 		}
 	}
 	return out
+}
+
+// position splits an event id into the count of intervals sent and the
+// status sent last (running when the id is a bare number).
+func position(id string) (int64, string) {
+	num, status, found := strings.Cut(id, "-")
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil {
+		return -1, ""
+	}
+	if !found {
+		status = "running"
+	}
+	return n, status
+}
+
+// revised reports whether a data event re-sends an interval folded again.
+func revised(data []byte) bool {
+	var p struct {
+		Revised bool `json:"revised"`
+	}
+	return json.Unmarshal(data, &p) == nil && p.Revised
 }

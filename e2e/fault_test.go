@@ -65,9 +65,13 @@ type faultRun struct {
 	tg    *target
 	runID string
 	live  *resumer
+	// revisions is how many intervals the stream sent again (checkConverged).
+	revisions int
 }
 
-func startFaultRun(t *testing.T, c *cluster, tg *target, doc string, workers int, elastic bool) *faultRun {
+// startFaultRun starts a run with the server's defaults (workers that join
+// take load).
+func startFaultRun(t *testing.T, c *cluster, tg *target, doc string, workers int) *faultRun {
 	t.Helper()
 	ctx := context.Background()
 	ref, err := c.api.CreateScenario(ctx, scenarioJSON(t, doc))
@@ -75,7 +79,7 @@ func startFaultRun(t *testing.T, c *cluster, tg *target, doc string, workers int
 		t.Fatal(err)
 	}
 	tg.reset(t)
-	run, err := c.api.StartRun(ctx, client.RunRequest{ScenarioID: ref.ScenarioID, TargetBaseURL: tg.url, WorkerCount: workers, Elastic: elastic})
+	run, err := c.api.StartRun(ctx, client.RunRequest{ScenarioID: ref.ScenarioID, TargetBaseURL: tg.url, WorkerCount: workers})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +103,42 @@ func (fr *faultRun) finish(status string, limit time.Duration) *report {
 		b, err := api.Report(context.Background(), fr.runID, "json")
 		return err == nil && json.Unmarshal(b, &rep) == nil && rep.Status == status
 	})
+	fr.checkConverged(&rep)
 	return &rep
+}
+
+// checkConverged: the last value the live stream gave for each interval is
+// the report's series point for it, and the stream gave every interval.
+func (fr *faultRun) checkConverged(rep *report) {
+	t := fr.t
+	t.Helper()
+	last := map[float64]point{}
+	revisions := 0
+	for _, p := range fr.points() {
+		last[p.T] = p
+		if p.Revised {
+			revisions++
+		}
+	}
+	bad := 0
+	for _, sp := range rep.Series {
+		p, ok := last[sp.T]
+		switch {
+		case !ok:
+			t.Errorf("the report's point at t=%.3f never came on the live stream", sp.T)
+		case p.figures() != sp:
+			t.Errorf("interval %d: the live stream's last value %+v, the report's %+v", p.Interval, p.figures(), sp)
+		default:
+			continue
+		}
+		if bad++; bad > 5 {
+			t.Fatalf("more differences between the live stream and the report")
+		}
+	}
+	if len(last) != len(rep.Series) {
+		t.Errorf("the live stream gave %d intervals, the report has %d", len(last), len(rep.Series))
+	}
+	fr.revisions = revisions
 }
 
 // timeline returns the run's events so far, for failure messages.
@@ -153,7 +192,7 @@ const steady = "steps: [{url_template: /, think_time_ms: 20}]\n"
 func faultKillOne(t *testing.T) {
 	tg := startTarget(t)
 	c := startCluster(t, 3)
-	fr := startFaultRun(t, c, tg, "name: kill-one\nvirtual_users: 9\nduration_seconds: 40\n"+steady, 3, false)
+	fr := startFaultRun(t, c, tg, "name: kill-one\nvirtual_users: 9\nduration_seconds: 40\n"+steady, 3)
 	waitFor(t, 30*time.Second, "steady load", func() bool { ps := fr.points(); return len(ps) >= 3 && ps[len(ps)-1].VUs == 9 })
 	victim := c.workers["w2"]
 	killed := time.Now()
@@ -196,7 +235,7 @@ func faultKillTwo(t *testing.T) {
 		c.addWorker(t, id, "--max-vus", "4")
 	}
 	waitFor(t, 30*time.Second, "workers", func() bool { return c.registered(t) >= 3 })
-	fr := startFaultRun(t, c, tg, "name: kill-two\nvirtual_users: 9\nduration_seconds: 40\n"+steady, 3, false)
+	fr := startFaultRun(t, c, tg, "name: kill-two\nvirtual_users: 9\nduration_seconds: 40\n"+steady, 3)
 	waitFor(t, 30*time.Second, "steady load", func() bool { ps := fr.points(); return len(ps) >= 3 && ps[len(ps)-1].VUs == 9 })
 	killed := time.Now()
 	c.workers["w1"].kill()
@@ -218,7 +257,7 @@ func faultKillTwo(t *testing.T) {
 func faultJoin(t *testing.T) {
 	tg := startTarget(t)
 	c := startCluster(t, 3)
-	fr := startFaultRun(t, c, tg, "name: join\nvirtual_users: 12\nduration_seconds: 30\n"+steady, 3, true)
+	fr := startFaultRun(t, c, tg, "name: join\nvirtual_users: 12\nduration_seconds: 30\n"+steady, 3)
 	waitFor(t, 30*time.Second, "steady load", func() bool { ps := fr.points(); return len(ps) >= 3 && ps[len(ps)-1].VUs == 12 })
 	joined := time.Now()
 	c.addWorker(t, "w4")
@@ -245,7 +284,7 @@ func faultPartition(t *testing.T) {
 	px := newProxy(t, strings.TrimPrefix(c.url, "http://"))
 	c.workers["w3"] = start(t, "worker w3 (behind the proxy)", "worker", "--server", "http://"+px.addr, "--temporal", c.temporal, "--id", "w3")
 	waitFor(t, 30*time.Second, "workers", func() bool { return c.registered(t) >= 3 })
-	fr := startFaultRun(t, c, tg, "name: partition\nvirtual_users: 6\nduration_seconds: 35\n"+steady, 3, false)
+	fr := startFaultRun(t, c, tg, "name: partition\nvirtual_users: 6\nduration_seconds: 35\n"+steady, 3)
 	waitFor(t, 30*time.Second, "steady load", func() bool { ps := fr.points(); return len(ps) >= 3 && ps[len(ps)-1].Workers == 3 })
 	cut := time.Now()
 	px.block()
@@ -276,7 +315,7 @@ func faultServerRestart(t *testing.T) {
 	db := "sqlite:" + filepath.Join(dir, "barrage.db")
 	tdb := filepath.Join(dir, "temporal.db")
 	c := startClusterOn(t, 2, db, "--temporal-db", tdb)
-	fr := startFaultRun(t, c, tg, "name: server-restart\nvirtual_users: 6\nduration_seconds: 30\n"+steady, 2, false)
+	fr := startFaultRun(t, c, tg, "name: server-restart\nvirtual_users: 6\nduration_seconds: 30\n"+steady, 2)
 	waitFor(t, 30*time.Second, "steady load", func() bool { return len(fr.points()) >= 4 })
 	killed := time.Now()
 	c.server.kill()
@@ -301,7 +340,7 @@ func faultServerRestart(t *testing.T) {
 func faultErrorAbort(t *testing.T) {
 	tg := startTarget(t)
 	c := startCluster(t, 2)
-	fr := startFaultRun(t, c, tg, "name: error-abort\nvirtual_users: 4\nduration_seconds: 60\nabort_on: {error_rate: 0.5, window_seconds: 3}\n"+steady, 2, false)
+	fr := startFaultRun(t, c, tg, "name: error-abort\nvirtual_users: 4\nduration_seconds: 60\nabort_on: {error_rate: 0.5, window_seconds: 3}\n"+steady, 2)
 	waitFor(t, 30*time.Second, "steady load", func() bool { return len(fr.points()) >= 3 })
 	resp, err := http.Post(tg.url+"/_/config", "application/json", strings.NewReader(`{"error_rate": 1}`))
 	if err != nil {
@@ -336,7 +375,7 @@ func shorten(s string, n int) string {
 func faultAbortRamp(t *testing.T) {
 	tg := startTarget(t)
 	c := startCluster(t, 2)
-	fr := startFaultRun(t, c, tg, "name: abort-ramp\nvirtual_users: 30\nduration_seconds: 60\nramp_up_seconds: 30\n"+steady, 2, false)
+	fr := startFaultRun(t, c, tg, "name: abort-ramp\nvirtual_users: 30\nduration_seconds: 60\nramp_up_seconds: 30\n"+steady, 2)
 	waitFor(t, 30*time.Second, "the ramp under way", func() bool { ps := fr.points(); return len(ps) >= 3 && ps[len(ps)-1].VUs > 0 })
 	at := time.Now()
 	if err := c.api.Abort(context.Background(), fr.runID, "fault-suite", "abort during a ramp"); err != nil {
@@ -413,16 +452,16 @@ func (r *resumer) reconnects() int {
 
 // gaps counts data events whose id is not the previous one plus one.
 func (r *resumer) gaps() int {
-	n, want := 0, 1
+	n, want := 0, int64(1)
 	for _, ev := range r.events() {
-		if ev.Name != "message" {
+		if ev.Name != "message" || revised(ev.Data) {
 			continue
 		}
-		if ev.ID != fmt.Sprint(want) {
+		got, _ := position(ev.ID)
+		if got != want {
 			n++
 		}
-		fmt.Sscan(ev.ID, &want)
-		want++
+		want = got + 1
 	}
 	return n
 }

@@ -295,10 +295,7 @@ type report struct {
 		Kind   string  `json:"kind"`
 		Detail string  `json:"detail"`
 	} `json:"events"`
-	Series []struct {
-		T   float64 `json:"t"`
-		RPS float64 `json:"rps"`
-	} `json:"series"`
+	Series []seriesPoint `json:"series"`
 }
 
 func readReport(t *testing.T, path string) *report {
@@ -321,4 +318,16 @@ func writeScenario(t *testing.T, doc string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// seriesPoint is a report's series point, or the same figures of a live one.
+type seriesPoint struct {
+	T         float64 `json:"t"`
+	RPS       float64 `json:"rps"`
+	ErrorRate float64 `json:"error_rate"`
+	P50       float64 `json:"p50"`
+	P95       float64 `json:"p95"`
+	P99       float64 `json:"p99"`
+	VUs       int     `json:"vus"`
+	Workers   int     `json:"workers"`
 }

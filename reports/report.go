@@ -217,7 +217,7 @@ func (b *Builder) AddFolded(f Folded) error {
 	if _, err := b.acc.Add(f.Data); err != nil {
 		return fmt.Errorf("report: interval ending %s: %w", f.End.Format(time.RFC3339), err)
 	}
-	b.series = append(b.series, point(b.in.StartedAt, f))
+	b.series = append(b.series, SeriesPoint(b.in.StartedAt, f))
 	return nil
 }
 
@@ -357,7 +357,9 @@ func stepLines(p *scenario.Plan, steps []hist.StepStats) []Step {
 	return out
 }
 
-func point(started time.Time, f Folded) Point {
+// SeriesPoint is the report's series point of a stored interval, for a run
+// started at started. Live views show the same figures for the interval.
+func SeriesPoint(started time.Time, f Folded) Point {
 	// Over the interval's width, or over the span its data covers when that
 	// is shorter: the run's last, partial interval (its tail).
 	secs := f.End.Sub(f.Start).Seconds()

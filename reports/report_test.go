@@ -141,7 +141,7 @@ func TestPointRateOverItsSpan(t *testing.T) {
 		{time.Second, 10},
 		{19 * time.Millisecond, 526.316},
 	} {
-		p := point(t0, Folded{Start: t0, End: t0.Add(tc.span), Width: time.Second, Requests: 10})
+		p := SeriesPoint(t0, Folded{Start: t0, End: t0.Add(tc.span), Width: time.Second, Requests: 10})
 		if p.RPS != tc.want {
 			t.Errorf("10 requests over %s of a 1 s interval: rps %v, want %v", tc.span, p.RPS, tc.want)
 		}

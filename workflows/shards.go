@@ -327,10 +327,24 @@ func (r *run) started(ctx workflow.Context, st ShardState) {
 	// An elastic run keeps one shard waiting in the load queue for the next
 	// worker that joins — once its first shards have their workers, so that
 	// it does not take a worker one of them needs.
-	if r.spec.Elastic && !r.ending && r.firstStarted() && !r.hasWaiting() {
+	if r.spec.Elastic && !r.ending && r.firstStarted() && !r.hasWaiting() && r.belowCap() {
 		r.launch(ctx)
 	}
 	r.replanSoon(ctx, "shard started")
+}
+
+// belowCap reports whether an elastic run may take one more worker.
+func (r *run) belowCap() bool {
+	if r.spec.MaxWorkers <= 0 {
+		return true
+	}
+	n := 0
+	for _, s := range r.slots {
+		if s.state == slotRunning {
+			n++
+		}
+	}
+	return n < r.spec.MaxWorkers
 }
 
 // replanSoon replans after ReplanDelay, once for everything that happened

@@ -208,8 +208,10 @@ type RunSpec struct {
 	// in the workflow's history; it only lets a worker report on this run.
 	Token string
 	// Elastic runs take every idle worker: a shard waits in the load queue
-	// for the next worker that joins.
-	Elastic bool
+	// for the next worker that joins, while fewer than MaxWorkers shards
+	// run (0: no cap).
+	Elastic    bool
+	MaxWorkers int
 }
 
 // ShardState is what a load activity reports (through the server) when it

@@ -60,7 +60,10 @@ type RunRequest struct {
 	Tags          map[string]string `json:"tags,omitempty"`
 	Baseline      string            `json:"baseline,omitempty"` // tag key=value of the run to compare with
 	BaselineRunID string            `json:"baseline_run_id,omitempty"`
-	Elastic       bool              `json:"elastic,omitempty"` // take every idle worker that joins
+	// Elastic: take workers that join during the run (nil: the server's
+	// default, yes); MaxWorkers caps the shards it runs at once (0: none).
+	Elastic    *bool `json:"elastic,omitempty"`
+	MaxWorkers int   `json:"max_workers,omitempty"`
 }
 
 // Run is a run as the API shows it.
@@ -80,6 +83,7 @@ type Run struct {
 	TemporalUIURL      string            `json:"temporal_ui_url,omitempty"`
 	BaselineRunID      string            `json:"baseline_run_id,omitempty"`
 	Elastic            bool              `json:"elastic"`
+	MaxWorkers         int               `json:"max_workers"`
 }
 
 // StartRun starts a run of a stored scenario.

@@ -41,6 +41,8 @@ type runConfig struct {
 	// threshold had no baseline run to compare with.
 	requireBaseline bool
 	elastic         bool
+	noElastic       bool
+	maxWorkers      int
 	verbose         bool
 }
 
@@ -69,7 +71,9 @@ func runRun(ctx context.Context, args []string) error {
 	fs.Var(cfg.tags, "tag", "tag the run, key=value (repeatable), e.g. --tag release=v1.4")
 	fs.StringVar(&cfg.baseline, "baseline", "", "compare with the newest finished run tagged key=value; thresholds like 'p95 < baseline * 1.1' use it")
 	fs.BoolVar(&cfg.requireBaseline, "require-baseline", false, "fail the thresholds (exit 99) when a baseline threshold has no baseline run to compare with (default: reported as 'no baseline', not failed)")
-	fs.BoolVar(&cfg.elastic, "elastic", false, "also use every idle worker that joins during the run (the others shed load)")
+	fs.BoolVar(&cfg.elastic, "elastic", true, "use idle workers that join during the run: each takes a share, the others shed load (the default; see --no-elastic)")
+	fs.BoolVar(&cfg.noElastic, "no-elastic", false, "keep the run on its first --workers workers: workers that join take no load")
+	fs.IntVar(&cfg.maxWorkers, "max-workers", 0, "the most workers (shards) the run takes as workers join (default: no cap)")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "no live progress lines")
 	fs.BoolVar(&cfg.verbose, "v", false, "log what the embedded server does")
 	fs.Usage = func() {
@@ -178,8 +182,9 @@ func runOn(ctx context.Context, c *client.Client, cfg runConfig, plan *scenario.
 	if err != nil {
 		return &exitError{code: exitBadInput, err: fmt.Errorf("store scenario: %w", err)}
 	}
+	elastic := cfg.elastic && !cfg.noElastic
 	run, err := c.StartRun(bg, client.RunRequest{ScenarioID: ref.ScenarioID, TargetBaseURL: cfg.target, WorkerCount: cfg.workers,
-		Tags: cfg.tags, Baseline: cfg.baseline, Elastic: cfg.elastic})
+		Tags: cfg.tags, Baseline: cfg.baseline, Elastic: &elastic, MaxWorkers: cfg.maxWorkers})
 	if err != nil {
 		if s := client.StatusOf(err); s >= 400 && s < 500 {
 			return &exitError{code: exitBadInput, err: fmt.Errorf("start run: %w", err)}

@@ -56,7 +56,7 @@ func BuildReport(ctx context.Context, st store.Store, runID string, progress fun
 			if err != nil {
 				return nil, err
 			}
-			if err := b.AddFolded(folded(row, sum, width)); err != nil {
+			if err := b.AddFolded(Folded(row, sum, width)); err != nil {
 				return nil, fmt.Errorf("report of run %s: %w", r.ID, err)
 			}
 			addWorkers(workers, sum)
@@ -79,7 +79,8 @@ func BuildReport(ctx context.Context, st store.Store, runID string, progress fun
 		// Rates are over the time load ran, not including the report's making.
 		b.SetEnded(lastEnd)
 	} else if in.EndedAt.IsZero() {
-		b.SetEnded(time.Now())
+		// A run so far ends now, or at its start while it is queued.
+		b.SetEnded(later(time.Now(), in.StartedAt))
 	}
 	return b.Report(), nil
 }
@@ -90,8 +91,9 @@ func reportInput(ctx context.Context, st store.Store, r *store.Run) (reports.Inp
 	if err != nil {
 		return reports.Input{}, err
 	}
+	status, _ := r.Shown(time.Now())
 	in := reports.Input{
-		RunID: r.ID, ScenarioID: r.ScenarioID, Status: r.Status, TargetBaseURL: r.TargetBaseURL,
+		RunID: r.ID, ScenarioID: r.ScenarioID, Status: status, TargetBaseURL: r.TargetBaseURL,
 		WorkerCount: r.WorkerCount, TemporalWorkflowID: r.WorkflowID, Plan: plan,
 		StartedAt: r.Epoch, EndedAt: r.EndedAt,
 	}
@@ -180,7 +182,8 @@ func Refresh(ctx context.Context, st store.Store, r *store.Run, progress func(do
 }
 
 // folded turns a stored row and its summary into what a report adds.
-func folded(row *store.Interval, sum *Summary, width time.Duration) reports.Folded {
+// Folded is a stored interval as reports read it.
+func Folded(row *store.Interval, sum *Summary, width time.Duration) reports.Folded {
 	end := sum.DataEnd
 	if end.IsZero() {
 		end = row.End
@@ -215,4 +218,11 @@ func workerList(m map[string]*reports.Worker) []reports.Worker {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

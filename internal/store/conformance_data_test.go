@@ -322,7 +322,9 @@ func testIntervals(t *testing.T, s Store) {
 		t.Helper()
 		mustNil(t, s.PutInterval(ctx, v), fmt.Sprint("put ", v.Index))
 		if keep {
-			// PutInterval rounds v's times as stored: v is what a read returns.
+			// PutInterval rounds v's times as stored: v is what a read
+			// returns, with its count of folds.
+			v.Revision = want[v.Index].Revision + 1
 			want[v.Index] = *v
 		}
 	}
@@ -355,9 +357,34 @@ func testIntervals(t *testing.T, s Store) {
 		}
 		wantEqual(t, got, wantIvs, fmt.Sprint("intervals after ", tc.after))
 	}
+	if want[1].Revision != 3 || want[2].Revision != 1 {
+		t.Fatalf("revisions %d, %d: the test's bookkeeping is off", want[1].Revision, want[2].Revision)
+	}
+	// What a live view lacks: new intervals, and those folded again since.
+	for _, tc := range []struct {
+		after int64
+		since time.Time
+		limit int
+		want  []int64
+	}{{3, t0, 0, []int64{1}}, {3, t0.Add(time.Minute), 0, nil}, {2, t0, 0, []int64{1, 3}},
+		{0, t0, 0, []int64{1, 2, 3}}, {-1, t0, 0, []int64{0, 1, 2, 3}}, {2, t0, 1, []int64{1}},
+		{0, t0.Add(time.Hour), 0, []int64{1, 2, 3}}} {
+		got, err := s.ListIntervalsChanged(ctx, "r", tc.after, tc.since, tc.limit)
+		mustNil(t, err, fmt.Sprint("changed after ", tc.after))
+		var wantIvs []Interval
+		for _, i := range tc.want {
+			wantIvs = append(wantIvs, want[i])
+		}
+		if len(got) == 0 && len(wantIvs) == 0 {
+			continue
+		}
+		wantEqual(t, got, wantIvs, fmt.Sprintf("intervals after %d or folded again after %s", tc.after, tc.since))
+	}
 	wantErr(t, s.PutInterval(ctx, &Interval{RunID: "nope"}), ErrNotFound, "put to unknown run")
 	_, err = s.ListIntervals(ctx, "nope", -1, 0)
 	wantErr(t, err, ErrNotFound, "list unknown run")
+	_, err = s.ListIntervalsChanged(ctx, "nope", -1, t0, 0)
+	wantErr(t, err, ErrNotFound, "list changes of unknown run")
 }
 
 func testControls(t *testing.T, s Store) {

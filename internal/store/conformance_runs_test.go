@@ -14,7 +14,7 @@ func testRunCreateGet(t *testing.T, s Store) {
 	in := Run{
 		ID: "run-1", ScenarioID: "sc", ScenarioVersion: 1,
 		Scenario: binary(), Overrides: []byte(`{"vus": 10}`), Status: StatusRunning,
-		TargetBaseURL: "https://staging.example.com", WorkerCount: 4, Elastic: true,
+		TargetBaseURL: "https://staging.example.com", WorkerCount: 4, Elastic: true, MaxWorkers: 9,
 		Tags:       map[string]string{"release": "v1.4", "env": "staging", "empty": ""},
 		WorkflowID: "wf-1", Token: "secret-token",
 		Epoch: t0.Add(time.Second), IntervalMS: 1000, Reason: "why not",

@@ -164,7 +164,7 @@ func (p *postgresStore) PutInterval(ctx context.Context, iv *Interval) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (run_id, idx) DO UPDATE SET start_at = EXCLUDED.start_at, end_at = EXCLUDED.end_at,
 			workers = EXCLUDED.workers, snapshots = EXCLUDED.snapshots, data = EXCLUDED.data, summary = EXCLUDED.summary,
-			folded_at = EXCLUDED.folded_at
+			folded_at = EXCLUDED.folded_at, revision = intervals.revision + 1
 		WHERE intervals.snapshots <= EXCLUDED.snapshots`,
 		iv.RunID, iv.Index, pgTime(iv.Start), pgTime(iv.End), iv.Workers, iv.Snapshots, blob(iv.Data), blob(iv.Summary), iv.FoldedAt)
 	if pgCode(err) == pgForeignKeyViolation {
@@ -177,14 +177,27 @@ func (p *postgresStore) PutInterval(ctx context.Context, iv *Interval) error {
 }
 
 func (p *postgresStore) ListIntervals(ctx context.Context, runID string, after int64, limit int) ([]Interval, error) {
-	rows, _ := p.pool.Query(ctx, `SELECT run_id, idx, start_at, end_at, workers, snapshots, data, summary, folded_at
-		FROM intervals WHERE run_id = $1 AND idx > $2 ORDER BY idx LIMIT $3`, runID, after, sqlLimit(limit))
+	return p.listIntervals(ctx, runID, `SELECT `+pgIntervalColumns+` FROM intervals
+		WHERE run_id = $1 AND idx > $2 ORDER BY idx LIMIT $3`, runID, after, sqlLimit(limit))
+}
+
+func (p *postgresStore) ListIntervalsChanged(ctx context.Context, runID string, after int64, since time.Time, limit int) ([]Interval, error) {
+	return p.listIntervals(ctx, runID, `SELECT `+pgIntervalColumns+` FROM intervals WHERE run_id = $1 AND idx > $2
+		UNION ALL
+		SELECT `+pgIntervalColumns+` FROM intervals WHERE run_id = $1 AND folded_at > $3 AND idx <= $2 AND revision > 1
+		ORDER BY idx LIMIT $4`, runID, after, since, sqlLimit(limit))
+}
+
+const pgIntervalColumns = `run_id, idx, start_at, end_at, workers, snapshots, data, summary, folded_at, revision`
+
+func (p *postgresStore) listIntervals(ctx context.Context, runID, query string, args ...any) ([]Interval, error) {
+	rows, _ := p.pool.Query(ctx, query, args...)
 	ivs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Interval, error) {
 		var (
 			iv         Interval
 			start, end pgtype.Timestamptz
 		)
-		err := row.Scan(&iv.RunID, &iv.Index, &start, &end, &iv.Workers, &iv.Snapshots, &iv.Data, &iv.Summary, &iv.FoldedAt)
+		err := row.Scan(&iv.RunID, &iv.Index, &start, &end, &iv.Workers, &iv.Snapshots, &iv.Data, &iv.Summary, &iv.FoldedAt, &iv.Revision)
 		iv.Start, iv.End, iv.FoldedAt, iv.Data, iv.Summary = fromPG(start), fromPG(end), iv.FoldedAt.UTC(), readBlob(iv.Data), readBlob(iv.Summary)
 		return iv, err
 	})

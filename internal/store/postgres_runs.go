@@ -15,7 +15,7 @@ import (
 // object (NULL when it has none).
 const pgRunCols = `r.id, r.scenario_id, r.scenario_version, r.scenario, r.overrides, r.status,
 	r.target_base_url, r.worker_count, r.elastic, r.workflow_id, r.token, r.epoch, r.interval_ms,
-	r.reason, r.created_at, r.started_at, r.ended_at, r.baseline_run_id,
+	r.reason, r.created_at, r.started_at, r.ended_at, r.baseline_run_id, r.max_workers,
 	(SELECT jsonb_object_agg(t.key, t.value) FROM run_tags t WHERE t.run_id = r.id)`
 
 func scanPGRun(row pgx.CollectableRow) (Run, error) {
@@ -27,7 +27,7 @@ func scanPGRun(row pgx.CollectableRow) (Run, error) {
 	)
 	err := row.Scan(&r.ID, &r.ScenarioID, &r.ScenarioVersion, &r.Scenario, &r.Overrides, &r.Status,
 		&r.TargetBaseURL, &r.WorkerCount, &r.Elastic, &r.WorkflowID, &r.Token, &epoch, &r.IntervalMS,
-		&r.Reason, &created, &started, &ended, &r.BaselineRunID, &tags)
+		&r.Reason, &created, &started, &ended, &r.BaselineRunID, &r.MaxWorkers, &tags)
 	if err != nil {
 		return r, err
 	}
@@ -55,11 +55,11 @@ func (p *postgresStore) CreateRun(ctx context.Context, r *Run) error {
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO runs (id, scenario_id, scenario_version, scenario, overrides,
 			status, target_base_url, worker_count, elastic, workflow_id, token, epoch, interval_ms, reason,
-			created_at, started_at, ended_at, baseline_run_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+			created_at, started_at, ended_at, baseline_run_id, max_workers)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 			r.ID, r.ScenarioID, version, blob(r.Scenario), blob(r.Overrides), status, r.TargetBaseURL,
 			r.WorkerCount, r.Elastic, r.WorkflowID, r.Token, pgTime(r.Epoch), r.IntervalMS, r.Reason,
-			created, pgTime(r.StartedAt), pgTime(r.EndedAt), r.BaselineRunID)
+			created, pgTime(r.StartedAt), pgTime(r.EndedAt), r.BaselineRunID, r.MaxWorkers)
 		switch pgCode(err) {
 		case pgForeignKeyViolation:
 			return fmt.Errorf("scenario %s version %d: %w", r.ScenarioID, version, ErrNotFound)

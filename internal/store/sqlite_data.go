@@ -267,7 +267,7 @@ func (s *sqliteStore) PutInterval(ctx context.Context, iv *Interval) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (run_id, idx) DO UPDATE SET start_at = excluded.start_at, end_at = excluded.end_at,
 			workers = excluded.workers, snapshots = excluded.snapshots, data = excluded.data, summary = excluded.summary,
-			folded_at = excluded.folded_at
+			folded_at = excluded.folded_at, revision = intervals.revision + 1
 		WHERE intervals.snapshots <= excluded.snapshots`,
 		iv.RunID, iv.Index, toMicros(iv.Start), toMicros(iv.End), iv.Workers, iv.Snapshots, blob(iv.Data), blob(iv.Summary),
 		iv.FoldedAt.UnixMicro())
@@ -281,15 +281,31 @@ func (s *sqliteStore) PutInterval(ctx context.Context, iv *Interval) error {
 }
 
 func (s *sqliteStore) ListIntervals(ctx context.Context, runID string, after int64, limit int) ([]Interval, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT run_id, idx, start_at, end_at, workers, snapshots, data, summary, folded_at
-		FROM intervals WHERE run_id = ? AND idx > ? ORDER BY idx LIMIT ?`, runID, after, sqlLimit(limit))
+	return s.listIntervals(ctx, runID, `SELECT `+sqliteIntervalColumns+` FROM intervals
+		WHERE run_id = ? AND idx > ? ORDER BY idx LIMIT ?`, runID, after, sqlLimit(limit))
+}
+
+func (s *sqliteStore) ListIntervalsChanged(ctx context.Context, runID string, after int64, since time.Time, limit int) ([]Interval, error) {
+	// Two selects, each served by its own index: the primary key for the
+	// new intervals, intervals_folded_idx for the ones folded again.
+	return s.listIntervals(ctx, runID, `SELECT * FROM (
+		SELECT `+sqliteIntervalColumns+` FROM intervals WHERE run_id = ? AND idx > ?
+		UNION ALL
+		SELECT `+sqliteIntervalColumns+` FROM intervals WHERE run_id = ? AND folded_at > ? AND idx <= ? AND revision > 1)
+		ORDER BY idx LIMIT ?`, runID, after, runID, since.UnixMicro(), after, sqlLimit(limit))
+}
+
+const sqliteIntervalColumns = `run_id, idx, start_at, end_at, workers, snapshots, data, summary, folded_at, revision`
+
+func (s *sqliteStore) listIntervals(ctx context.Context, runID, query string, args ...any) ([]Interval, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
 	ivs, err := collect(rows, err, func(row scanner) (Interval, error) {
 		var (
 			iv         Interval
 			start, end sql.NullInt64
 			folded     int64
 		)
-		err := row.Scan(&iv.RunID, &iv.Index, &start, &end, &iv.Workers, &iv.Snapshots, &iv.Data, &iv.Summary, &folded)
+		err := row.Scan(&iv.RunID, &iv.Index, &start, &end, &iv.Workers, &iv.Snapshots, &iv.Data, &iv.Summary, &folded, &iv.Revision)
 		iv.Start, iv.End, iv.FoldedAt = fromMicros(start), fromMicros(end), time.UnixMicro(folded).UTC()
 		iv.Data, iv.Summary = readBlob(iv.Data), readBlob(iv.Summary)
 		return iv, err

@@ -112,7 +112,7 @@ func (s *sqliteStore) DeleteScenario(ctx context.Context, id string) error {
 // object ({} when it has none).
 const sqliteRunCols = `r.id, r.scenario_id, r.scenario_version, r.scenario, r.overrides, r.status,
 	r.target_base_url, r.worker_count, r.elastic, r.workflow_id, r.token, r.epoch, r.interval_ms,
-	r.reason, r.created_at, r.started_at, r.ended_at, r.baseline_run_id,
+	r.reason, r.created_at, r.started_at, r.ended_at, r.baseline_run_id, r.max_workers,
 	(SELECT json_group_object(t.key, t.value) FROM run_tags t WHERE t.run_id = r.id)`
 
 func scanSQLiteRun(row scanner) (Run, error) {
@@ -124,7 +124,7 @@ func scanSQLiteRun(row scanner) (Run, error) {
 	)
 	err := row.Scan(&r.ID, &r.ScenarioID, &r.ScenarioVersion, &r.Scenario, &r.Overrides, &r.Status,
 		&r.TargetBaseURL, &r.WorkerCount, &r.Elastic, &r.WorkflowID, &r.Token, &epoch, &r.IntervalMS,
-		&r.Reason, &created, &started, &ended, &r.BaselineRunID, &tags)
+		&r.Reason, &created, &started, &ended, &r.BaselineRunID, &r.MaxWorkers, &tags)
 	if err != nil {
 		return r, err
 	}
@@ -153,11 +153,11 @@ func (s *sqliteStore) CreateRun(ctx context.Context, r *Run) error {
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO runs (id, scenario_id, scenario_version, scenario, overrides,
 			status, target_base_url, worker_count, elastic, workflow_id, token, epoch, interval_ms, reason,
-			created_at, started_at, ended_at, baseline_run_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			created_at, started_at, ended_at, baseline_run_id, max_workers)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.ID, r.ScenarioID, version, blob(r.Scenario), blob(r.Overrides), status, r.TargetBaseURL,
 			r.WorkerCount, boolInt(r.Elastic), r.WorkflowID, r.Token, toMicros(r.Epoch), r.IntervalMS, r.Reason,
-			created.UnixMicro(), toMicros(r.StartedAt), toMicros(r.EndedAt), r.BaselineRunID)
+			created.UnixMicro(), toMicros(r.StartedAt), toMicros(r.EndedAt), r.BaselineRunID, r.MaxWorkers)
 		switch {
 		case isSQLiteForeignKey(err):
 			return fmt.Errorf("scenario %s version %d: %w", r.ScenarioID, version, ErrNotFound)

@@ -58,6 +58,27 @@ func Finished(status string) bool {
 	return status == StatusCompleted || status == StatusFailed || status == StatusAborted
 }
 
+// ValidStatus reports whether s is one of the statuses above.
+func ValidStatus(s string) bool {
+	return s == StatusQueued || s == StatusRunning || Finished(s)
+}
+
+// Shown is the status and start of a run as the API and reports show them
+// at now. A run is running from its epoch, when its load starts: before
+// that it is queued, with no start, though its workflow has set it up. A
+// run that ended before its epoch never started.
+func (r *Run) Shown(now time.Time) (status string, started time.Time) {
+	switch {
+	case r.Epoch.IsZero():
+		return r.Status, time.Time{}
+	case r.Status == StatusRunning && now.Before(r.Epoch):
+		return StatusQueued, time.Time{}
+	case Finished(r.Status) && !r.EndedAt.After(r.Epoch):
+		return r.Status, time.Time{}
+	}
+	return r.Status, r.Epoch
+}
+
 // Scenario is one version of a stored scenario. Document is the scenario's
 // JSON (internal/scenario's API form).
 type Scenario struct {
@@ -81,7 +102,8 @@ type Run struct {
 	Status        string
 	TargetBaseURL string
 	WorkerCount   int
-	Elastic       bool              // take every idle worker (issue: fleet)
+	Elastic       bool              // take workers that join during the run
+	MaxWorkers    int               // how many shards an elastic run keeps running at most (0: no cap)
 	Tags          map[string]string // e.g. release=v1.4
 	WorkflowID    string
 	// Token authenticates the run's workers on the ingest endpoints.
@@ -143,6 +165,9 @@ type Interval struct {
 	// see internal/fold); empty on intervals folded by older versions.
 	Summary  []byte
 	FoldedAt time.Time
+	// Revision counts the interval's folds: 1 for its first, more once a
+	// late snapshot folded it again (set by the store).
+	Revision int
 }
 
 // Worker is a fleet node as it last announced itself.
@@ -237,6 +262,12 @@ type Store interface {
 	// ListIntervals returns the folded intervals with Index > after, in
 	// order: the first limit of them, or all when limit <= 0.
 	ListIntervals(ctx context.Context, runID string, after int64, limit int) ([]Interval, error)
+	// ListIntervalsChanged returns, in index order, the folded intervals
+	// with Index > after and those with Index <= after folded again
+	// (Revision > 1) with FoldedAt after since: what a live view that has
+	// the first after+1 intervals as of since lacks. At most limit (<= 0:
+	// all).
+	ListIntervalsChanged(ctx context.Context, runID string, after int64, since time.Time, limit int) ([]Interval, error)
 
 	// PutControl stores the control document (JSON) a run's shards follow,
 	// replacing the stored one only if version is at least its version, so
