@@ -36,6 +36,9 @@ type Activities struct {
 	// ControlPublished, when set, learns every control this process stores,
 	// so that the API serves it to the run's shards at once.
 	ControlPublished func(runID string, version int, doc []byte)
+	// ShardLost, when set, learns every shard the run's workflow takes as
+	// lost (the server declares its measurement gap).
+	ShardLost func(runID string, shard int)
 
 	// The fleet's side.
 	Server   *client.Client
@@ -147,8 +150,13 @@ func (a *Activities) PublishControl(ctx context.Context, c workflows.Control) er
 
 // RecordEvent adds a line to the run's timeline.
 func (a *Activities) RecordEvent(ctx context.Context, in workflows.EventInput) error {
-	_, err := a.Store.AppendEvent(ctx, store.Event{RunID: in.RunID, At: time.Now(), Kind: in.Kind, Detail: in.Detail})
-	return err
+	if _, err := a.Store.AppendEvent(ctx, store.Event{RunID: in.RunID, At: time.Now(), Kind: in.Kind, Detail: in.Detail}); err != nil {
+		return err
+	}
+	if in.Kind == "worker_lost" && in.Shard != nil && a.ShardLost != nil {
+		a.ShardLost(in.RunID, *in.Shard)
+	}
+	return nil
 }
 
 // FinishRun marks the run finished; repeating it is harmless.

@@ -150,6 +150,7 @@ func (a *Activities) drive(ctx context.Context, in workflows.ShardInput, eng *en
 }) (engine.Summary, string) {
 	runCtx, stop := context.WithCancel(context.Background())
 	defer stop()
+	who := a.ref(ctx, in)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	abortedBy := ""
@@ -179,7 +180,7 @@ func (a *Activities) drive(ctx context.Context, in workflows.ShardInput, eng *en
 	}()
 	go func() {
 		defer wg.Done()
-		a.followControl(runCtx, in, eng, abort, log)
+		a.followControl(runCtx, in, who, eng, abort, log)
 	}()
 	sum, _ := eng.Run(runCtx)
 	stop()
@@ -256,13 +257,13 @@ func firstBeat() time.Duration {
 
 // followControl follows the run's control — each request waits for a
 // newer version — and applies changes to the engine.
-func (a *Activities) followControl(runCtx context.Context, in workflows.ShardInput, eng *engine.Engine, abort func(string), log interface {
+func (a *Activities) followControl(runCtx context.Context, in workflows.ShardInput, who *client.ShardRef, eng *engine.Engine, abort func(string), log interface {
 	Warn(string, ...any)
 }) {
 	version := 0
 	for runCtx.Err() == nil {
 		cctx, cancel := context.WithTimeout(runCtx, controlWait+5*time.Second)
-		c, err := a.Server.ControlAfter(cctx, in.RunID, in.Token, version, controlWait)
+		c, err := a.Server.ControlFor(cctx, in.RunID, in.Token, who, version, controlWait)
 		cancel()
 		switch {
 		case err != nil:
@@ -353,7 +354,12 @@ func (a *Activities) reportStart(ctx context.Context, in workflows.ShardInput, a
 func (a *Activities) event(ctx context.Context, in workflows.ShardInput, kind, detail string) {
 	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := a.Server.PostEvent(ectx, in.RunID, in.Token, kind, detail); err != nil {
+	if err := a.Server.PostShardEvent(ectx, in.RunID, in.Token, a.ref(ctx, in), kind, detail); err != nil {
 		a.log().Warn("record event", "run", in.RunID, "kind", kind, "err", err)
 	}
+}
+
+// ref names the shard this activity runs, for the server's requests.
+func (a *Activities) ref(ctx context.Context, in workflows.ShardInput) *client.ShardRef {
+	return &client.ShardRef{Shard: in.Shard, Attempt: int(activity.GetInfo(ctx).Attempt), Worker: a.WorkerID}
 }

@@ -123,6 +123,18 @@ func (s *Server) ingestControl(c *gin.Context) {
 	if !ok {
 		return
 	}
+	if v := c.Query("shard"); v != "" {
+		// A shard's request: the watch notices the worker's connection
+		// closing while the request waits.
+		shard, err := strconv.Atoi(v)
+		attempt, aerr := strconv.Atoi(c.DefaultQuery("attempt", "0"))
+		if err != nil || aerr != nil || shard < 0 || shard >= maxShards {
+			fail(c, http.StatusBadRequest, "invalid_field", "shard", "shard and attempt must be integers, shard in 0..%d", maxShards-1)
+			return
+		}
+		done := s.watch.pollStarted(r, shard, attempt, c.Query("worker"))
+		defer func() { done(c.Request.Context().Err() != nil) }()
+	}
 	deadline := time.Now().Add(wait)
 	for {
 		version, doc, changed, err := s.controls.get(c.Request.Context(), r.ID)

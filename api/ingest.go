@@ -161,6 +161,7 @@ func (s *Server) ingestSnapshot(c *gin.Context) {
 		s.metrics.ingested.WithLabelValues("stored").Inc()
 		s.metrics.ingestLag.Observe(time.Since(end).Seconds())
 		s.folder.arrived(r, k, shard)
+		s.watch.snapshot(r, snap)
 	})
 	if err != nil {
 		failErr(c, err, "store snapshot")
@@ -172,6 +173,10 @@ func (s *Server) ingestSnapshot(c *gin.Context) {
 type eventRequest struct {
 	Kind   string `json:"kind"`
 	Detail string `json:"detail"`
+	// The shard the event is about, when a load activity sends it.
+	Shard   *int   `json:"shard"`
+	Attempt int    `json:"attempt"`
+	Worker  string `json:"worker"`
 }
 
 func (s *Server) ingestEvent(c *gin.Context) {
@@ -186,6 +191,9 @@ func (s *Server) ingestEvent(c *gin.Context) {
 	if req.Kind == "" || len(req.Kind) > 64 || len(req.Detail) > 4096 {
 		fail(c, http.StatusBadRequest, "invalid_field", "kind", "an event needs a kind (at most 64 bytes) and a detail of at most 4096 bytes")
 		return
+	}
+	if req.Shard != nil && req.Kind == "shard_finished" {
+		s.watch.finished(r, *req.Shard, req.Attempt, req.Worker)
 	}
 	seq, err := s.events.put(c.Request.Context(), store.Event{RunID: r.ID, At: time.Now(), Kind: req.Kind, Detail: req.Detail}, nil)
 	if err != nil {

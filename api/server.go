@@ -63,6 +63,7 @@ type Server struct {
 	events      *batchWriter[store.Event, int64]
 	feeds       *feeds
 	folder      *folder
+	watch       *watch
 	broker      *broker
 	metrics     *serviceMetrics
 	wg          sync.WaitGroup
@@ -91,6 +92,7 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, log: log, runs: newRunCache(cfg.Store), controls: newControls(cfg.Store), broker: newBroker(),
 		metrics: newServiceMetrics(cfg.Store)}
 	s.folder = newFolder(s)
+	s.watch = newWatch(s)
 	s.feeds = newFeeds(s)
 	s.snapshots = newSnapshotWriter(cfg.Store)
 	s.events = newEventWriter(cfg.Store)
@@ -105,6 +107,13 @@ func New(cfg Config) *Server {
 		go func() {
 			defer s.wg.Done()
 			_ = n.Listen(ctx, foldChannel, func(runID string) { s.published(runID) })
+		}()
+	}
+	if cfg.Temporal != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.watch.loop(ctx)
 		}()
 	}
 	if cfg.RetainSnapshots > 0 {

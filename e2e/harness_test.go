@@ -295,7 +295,15 @@ type report struct {
 		Kind   string  `json:"kind"`
 		Detail string  `json:"detail"`
 	} `json:"events"`
-	Series []seriesPoint `json:"series"`
+	Series          []seriesPoint `json:"series"`
+	MeasurementGaps []struct {
+		Worker            string  `json:"worker"`
+		Shard             int     `json:"shard"`
+		FromT             float64 `json:"from_t"`
+		ToT               float64 `json:"to_t"`
+		EstimatedRequests uint64  `json:"estimated_requests"`
+		Reason            string  `json:"reason"`
+	} `json:"measurement_gaps"`
 }
 
 func readReport(t *testing.T, path string) *report {
@@ -330,4 +338,13 @@ type seriesPoint struct {
 	P99       float64 `json:"p99"`
 	VUs       int     `json:"vus"`
 	Workers   int     `json:"workers"`
+}
+
+// unmeasured sums the report's declared gaps.
+func (r *report) unmeasured() uint64 {
+	var n uint64
+	for _, g := range r.MeasurementGaps {
+		n += g.EstimatedRequests
+	}
+	return n
 }

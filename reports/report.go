@@ -36,6 +36,31 @@ type Report struct {
 	Thresholds         []ThresholdResult `json:"thresholds"`
 	Events             []Event           `json:"events"`
 	Histogram          []Bucket          `json:"histogram"`
+	// MeasurementGaps is load the report does not count: what lost shards
+	// sent after their last snapshot ([] when none). Totals stay what was
+	// measured.
+	MeasurementGaps []Gap `json:"measurement_gaps"`
+}
+
+// Gap is a measurement gap: a lost shard's load that no snapshot counts,
+// from its last snapshot's end to when it was last heard of. Times are
+// seconds since started_at; the estimate is at the shard's last known rate.
+type Gap struct {
+	Worker            string  `json:"worker"`
+	Shard             int     `json:"shard"`
+	FromT             float64 `json:"from_t"`
+	ToT               float64 `json:"to_t"`
+	EstimatedRequests uint64  `json:"estimated_requests"`
+	Reason            string  `json:"reason"`
+}
+
+// Unmeasured sums the gaps' estimated requests.
+func (r *Report) Unmeasured() uint64 {
+	var n uint64
+	for _, g := range r.MeasurementGaps {
+		n += g.EstimatedRequests
+	}
+	return n
 }
 
 // Totals are the whole run's counters.
@@ -147,6 +172,7 @@ type Input struct {
 	Intervals                 []Interval // in time order
 	Workers                   []Worker
 	Events                    []Event
+	Gaps                      []Gap
 	// Baseline supplies metric values for baseline thresholds (nil: none).
 	Baseline *Report
 }
@@ -224,6 +250,9 @@ func (b *Builder) AddFolded(f Folded) error {
 // SetWorkers sets what each worker did.
 func (b *Builder) SetWorkers(w []Worker) { b.in.Workers = w }
 
+// SetGaps sets the run's measurement gaps.
+func (b *Builder) SetGaps(g []Gap) { b.in.Gaps = g }
+
 // SetBaselineRunID names the run baseline thresholds were measured against.
 func (b *Builder) SetBaselineRunID(id string) { b.baseline = id }
 
@@ -238,6 +267,7 @@ func (b *Builder) Report() *Report {
 		StartedAt: in.StartedAt.UTC(), EndedAt: in.EndedAt.UTC(), TargetBaseURL: in.TargetBaseURL,
 		WorkerCount: in.WorkerCount, TemporalWorkflowID: in.TemporalWorkflowID,
 		Workers: nonNil(in.Workers), Events: nonNil(in.Events), Series: b.series, BaselineRunID: b.baseline,
+		MeasurementGaps: nonNil(in.Gaps),
 	}
 	steps, total := b.steps()
 	if in.Plan != nil {

@@ -27,6 +27,7 @@ func (r *run) settle(ctx workflow.Context) bool {
 			r.started(ctx, st)
 		}
 	}) || took
+	took = drain(ctx, SignalShardSilent, func(sig ShardSilent) { r.silent(ctx, sig) }) || took
 	took = drain(ctx, SignalShardsEnded, func(batch ShardsEnded) {
 		for _, end := range batch.Ends {
 			r.shardEnded(ctx, end)

@@ -253,6 +253,11 @@ func (r *run) listen(ctx workflow.Context) {
 			r.started(ctx, st)
 		}
 	})
+	r.sel.AddReceive(workflow.GetSignalChannel(ctx, SignalShardSilent), func(c workflow.ReceiveChannel, _ bool) {
+		var sig ShardSilent
+		c.Receive(ctx, &sig)
+		r.silent(ctx, sig)
+	})
 	if r.groups {
 		r.sel.AddReceive(workflow.GetSignalChannel(ctx, SignalShardsEnded), func(c workflow.ReceiveChannel, _ bool) {
 			var batch ShardsEnded
@@ -319,8 +324,23 @@ func (r *run) publish(ctx workflow.Context) error {
 // event records a timeline line; a failure to record is not a reason to
 // fail the run.
 func (r *run) event(ctx workflow.Context, kind, detail string) {
-	in := EventInput{RunID: r.spec.RunID, Kind: kind, Detail: detail}
+	r.record(ctx, EventInput{RunID: r.spec.RunID, Kind: kind, Detail: detail})
+}
+
+func (r *run) record(ctx workflow.Context, in EventInput) {
 	_ = workflow.ExecuteActivity(controlContext(ctx), ActivityRecordEvent, in).Get(ctx, nil)
+}
+
+// lost records that shard s was lost: the server then declares what of its
+// load was not measured.
+func (r *run) lost(ctx workflow.Context, s *slot, why string) {
+	who := s.worker
+	if who == "" {
+		who = "no worker"
+	}
+	shard := s.index
+	r.record(ctx, EventInput{RunID: r.spec.RunID, Kind: "worker_lost", Shard: &shard,
+		Detail: fmt.Sprintf("shard %d on %s lost: %s", s.index, who, why)})
 }
 
 // finish marks the run and builds its report. It runs in a disconnected

@@ -516,3 +516,49 @@ func TestLongHistoryContinuesAsNew(t *testing.T) {
 		t.Errorf("the next workflow run started %d shards, finished %d times, reported %d times", len(g.shards), len(g.finished), len(g.reports))
 	}
 }
+
+// TestSilentShardIsLostAtOnce: the server's word that a running shard went
+// silent makes it lost there and then — its activity cancelled, its share
+// given to the others, a replacement queued, a worker_lost event naming the
+// shard — while a word about a shard another worker now runs is ignored.
+func TestSilentShardIsLostAtOnce(t *testing.T) {
+	f := &fakeActivities{shardTime: 1500 * time.Millisecond}
+	env := newEnv(t, f)
+	for _, shard := range []int{0, 1, 2} {
+		env.RegisterDelayedCallback(func() {
+			env.SignalWorkflow(SignalShardState, ShardState{Shard: shard, Worker: fmt.Sprintf("w%d", shard)})
+		}, 10*time.Millisecond)
+	}
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalShardSilent, ShardSilent{Shard: 2, Worker: "w9", Why: "not the worker that runs it"})
+		env.SignalWorkflow(SignalShardSilent, ShardSilent{Shard: 1, Worker: "w1", Why: "silent: its connection closed"})
+	}, 20*time.Millisecond)
+	env.ExecuteWorkflow(Run, RunInput{RunID: "silent"})
+	var out RunOutcome
+	if err := env.GetWorkflowResult(&out); err != nil {
+		t.Fatal(err)
+	}
+	var lost []EventInput
+	for _, e := range f.events {
+		if e.Kind == "worker_lost" {
+			lost = append(lost, e)
+		}
+	}
+	if len(lost) != 1 || lost[0].Shard == nil || *lost[0].Shard != 1 || !strings.Contains(lost[0].Detail, "silent: its connection closed") {
+		t.Fatalf("worker_lost events %+v, want one for shard 1 saying why", lost)
+	}
+	moved := false
+	for _, c := range f.controls {
+		moved = moved || (len(c.Fractions) >= 3 && c.Fractions[1] == 0 && c.Fractions[0] == 0.5 && c.Fractions[2] == 0.5)
+	}
+	if !moved {
+		t.Errorf("no control gave shard 1's share to shards 0 and 2: %+v", f.controls)
+	}
+	replaced := false
+	for _, in := range f.shards {
+		replaced = replaced || in.Shard == 3
+	}
+	if !replaced || out.Status != "completed" {
+		t.Errorf("replacement queued %v, outcome %+v", replaced, out)
+	}
+}

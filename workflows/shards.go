@@ -402,18 +402,40 @@ func (r *run) ended(ctx workflow.Context, s *slot, end ShardEnded) {
 		r.replanSoon(ctx, "shard failed")
 	default:
 		s.state = slotLost
-		who := s.worker
-		if who == "" {
-			who = "no worker"
-		}
 		// Survivors first: the share of the lost shard is planned before
 		// anything is recorded (with the other losses of ReplanDelay).
 		r.replanSoon(ctx, "shard lost")
-		r.event(ctx, "worker_lost", fmt.Sprintf("shard %d on %s lost: %s", s.index, who, end.Short))
+		r.lost(ctx, s, end.Short)
 		r.replace(ctx, s)
 	}
 	r.state.Finished++
 	r.state.Completed, r.state.ShardsDone = r.results, r.shardsDone
+}
+
+// silent takes the server's word that a running shard went silent: it is
+// lost now, not after the heartbeat timeout. Its activity is cancelled —
+// a worker only cut off from the server stops with its next heartbeat —
+// and its share goes to the others and to a replacement, as for any loss.
+func (r *run) silent(ctx workflow.Context, sig ShardSilent) {
+	if sig.Shard < 0 || sig.Shard >= len(r.slots) || r.ending || r.aborted {
+		return
+	}
+	s := r.slots[sig.Shard]
+	if s.state != slotRunning || !s.started || (sig.Worker != "" && sig.Worker != s.worker) {
+		return // ended, or not the shard the server saw
+	}
+	s.cancel()
+	s.state = slotLost
+	r.state.Finished++
+	r.replanSoon(ctx, "shard lost")
+	if r.groups {
+		r.flush(ctx)
+	}
+	r.lost(ctx, s, sig.Why)
+	r.replace(ctx, s)
+	if r.groups {
+		r.flush(ctx)
+	}
 }
 
 // listedResults is how many shard results a run lists in its state and

@@ -40,7 +40,11 @@ const (
 	// SignalCancelShards asks a shard group to cancel some of its shards
 	// (CancelShards).
 	SignalCancelShards = "cancel_shards"
-	QueryState         = "state"
+	// SignalShardSilent: the server saw a running shard go silent
+	// (ShardSilent): its connection closed and its snapshots stopped. The
+	// run takes it as lost at once rather than after HeartbeatTimeout.
+	SignalShardSilent = "shard_silent"
+	QueryState        = "state"
 
 	// WorkflowShardGroup is the child workflow that runs a group of a
 	// run's shards (their load activities) and tells the run how each
@@ -163,6 +167,13 @@ type ShardGroupInput struct {
 // ShardsEnded is the payload of SignalShardsEnded.
 type ShardsEnded struct {
 	Ends []ShardEnded
+}
+
+// ShardSilent is the payload of SignalShardSilent.
+type ShardSilent struct {
+	Shard  int
+	Worker string // the worker the server saw running it
+	Why    string
 }
 
 // CancelShards is the payload of SignalCancelShards.
@@ -302,6 +313,8 @@ type EventInput struct {
 	RunID  string
 	Kind   string
 	Detail string
+	// Shard is the shard a worker_lost event is about (nil: none named).
+	Shard *int `json:",omitempty"`
 }
 
 // FinishInput ends a run.

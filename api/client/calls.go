@@ -185,7 +185,25 @@ func (c *Client) Control(ctx context.Context, runID, token string) (*workflows.C
 // returns it; when none came, the answer carries only the version, which
 // is then not above after.
 func (c *Client) ControlAfter(ctx context.Context, runID, token string, after int, wait time.Duration) (*workflows.Control, error) {
+	return c.ControlFor(ctx, runID, token, nil, after, wait)
+}
+
+// ShardRef names the shard a load activity runs, in the requests it makes:
+// the server watches each shard's requests to notice one gone silent.
+type ShardRef struct {
+	Shard   int
+	Attempt int
+	Worker  string
+}
+
+// ControlFor is ControlAfter on behalf of shard who (nil: none named).
+func (c *Client) ControlFor(ctx context.Context, runID, token string, who *ShardRef, after int, wait time.Duration) (*workflows.Control, error) {
 	q := url.Values{}
+	if who != nil {
+		q.Set("shard", strconv.Itoa(who.Shard))
+		q.Set("attempt", strconv.Itoa(who.Attempt))
+		q.Set("worker", who.Worker)
+	}
 	if after >= 0 {
 		q.Set("after", strconv.Itoa(after))
 	}
@@ -216,7 +234,17 @@ func (c *Client) PostSnapshot(ctx context.Context, runID, token string, data []b
 
 // PostEvent adds a line to a run's timeline.
 func (c *Client) PostEvent(ctx context.Context, runID, token, kind, detail string) error {
-	return c.doJSON(ctx, http.MethodPost, "/ingest/runs/"+url.PathEscape(runID)+"/events", token, map[string]string{"kind": kind, "detail": detail}, nil)
+	return c.PostShardEvent(ctx, runID, token, nil, kind, detail)
+}
+
+// PostShardEvent is PostEvent about shard who (nil: none named). A
+// shard_finished event tells the server the shard stopped on purpose.
+func (c *Client) PostShardEvent(ctx context.Context, runID, token string, who *ShardRef, kind, detail string) error {
+	body := map[string]any{"kind": kind, "detail": detail}
+	if who != nil {
+		body["shard"], body["attempt"], body["worker"] = who.Shard, who.Attempt, who.Worker
+	}
+	return c.doJSON(ctx, http.MethodPost, "/ingest/runs/"+url.PathEscape(runID)+"/events", token, body, nil)
 }
 
 // WorkerBeat is a worker's announcement of itself.

@@ -384,6 +384,12 @@ func printSummary(w io.Writer, r *reports.Report) {
 	fmt.Fprintf(w, "\n  scenario %q  status %s  duration %s\n\n", r.Scenario, r.Status, dur)
 	t := r.Totals
 	fmt.Fprintf(w, "  requests..............: %d  %.1f/s\n", t.Requests, t.RPS)
+	for _, g := range r.MeasurementGaps {
+		// Totals are what was measured; what a lost worker sent after its
+		// last snapshot is said, never added.
+		fmt.Fprintf(w, "  not measured..........: ≈%d requests by %s in its last %.1f s were not measured (shard %d, %s)\n",
+			g.EstimatedRequests, g.Worker, g.ToT-g.FromT, g.Shard, g.Reason)
+	}
 	fmt.Fprintf(w, "  errors................: %.2f%%  %d of %d", 100*t.ErrorRate, t.Errors, t.Requests)
 	if len(r.ErrorsByClass) > 0 {
 		fmt.Fprintf(w, "  (%s)", kv(r.ErrorsByClass))

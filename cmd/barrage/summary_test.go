@@ -29,3 +29,17 @@ func TestSummaryDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestSummaryGaps: a measurement gap is said in the summary, and the
+// measured total is not changed by it.
+func TestSummaryGaps(t *testing.T) {
+	r := &reports.Report{Scenario: "s", Status: "completed", Totals: reports.Totals{Requests: 1000},
+		MeasurementGaps: []reports.Gap{{Worker: "w2", Shard: 1, FromT: 12, ToT: 12.8, EstimatedRequests: 160, Reason: "lost"}}}
+	var b bytes.Buffer
+	printSummary(&b, r)
+	for _, want := range []string{"requests..............: 1000 ", "≈160 requests by w2 in its last 0.8 s were not measured"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, b.String())
+		}
+	}
+}

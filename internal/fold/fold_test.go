@@ -3,6 +3,7 @@ package fold
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -348,5 +349,29 @@ func TestReportSoFarStoresNothing(t *testing.T) {
 	}
 	if len(rows) != 1 || rep.Totals.Requests != 100 || rep.Status != store.StatusRunning {
 		t.Fatalf("report so far: %d rows stored, %d requests, status %s", len(rows), rep.Totals.Requests, rep.Status)
+	}
+}
+
+// TestGapsTrimmedToWhatWasNotMeasured: a declared gap stays as declared
+// when the shard's data ends where it starts, shrinks (with its estimate)
+// when later snapshots of the shard came after all, and goes when they
+// cover it — a worker only cut off from the server delivers them late.
+func TestGapsTrimmedToWhatWasNotMeasured(t *testing.T) {
+	t0 := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	gap := reports.Gap{Worker: "w2", Shard: 1, FromT: 12, ToT: 12.8, EstimatedRequests: 160, Reason: "lost"}
+	for _, tc := range []struct {
+		name string
+		ends map[int]time.Time
+		want []reports.Gap
+	}{
+		{"data ends at the gap", map[int]time.Time{1: t0.Add(12 * time.Second), 0: t0.Add(20 * time.Second)}, []reports.Gap{gap}},
+		{"no data of the shard", map[int]time.Time{0: t0.Add(20 * time.Second)}, []reports.Gap{gap}},
+		{"later data covers half", map[int]time.Time{1: t0.Add(12400 * time.Millisecond)}, []reports.Gap{{Worker: "w2", Shard: 1, FromT: 12.4, ToT: 12.8, EstimatedRequests: 80, Reason: "lost"}}},
+		{"later data covers it", map[int]time.Time{1: t0.Add(13 * time.Second)}, []reports.Gap{}},
+	} {
+		got := measured([]reports.Gap{gap}, tc.ends, t0)
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -43,6 +43,7 @@ func BuildReport(ctx context.Context, st store.Store, runID string, progress fun
 	done := 0
 	b := reports.NewBuilder(in)
 	workers := map[string]*reports.Worker{}
+	shardEnds := map[int]time.Time{} // how far each shard's data reaches
 	var lastEnd time.Time
 	width := Width(r)
 	for after := int64(-1); ; {
@@ -60,6 +61,7 @@ func BuildReport(ctx context.Context, st store.Store, runID string, progress fun
 				return nil, fmt.Errorf("report of run %s: %w", r.ID, err)
 			}
 			addWorkers(workers, sum)
+			reach(shardEnds, row, sum)
 			if sum.DataEnd.After(lastEnd) {
 				lastEnd = sum.DataEnd
 			}
@@ -74,6 +76,7 @@ func BuildReport(ctx context.Context, st store.Store, runID string, progress fun
 		}
 	}
 	b.SetWorkers(workerList(workers))
+	b.SetGaps(measured(in.Gaps, shardEnds, in.StartedAt))
 	b.SetBaselineRunID(r.BaselineRunID)
 	if !lastEnd.IsZero() && (in.EndedAt.IsZero() || lastEnd.Before(in.EndedAt)) {
 		// Rates are over the time load ran, not including the report's making.
@@ -106,6 +109,13 @@ func reportInput(ctx context.Context, st store.Store, r *store.Run) (reports.Inp
 	}
 	for _, e := range events {
 		in.Events = append(in.Events, reports.Event{T: round3(e.At.Sub(in.StartedAt).Seconds()), Kind: e.Kind, Detail: e.Detail})
+		if e.Kind == "measurement_gap" {
+			var g reports.Gap
+			if err := json.Unmarshal(e.Data, &g); err != nil {
+				return reports.Input{}, fmt.Errorf("run %s: measurement gap event %d: %w", r.ID, e.Seq, err)
+			}
+			in.Gaps = append(in.Gaps, g)
+		}
 	}
 	if r.BaselineRunID != "" {
 		// A baseline without a stored report leaves baseline thresholds
@@ -225,4 +235,43 @@ func later(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// reach notes how far each shard of an interval has data: to the end of the
+// interval, or of its data when that is sooner.
+func reach(ends map[int]time.Time, row *store.Interval, sum *Summary) {
+	end := row.End
+	if !sum.DataEnd.IsZero() && sum.DataEnd.Before(end) {
+		end = sum.DataEnd
+	}
+	for _, w := range sum.Workers {
+		for _, sh := range w.Shards {
+			if end.After(ends[sh]) {
+				ends[sh] = end
+			}
+		}
+	}
+}
+
+// measured trims the declared gaps to what the stored data does not cover:
+// a shard declared lost that was only cut off from the server delivers its
+// snapshots later, and a gap they cover was not one. The estimate shrinks
+// with the span.
+func measured(gaps []reports.Gap, shardEnds map[int]time.Time, started time.Time) []reports.Gap {
+	out := []reports.Gap{}
+	for _, g := range gaps {
+		from := g.FromT
+		if end, ok := shardEnds[g.Shard]; ok {
+			from = max(from, round3(end.Sub(started).Seconds()))
+		}
+		if from >= g.ToT {
+			continue
+		}
+		if from > g.FromT {
+			g.EstimatedRequests = uint64(math.Round(float64(g.EstimatedRequests) * (g.ToT - from) / (g.ToT - g.FromT)))
+			g.FromT = from
+		}
+		out = append(out, g)
+	}
+	return out
 }

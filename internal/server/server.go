@@ -96,7 +96,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	})
 	s.http = &http.Server{Handler: s.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.done <- s.http.Serve(ln) }()
-	acts := &activities.Activities{Store: s.st, Logger: log, ControlPublished: s.api.ControlPublished}
+	acts := &activities.Activities{Store: s.st, Logger: log, ControlPublished: s.api.ControlPublished,
+		ShardLost: s.api.ShardLost}
 	s.workers = append(s.workers, workers.NewControl(s.tc, acts))
 	if err := s.addLocalWorkers(cfg); err != nil {
 		return nil, err

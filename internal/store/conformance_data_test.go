@@ -30,6 +30,9 @@ func testEvents(t *testing.T, s Store) {
 	var want []Event
 	for i, kind := range []string{"worker_joined", "shard_started", "aborted"} {
 		e := Event{RunID: "r", At: t0.Add(time.Duration(i) * time.Second), Kind: kind, Detail: "detail " + kind}
+		if i == 1 {
+			e.Data = []byte(`{"shard": 1}`)
+		}
 		seq, err := s.AppendEvent(ctx, e)
 		mustNil(t, err, "append "+kind)
 		if seq != int64(i+1) {
@@ -67,14 +70,14 @@ func testEventsBatch(t *testing.T, s Store) {
 	batch := []Event{
 		{RunID: "r", At: t0, Kind: "a"},
 		{RunID: "other", At: t0, Kind: "b"},
-		{RunID: "r", At: t0.Add(time.Second), Kind: "c", Detail: "third"},
+		{RunID: "r", At: t0.Add(time.Second), Kind: "c", Detail: "third", Data: []byte(`{"n":3}`)},
 	}
 	seqs, err := s.AppendEvents(ctx, batch)
 	mustNil(t, err, "append batch")
 	wantEqual(t, seqs, []int64{2, 1, 3}, "seqs of the batch")
 	got, err := s.ListEvents(ctx, "r")
 	mustNil(t, err, "list")
-	if len(got) != 3 || got[1].Kind != "a" || got[2].Kind != "c" || got[2].Detail != "third" || !got[2].At.Equal(stored(t0.Add(time.Second))) {
+	if len(got) != 3 || got[1].Kind != "a" || got[2].Kind != "c" || got[2].Detail != "third" || string(got[2].Data) != `{"n":3}` || got[1].Data != nil || !got[2].At.Equal(stored(t0.Add(time.Second))) {
 		t.Fatalf("events after the batch: %+v", got)
 	}
 	// A batch naming an unknown run stores nothing.

@@ -179,8 +179,8 @@ func (p *postgresStore) AppendEvent(ctx context.Context, e Event) (int64, error)
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, "INSERT INTO run_events (run_id, seq, at, kind, detail) VALUES ($1, $2, $3, $4, $5)",
-			e.RunID, seq, orNow(e.At), e.Kind, e.Detail)
+		_, err = tx.Exec(ctx, "INSERT INTO run_events (run_id, seq, at, kind, detail, data) VALUES ($1, $2, $3, $4, $5, $6)",
+			e.RunID, seq, orNow(e.At), e.Kind, e.Detail, blob(e.Data))
 		return err
 	})
 	if err != nil {
@@ -209,13 +209,13 @@ func (p *postgresStore) AppendEvents(ctx context.Context, events []Event) ([]int
 			run.number(events, seqs, last)
 		}
 		runIDs, kinds, details := make([]string, len(events)), make([]string, len(events)), make([]string, len(events))
-		ats := make([]time.Time, len(events))
+		ats, data := make([]time.Time, len(events)), make([][]byte, len(events))
 		for i, e := range events {
-			runIDs[i], kinds[i], details[i], ats[i] = e.RunID, e.Kind, e.Detail, orNow(e.At)
+			runIDs[i], kinds[i], details[i], ats[i], data[i] = e.RunID, e.Kind, e.Detail, orNow(e.At), blob(e.Data)
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO run_events (run_id, seq, at, kind, detail)
-			SELECT * FROM unnest($1::text[], $2::int8[], $3::timestamptz[], $4::text[], $5::text[])`,
-			runIDs, seqs, ats, kinds, details)
+		_, err := tx.Exec(ctx, `INSERT INTO run_events (run_id, seq, at, kind, detail, data)
+			SELECT * FROM unnest($1::text[], $2::int8[], $3::timestamptz[], $4::text[], $5::text[], $6::bytea[])`,
+			runIDs, seqs, ats, kinds, details, data)
 		return err
 	})
 	if err != nil {
@@ -225,11 +225,11 @@ func (p *postgresStore) AppendEvents(ctx context.Context, events []Event) ([]int
 }
 
 func (p *postgresStore) ListEvents(ctx context.Context, runID string) ([]Event, error) {
-	rows, _ := p.pool.Query(ctx, "SELECT run_id, seq, at, kind, detail FROM run_events WHERE run_id = $1 ORDER BY seq", runID)
+	rows, _ := p.pool.Query(ctx, "SELECT run_id, seq, at, kind, detail, data FROM run_events WHERE run_id = $1 ORDER BY seq", runID)
 	events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Event, error) {
 		var e Event
-		err := row.Scan(&e.RunID, &e.Seq, &e.At, &e.Kind, &e.Detail)
-		e.At = e.At.UTC()
+		err := row.Scan(&e.RunID, &e.Seq, &e.At, &e.Kind, &e.Detail, &e.Data)
+		e.At, e.Data = e.At.UTC(), readBlob(e.Data)
 		return e, err
 	})
 	if err != nil {

@@ -22,8 +22,8 @@ func (s *sqliteStore) AppendEvent(ctx context.Context, e Event) (int64, error) {
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, "INSERT INTO run_events (run_id, seq, at, kind, detail) VALUES (?, ?, ?, ?, ?)",
-			e.RunID, seq, orNow(e.At).UnixMicro(), e.Kind, e.Detail)
+		_, err = tx.ExecContext(ctx, "INSERT INTO run_events (run_id, seq, at, kind, detail, data) VALUES (?, ?, ?, ?, ?, ?)",
+			e.RunID, seq, orNow(e.At).UnixMicro(), e.Kind, e.Detail, blob(e.Data))
 		return err
 	})
 	if err != nil {
@@ -50,13 +50,13 @@ func (s *sqliteStore) AppendEvents(ctx context.Context, events []Event) ([]int64
 			}
 			run.number(events, seqs, last)
 		}
-		stmt, err := tx.PrepareContext(ctx, "INSERT INTO run_events (run_id, seq, at, kind, detail) VALUES (?, ?, ?, ?, ?)")
+		stmt, err := tx.PrepareContext(ctx, "INSERT INTO run_events (run_id, seq, at, kind, detail, data) VALUES (?, ?, ?, ?, ?, ?)")
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
 		for i, e := range events {
-			if _, err := stmt.ExecContext(ctx, e.RunID, seqs[i], orNow(e.At).UnixMicro(), e.Kind, e.Detail); err != nil {
+			if _, err := stmt.ExecContext(ctx, e.RunID, seqs[i], orNow(e.At).UnixMicro(), e.Kind, e.Detail, blob(e.Data)); err != nil {
 				return err
 			}
 		}
@@ -69,14 +69,14 @@ func (s *sqliteStore) AppendEvents(ctx context.Context, events []Event) ([]int64
 }
 
 func (s *sqliteStore) ListEvents(ctx context.Context, runID string) ([]Event, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT run_id, seq, at, kind, detail FROM run_events WHERE run_id = ? ORDER BY seq", runID)
+	rows, err := s.r.QueryContext(ctx, "SELECT run_id, seq, at, kind, detail, data FROM run_events WHERE run_id = ? ORDER BY seq", runID)
 	events, err := collect(rows, err, func(row scanner) (Event, error) {
 		var (
 			e  Event
 			at int64
 		)
-		err := row.Scan(&e.RunID, &e.Seq, &at, &e.Kind, &e.Detail)
-		e.At = time.UnixMicro(at).UTC()
+		err := row.Scan(&e.RunID, &e.Seq, &at, &e.Kind, &e.Detail, &e.Data)
+		e.At, e.Data = time.UnixMicro(at).UTC(), readBlob(e.Data)
 		return e, err
 	})
 	if err != nil {

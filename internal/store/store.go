@@ -137,6 +137,7 @@ type Event struct {
 	At     time.Time
 	Kind   string // worker_joined, worker_lost, shard_started, load_reduced, aborted, ...
 	Detail string
+	Data   []byte // JSON the kind defines (a measurement_gap's figures), may be empty
 }
 
 // Snapshot is one encoded hist.Snapshot as a worker sent it. The key
