@@ -99,7 +99,10 @@ func drive(ctx, sctx context.Context, cfg config, srv *server.Server, f *fleet, 
 	if err != nil {
 		return fmt.Errorf("create the scenario: %w", err)
 	}
-	run, err := c.StartRun(sctx, client.RunRequest{ScenarioID: ref.ScenarioID, TargetBaseURL: targetBaseURL, WorkerCount: cfg.workers})
+	// A fixed fleet: the stand-ins can take more shards than WORKERS, and
+	// an elastic run (the default) would take them all.
+	fixed := false
+	run, err := c.StartRun(sctx, client.RunRequest{ScenarioID: ref.ScenarioID, TargetBaseURL: targetBaseURL, WorkerCount: cfg.workers, Elastic: &fixed})
 	if err != nil {
 		return fmt.Errorf("start the run: %w", err)
 	}

@@ -226,7 +226,7 @@ func (s *shard) followControl(runCtx context.Context, stop context.CancelFunc) {
 	version := 0
 	for runCtx.Err() == nil {
 		cctx, cancel := context.WithTimeout(runCtx, controlWait+5*time.Second)
-		c, err := s.c.ControlAfter(cctx, s.in.RunID, s.in.Token, version, controlWait)
+		c, err := s.c.ControlFor(cctx, s.in.RunID, s.in.Token, s.ref(), version, controlWait)
 		cancel()
 		switch {
 		case err != nil:
@@ -334,7 +334,7 @@ func (s *shard) post(ctx context.Context, data []byte) {
 func (s *shard) event(ctx context.Context, detail string) {
 	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := s.c.PostEvent(ectx, s.in.RunID, s.in.Token, "shard_finished", detail); err != nil {
+	if err := s.c.PostShardEvent(ectx, s.in.RunID, s.in.Token, s.ref(), "shard_finished", detail); err != nil {
 		s.f.logError("record shard %d's end: %v", s.in.Shard, err)
 	}
 }
@@ -354,4 +354,10 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+// ref names the shard in its requests, as a real worker's load activity
+// does: the server watches each shard's control requests.
+func (s *shard) ref() *client.ShardRef {
+	return &client.ShardRef{Shard: s.in.Shard, Attempt: int(s.attempt), Worker: s.worker}
 }
