@@ -1,8 +1,10 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,13 +28,15 @@ type feed struct {
 	runID   string
 	users   int // streams holding it (under feeds.mu)
 	mu      sync.Mutex
-	points  []feedPoint // in index order, the latest feedWindow
-	last    int64       // the last index read from the store, -1 before
-	since   time.Time   // intervals folded again after this are revisions to read
-	revs    []feedPoint // revisions read, in order, the latest feedWindow
-	revSeq  int64       // the seq of the last revision read
-	checked time.Time   // when the store was last read
-	dirty   bool        // an interval was folded since
+	points  []feedPoint         // in index order, the latest feedWindow
+	last    int64               // the last index read from the store, -1 before
+	since   time.Time           // the latest FoldedAt read: later folds of older intervals are revisions
+	folded  map[int64]time.Time // the FoldedAt of each interval as last encoded
+	created time.Time           // folds before it were read by the streams themselves
+	revs    []feedPoint         // revisions read, in order, the latest feedWindow
+	revSeq  int64               // the seq of the last revision read
+	checked time.Time           // when the store was last read
+	dirty   bool                // an interval was folded since
 }
 
 // feedPoint is an encoded data event: a new interval, or an interval
@@ -43,9 +47,10 @@ type feedPoint struct {
 	data  []byte // the event's JSON
 }
 
-// revisionSlack is how far before a feed's creation it looks for intervals
-// folded again: a revision made while a resuming stream read its own may be
-// sent twice (it is the same interval, sent again), never missed.
+// revisionSlack is how far back from the latest fold a feed looks for
+// folds of older intervals: FoldedAt is the folding server's clock, taken
+// before its commit, so folds by several servers reach the store a little
+// out of order. What was already encoded as folded then is not sent again.
 const revisionSlack = 2 * time.Second
 
 func newFeeds(s *Server) *feeds { return &feeds{s: s, runs: map[string]*feed{}} }
@@ -58,7 +63,8 @@ func (fs *feeds) acquire(runID string, next int64) *feed {
 	defer fs.mu.Unlock()
 	f := fs.runs[runID]
 	if f == nil {
-		f = &feed{runID: runID, last: next - 1, since: time.Now().Add(-revisionSlack)}
+		now := time.Now()
+		f = &feed{runID: runID, last: next - 1, since: now, created: now, folded: map[int64]time.Time{}}
 		fs.runs[runID] = f
 	}
 	f.users++
@@ -136,35 +142,49 @@ func (fs *feeds) since(ctx context.Context, f *feed, next, rev int64) (points, r
 // revisions since its last read; f.mu is held.
 func (fs *feeds) refresh(ctx context.Context, f *feed) error {
 	f.checked, f.dirty = time.Now(), false
-	ivs, err := fs.s.cfg.Store.ListIntervalsChanged(ctx, f.runID, f.last, f.since, 0)
+	ivs, err := fs.s.cfg.Store.ListIntervalsChanged(ctx, f.runID, f.last, f.since.Add(-revisionSlack), false, 0)
 	if err != nil {
 		return err
-	}
-	n := 0 // ivs[:n] were folded again, ivs[n:] are new
-	for n < len(ivs) && ivs[n].Index <= f.last {
-		n++
-	}
-	for _, p := range fs.encode(ctx, f.runID, ivs[:n], true) {
-		f.revSeq++
-		p.seq = f.revSeq
-		f.revs = append(f.revs, p)
-	}
-	// A later subscriber gets a revised interval as folded now, unmarked.
-	for _, p := range fs.encode(ctx, f.runID, ivs[:n], false) {
-		for i := range f.points {
-			if f.points[i].index == p.index {
-				f.points[i].data = p.data
-			}
-		}
-	}
-	for _, p := range fs.encode(ctx, f.runID, ivs[n:], false) {
-		f.points = append(f.points, p)
-		f.last = p.index
 	}
 	for i := range ivs {
 		if ivs[i].FoldedAt.After(f.since) {
 			f.since = ivs[i].FoldedAt
 		}
+	}
+	// Older intervals folded since they were encoded here (again, or for
+	// the first time after a later one), then the new ones.
+	var older []store.Interval
+	n := 0
+	for n < len(ivs) && ivs[n].Index <= f.last {
+		if at, ok := f.folded[ivs[n].Index]; ok && !at.Equal(ivs[n].FoldedAt) || !ok && ivs[n].FoldedAt.After(f.created) {
+			older = append(older, ivs[n])
+		}
+		n++
+	}
+	for i := range ivs {
+		f.folded[ivs[i].Index] = ivs[i].FoldedAt
+	}
+	ivs = append(older, ivs[n:]...)
+	n = len(older)
+	for _, p := range fs.encode(ctx, f.runID, ivs[:n], true) {
+		f.revSeq++
+		p.seq = f.revSeq
+		f.revs = append(f.revs, p)
+	}
+	// A later subscriber gets such an interval as folded now, unmarked, in
+	// its place (one folded late for the first time, too).
+	for _, p := range fs.encode(ctx, f.runID, ivs[:n], false) {
+		i, found := slices.BinarySearchFunc(f.points, p.index, func(q feedPoint, k int64) int { return cmp.Compare(q.index, k) })
+		switch {
+		case found:
+			f.points[i].data = p.data
+		case i > 0:
+			f.points = slices.Insert(f.points, i, p)
+		}
+	}
+	for _, p := range fs.encode(ctx, f.runID, ivs[n:], false) {
+		f.points = append(f.points, p)
+		f.last = p.index
 	}
 	if n := len(f.points); n > feedWindow {
 		f.points = append(f.points[:0:0], f.points[n-feedWindow:]...)
@@ -198,7 +218,7 @@ func (fs *feeds) read(ctx context.Context, runID string, after, before int64) ([
 // revised encodes the intervals before next that were folded again: what a
 // stream resuming at next may have missed.
 func (fs *feeds) revised(ctx context.Context, runID string, next int64) ([]feedPoint, error) {
-	ivs, err := fs.s.cfg.Store.ListIntervalsChanged(ctx, runID, next-1, time.Time{}, 0)
+	ivs, err := fs.s.cfg.Store.ListIntervalsChanged(ctx, runID, next-1, time.Time{}, true, 0)
 	if err != nil {
 		return nil, err
 	}

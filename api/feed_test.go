@@ -122,6 +122,23 @@ func TestFeedServesEveryStreamFromOneRead(t *testing.T) {
 	if err != nil || len(again) != 0 {
 		t.Fatalf("the revision was served twice: %v, %v", feedRequests(t, again), err)
 	}
+	// An interval folded for the first time after a later one (its
+	// snapshots came after the later one's grace) reaches a stream past it.
+	putRow(t, st, 7, 1, 17)
+	s.published(run)
+	if _, _, err := s.feeds.since(ctx, f, 8, revs[0].seq); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond)
+	putRow(t, st, 6, 1, 16)
+	s.published(run)
+	_, late, err := s.feeds.since(ctx, f, 8, revs[0].seq)
+	if err != nil || fmt.Sprint(feedRequests(t, late)) != "[6:16]" {
+		t.Fatalf("a late first fold of interval 6: %v, %v", feedRequests(t, late), err)
+	}
+	if got, _, err := s.feeds.since(ctx, f, 5, 0); err != nil || fmt.Sprint(feedRequests(t, got)) != "[5:15 6:16 7:17]" {
+		t.Fatalf("a subscriber from interval 5 after the late fold: %v, %v", feedRequests(t, got), err)
+	}
 	// A stream resuming after interval 5 on a new server gets the revision
 	// of interval 3 from the store.
 	resumed, err := s.feeds.revised(ctx, run, 6)

@@ -192,6 +192,11 @@ func (s *Server) ingestEvent(c *gin.Context) {
 		fail(c, http.StatusBadRequest, "invalid_field", "kind", "an event needs a kind (at most 64 bytes) and a detail of at most 4096 bytes")
 		return
 	}
+	if req.Kind == "measurement_gap" {
+		// The server declares gaps, with their figures; a worker cannot.
+		fail(c, http.StatusBadRequest, "invalid_field", "kind", "kind measurement_gap is the server's to record")
+		return
+	}
 	if req.Shard != nil && req.Kind == "shard_finished" {
 		s.watch.finished(r, *req.Shard, req.Attempt, req.Worker)
 	}

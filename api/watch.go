@@ -3,10 +3,13 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
 	"time"
+
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/barrage/barrage/internal/fold"
 	"github.com/barrage/barrage/internal/hist"
@@ -55,6 +58,8 @@ type shardWatch struct {
 	polls    int       // control requests in flight
 	dropped  time.Time // the last one ended with its connection, none since
 	lastAt   time.Time // when its latest snapshot arrived
+	heard    time.Time // when a request of it last came or ended
+	retryAt  time.Time // a failed tell is tried again from then
 	dataEnd  time.Time // the end of its latest snapshot
 	rate     float64   // requests per second in its latest snapshot
 	told     bool      // the run was told it went silent
@@ -99,11 +104,12 @@ func (w *watch) pollStarted(r *store.Run, shard, attempt int, worker string) fun
 		return func(bool) {}
 	}
 	sw.polls++
-	sw.dropped = time.Time{}
+	sw.dropped, sw.heard = time.Time{}, time.Now()
 	return func(gone bool) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		sw.polls--
+		sw.heard = time.Now()
 		if gone && sw.polls == 0 {
 			sw.dropped = time.Now()
 		}
@@ -122,7 +128,7 @@ func (w *watch) snapshot(r *store.Run, snap *hist.Snapshot) {
 	if sw == nil {
 		return
 	}
-	sw.lastAt = time.Now()
+	sw.lastAt, sw.heard = time.Now(), time.Now()
 	if snap.End.After(sw.dataEnd) {
 		sw.dataEnd = snap.End
 		if span := snap.End.Sub(snap.Start).Seconds(); span > 0.1 {
@@ -157,8 +163,9 @@ func (w *watch) loop(ctx context.Context) {
 }
 
 type silentShard struct {
-	run *store.Run
-	sig workflows.ShardSilent
+	run   *store.Run
+	watch *shardWatch
+	sig   workflows.ShardSilent
 }
 
 // silent returns the shards that went silent, each once, and forgets runs
@@ -176,12 +183,12 @@ func (w *watch) silent(now time.Time) []silentShard {
 			continue // the profile is ending: shards stop on purpose
 		}
 		for shard, sw := range rw.shards {
-			if sw.told || sw.finished || sw.polls > 0 || sw.dropped.IsZero() ||
+			if sw.told || sw.finished || sw.polls > 0 || sw.dropped.IsZero() || now.Before(sw.retryAt) ||
 				now.Sub(sw.dropped) < silentAfterDrop || now.Sub(sw.lastAt) < silentAfterSnapshot {
 				continue
 			}
 			sw.told = true
-			out = append(out, silentShard{run: rw.run, sig: workflows.ShardSilent{Shard: shard, Worker: sw.worker,
+			out = append(out, silentShard{run: rw.run, watch: sw, sig: workflows.ShardSilent{Shard: shard, Worker: sw.worker,
 				Why: fmt.Sprintf("silent: its connection to the server closed %s ago and its last snapshot came %s ago",
 					now.Sub(sw.dropped).Round(10*time.Millisecond), now.Sub(sw.lastAt).Round(10*time.Millisecond))}})
 		}
@@ -193,12 +200,14 @@ func (w *watch) tell(ctx context.Context, s silentShard) {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	err := w.s.cfg.Temporal.SignalWorkflow(cctx, s.run.WorkflowID, "", workflows.SignalShardSilent, s.sig)
-	if err != nil {
+	var gone *serviceerror.NotFound
+	switch {
+	case errors.As(err, &gone):
+		return // the run's workflow has ended: nothing to tell
+	case err != nil:
 		w.s.log.Warn("tell the run a shard went silent", "run", s.run.ID, "shard", s.sig.Shard, "err", err)
 		w.mu.Lock()
-		if rw := w.runs[s.run.ID]; rw != nil && rw.shards[s.sig.Shard] != nil {
-			rw.shards[s.sig.Shard].told = false // again at the next look
-		}
+		s.watch.told, s.watch.retryAt = false, time.Now().Add(2*time.Second)
 		w.mu.Unlock()
 		return
 	}
@@ -222,7 +231,7 @@ func (s *Server) ShardLost(runID string, shard int) {
 		return // nothing seen of it here: nothing to estimate from
 	}
 	sw.declared = true
-	until, why := time.Now(), "lost: not heard of since"
+	until, why := sw.heard, "lost: not heard of since"
 	if !sw.dropped.IsZero() {
 		until, why = sw.dropped, "lost: its connection to the server closed"
 	}
@@ -240,8 +249,7 @@ func (s *Server) ShardLost(runID string, shard int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	e := store.Event{RunID: runID, At: time.Now(), Kind: "measurement_gap", Data: data,
-		Detail: fmt.Sprintf("≈%d requests by %s (shard %d) in its last %.1f s were not measured (%s)",
-			g.EstimatedRequests, g.Worker, g.Shard, g.ToT-g.FromT, g.Reason)}
+		Detail: fold.GapDetail(g, g)}
 	if _, err := s.events.put(ctx, e, nil); err != nil {
 		s.log.Error("declare a measurement gap", "run", runID, "shard", shard, "err", err)
 	}

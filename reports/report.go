@@ -250,6 +250,9 @@ func (b *Builder) AddFolded(f Folded) error {
 // SetWorkers sets what each worker did.
 func (b *Builder) SetWorkers(w []Worker) { b.in.Workers = w }
 
+// SetEvents sets the run's events.
+func (b *Builder) SetEvents(e []Event) { b.in.Events = e }
+
 // SetGaps sets the run's measurement gaps.
 func (b *Builder) SetGaps(g []Gap) { b.in.Gaps = g }
 

@@ -57,14 +57,16 @@ type run struct {
 	// groups: the shards run in shard group workflows (WorkflowShardGroup)
 	// and the run continues as new when its history grows long; runs
 	// recorded before that run the load activities themselves.
-	groups     bool
-	queued     []*slot          // shards to launch in new groups (flush)
-	toCancel   []*group         // groups with cancellations to send (flush)
-	starting   int              // shard groups not started yet
-	signalling int              // cancellations sent to groups, not yet delivered
-	overdue    bool             // the deadline passed with shards running
-	ctx        workflow.Context // the workflow's context, for cancel functions
-	detached   workflow.Context // for what must go out even when the run is cancelled
+	groups bool
+	// hearsSilence: this run takes the server's shard_silent signals.
+	hearsSilence bool
+	queued       []*slot          // shards to launch in new groups (flush)
+	toCancel     []*group         // groups with cancellations to send (flush)
+	starting     int              // shard groups not started yet
+	signalling   int              // cancellations sent to groups, not yet delivered
+	overdue      bool             // the deadline passed with shards running
+	ctx          workflow.Context // the workflow's context, for cancel functions
+	detached     workflow.Context // for what must go out even when the run is cancelled
 }
 
 // Versions of the run workflow's behaviour (workflow.GetVersion). Version
@@ -74,6 +76,10 @@ const (
 	batchedReplans       = workflow.Version(1)
 	changeShardGroups    = "shard-groups"
 	shardGroups          = workflow.Version(1)
+	// Runs recorded before the server could say a shard went silent
+	// ignore the signal, so that they replay as they ran.
+	changeShardSilent = "shard-silent"
+	shardSilent       = workflow.Version(1)
 )
 
 // Run is the run workflow: prepare, start the shards, follow the fleet and
@@ -119,6 +125,7 @@ func Run(ctx workflow.Context, in RunInput) (RunOutcome, error) {
 func (r *run) begin(ctx workflow.Context) {
 	r.batching = workflow.GetVersion(ctx, changeBatchedReplans, workflow.DefaultVersion, batchedReplans)
 	r.groups = workflow.GetVersion(ctx, changeShardGroups, workflow.DefaultVersion, shardGroups) >= shardGroups
+	r.hearsSilence = workflow.GetVersion(ctx, changeShardSilent, workflow.DefaultVersion, shardSilent) >= shardSilent
 	r.ctx = ctx
 	r.detached, _ = workflow.NewDisconnectedContext(ctx)
 	r.sel = workflow.NewSelector(ctx)

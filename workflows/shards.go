@@ -417,7 +417,7 @@ func (r *run) ended(ctx workflow.Context, s *slot, end ShardEnded) {
 // a worker only cut off from the server stops with its next heartbeat —
 // and its share goes to the others and to a replacement, as for any loss.
 func (r *run) silent(ctx workflow.Context, sig ShardSilent) {
-	if sig.Shard < 0 || sig.Shard >= len(r.slots) || r.ending || r.aborted {
+	if !r.hearsSilence || sig.Shard < 0 || sig.Shard >= len(r.slots) || r.ending || r.aborted {
 		return
 	}
 	s := r.slots[sig.Shard]

@@ -236,7 +236,7 @@ func oldReport(t *testing.T, f *fixture, byInterval map[int64][]*hist.Snapshot) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := reportInput(context.Background(), f.st, r)
+	in, _, err := reportInput(context.Background(), f.st, r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +369,7 @@ func TestGapsTrimmedToWhatWasNotMeasured(t *testing.T) {
 		{"later data covers half", map[int]time.Time{1: t0.Add(12400 * time.Millisecond)}, []reports.Gap{{Worker: "w2", Shard: 1, FromT: 12.4, ToT: 12.8, EstimatedRequests: 80, Reason: "lost"}}},
 		{"later data covers it", map[int]time.Time{1: t0.Add(13 * time.Second)}, []reports.Gap{}},
 	} {
-		got := measured([]reports.Gap{gap}, tc.ends, t0)
+		got := open(measured([]reports.Gap{gap}, tc.ends, t0))
 		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
 		}

@@ -29,7 +29,7 @@ func BuildReport(ctx context.Context, st store.Store, runID string, progress fun
 	if err != nil {
 		return nil, fmt.Errorf("report of run %s: %w", runID, err)
 	}
-	in, err := reportInput(ctx, st, r)
+	in, gapEvents, err := reportInput(ctx, st, r)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,13 @@ func BuildReport(ctx context.Context, st store.Store, runID string, progress fun
 		}
 	}
 	b.SetWorkers(workerList(workers))
-	b.SetGaps(measured(in.Gaps, shardEnds, in.StartedAt))
+	gaps := measured(in.Gaps, shardEnds, in.StartedAt)
+	b.SetGaps(open(gaps))
+	// A gap's event says what the gap says now.
+	for i, e := range gapEvents {
+		in.Events[e].Detail = GapDetail(in.Gaps[i], gaps[i])
+	}
+	b.SetEvents(in.Events)
 	b.SetBaselineRunID(r.BaselineRunID)
 	if !lastEnd.IsZero() && (in.EndedAt.IsZero() || lastEnd.Before(in.EndedAt)) {
 		// Rates are over the time load ran, not including the report's making.
@@ -89,10 +95,12 @@ func BuildReport(ctx context.Context, st store.Store, runID string, progress fun
 }
 
 // reportInput gathers what a report says besides its intervals.
-func reportInput(ctx context.Context, st store.Store, r *store.Run) (reports.Input, error) {
+// reportInput also returns where in.Events has each of in.Gaps' events.
+func reportInput(ctx context.Context, st store.Store, r *store.Run) (reports.Input, []int, error) {
+	var gapEvents []int
 	plan, err := CompileRun(r)
 	if err != nil {
-		return reports.Input{}, err
+		return reports.Input{}, nil, err
 	}
 	status, _ := r.Shown(time.Now())
 	in := reports.Input{
@@ -105,16 +113,15 @@ func reportInput(ctx context.Context, st store.Store, r *store.Run) (reports.Inp
 	}
 	events, err := st.ListEvents(ctx, r.ID)
 	if err != nil {
-		return reports.Input{}, fmt.Errorf("events of run %s: %w", r.ID, err)
+		return reports.Input{}, nil, fmt.Errorf("events of run %s: %w", r.ID, err)
 	}
 	for _, e := range events {
 		in.Events = append(in.Events, reports.Event{T: round3(e.At.Sub(in.StartedAt).Seconds()), Kind: e.Kind, Detail: e.Detail})
-		if e.Kind == "measurement_gap" {
-			var g reports.Gap
-			if err := json.Unmarshal(e.Data, &g); err != nil {
-				return reports.Input{}, fmt.Errorf("run %s: measurement gap event %d: %w", r.ID, e.Seq, err)
-			}
+		var g reports.Gap
+		if e.Kind == "measurement_gap" && json.Unmarshal(e.Data, &g) == nil {
+			// (One without its figures says what it says, in events only.)
 			in.Gaps = append(in.Gaps, g)
+			gapEvents = append(gapEvents, len(in.Events)-1)
 		}
 	}
 	if r.BaselineRunID != "" {
@@ -127,7 +134,7 @@ func reportInput(ctx context.Context, st store.Store, r *store.Run) (reports.Inp
 			}
 		}
 	}
-	return in, nil
+	return in, gapEvents, nil
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
@@ -256,22 +263,46 @@ func reach(ends map[int]time.Time, row *store.Interval, sum *Summary) {
 // measured trims the declared gaps to what the stored data does not cover:
 // a shard declared lost that was only cut off from the server delivers its
 // snapshots later, and a gap they cover was not one. The estimate shrinks
-// with the span.
+// with the span. out[i] is gaps[i] as it stands; ToT == FromT: covered.
 func measured(gaps []reports.Gap, shardEnds map[int]time.Time, started time.Time) []reports.Gap {
-	out := []reports.Gap{}
-	for _, g := range gaps {
+	out := make([]reports.Gap, len(gaps))
+	for i, g := range gaps {
 		from := g.FromT
 		if end, ok := shardEnds[g.Shard]; ok {
 			from = max(from, round3(end.Sub(started).Seconds()))
 		}
-		if from >= g.ToT {
-			continue
-		}
-		if from > g.FromT {
+		switch {
+		case from >= g.ToT:
+			g.FromT, g.EstimatedRequests = g.ToT, 0
+		case from > g.FromT:
 			g.EstimatedRequests = uint64(math.Round(float64(g.EstimatedRequests) * (g.ToT - from) / (g.ToT - g.FromT)))
 			g.FromT = from
 		}
-		out = append(out, g)
+		out[i] = g
 	}
 	return out
+}
+
+// open keeps the gaps that are still gaps.
+func open(gaps []reports.Gap) []reports.Gap {
+	out := []reports.Gap{}
+	for _, g := range gaps {
+		if g.ToT > g.FromT {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// GapDetail is a gap event's sentence for the report, once the data is in.
+func GapDetail(declared, now reports.Gap) string {
+	switch {
+	case now.ToT <= now.FromT:
+		return fmt.Sprintf("%s (shard %d) was declared lost at %.1f s, but its snapshots came later: everything it sent was measured", declared.Worker, declared.Shard, declared.ToT)
+	case now.FromT > declared.FromT:
+		return fmt.Sprintf("≈%d requests by %s (shard %d) in its last %.1f s were not measured (%s; later snapshots covered the rest of what was declared)",
+			now.EstimatedRequests, now.Worker, now.Shard, now.ToT-now.FromT, now.Reason)
+	}
+	return fmt.Sprintf("≈%d requests by %s (shard %d) in its last %.1f s were not measured (%s)",
+		now.EstimatedRequests, now.Worker, now.Shard, now.ToT-now.FromT, now.Reason)
 }

@@ -336,7 +336,8 @@ func testIntervals(t *testing.T, s Store) {
 	put(iv(1, 3, "one"), true)
 	put(iv(1, 5, "one, refolded"), true)   // more snapshots: replaces
 	put(iv(1, 4, "one, stale"), false)     // fewer: ignored
-	put(iv(1, 5, "one, same count"), true) // as many: replaces
+	put(iv(1, 5, "one, same count"), true) // as many: replaces, not a revision
+	want[1] = func(v Interval) Interval { v.Revision--; return v }(want[1])
 	zero := &Interval{RunID: "r", Index: 3, Snapshots: 1, Data: binary()}
 	put(zero, true) // zero Start/End stay zero; FoldedAt defaults to now
 	if zero.FoldedAt.IsZero() {
@@ -360,19 +361,23 @@ func testIntervals(t *testing.T, s Store) {
 		}
 		wantEqual(t, got, wantIvs, fmt.Sprint("intervals after ", tc.after))
 	}
-	if want[1].Revision != 3 || want[2].Revision != 1 {
+	if want[1].Revision != 2 || want[2].Revision != 1 {
 		t.Fatalf("revisions %d, %d: the test's bookkeeping is off", want[1].Revision, want[2].Revision)
 	}
-	// What a live view lacks: new intervals, and those folded again since.
+	// What a live view lacks: new intervals, and those folded since (only
+	// those folded again with more snapshots, when revisedOnly). Interval 3
+	// was folded now, the others at t0+1m.
 	for _, tc := range []struct {
-		after int64
-		since time.Time
-		limit int
-		want  []int64
-	}{{3, t0, 0, []int64{1}}, {3, t0.Add(time.Minute), 0, nil}, {2, t0, 0, []int64{1, 3}},
-		{0, t0, 0, []int64{1, 2, 3}}, {-1, t0, 0, []int64{0, 1, 2, 3}}, {2, t0, 1, []int64{1}},
-		{0, t0.Add(time.Hour), 0, []int64{1, 2, 3}}} {
-		got, err := s.ListIntervalsChanged(ctx, "r", tc.after, tc.since, tc.limit)
+		after   int64
+		since   time.Time
+		revised bool
+		limit   int
+		want    []int64
+	}{{3, t0, true, 0, []int64{1}}, {3, t0.Add(time.Minute), true, 0, nil}, {2, t0, true, 0, []int64{1, 3}},
+		{0, t0, true, 0, []int64{1, 2, 3}}, {-1, t0, true, 0, []int64{0, 1, 2, 3}}, {2, t0, true, 1, []int64{1}},
+		{0, t0.Add(time.Hour), true, 0, []int64{1, 2, 3}},
+		{3, t0, false, 0, []int64{0, 1, 2, 3}}, {3, t0.Add(time.Minute), false, 0, []int64{3}}, {2, t0.Add(time.Hour), false, 0, []int64{3}}} {
+		got, err := s.ListIntervalsChanged(ctx, "r", tc.after, tc.since, tc.revised, tc.limit)
 		mustNil(t, err, fmt.Sprint("changed after ", tc.after))
 		var wantIvs []Interval
 		for _, i := range tc.want {
@@ -381,12 +386,12 @@ func testIntervals(t *testing.T, s Store) {
 		if len(got) == 0 && len(wantIvs) == 0 {
 			continue
 		}
-		wantEqual(t, got, wantIvs, fmt.Sprintf("intervals after %d or folded again after %s", tc.after, tc.since))
+		wantEqual(t, got, wantIvs, fmt.Sprintf("intervals after %d or folded after %s (revised only: %v)", tc.after, tc.since, tc.revised))
 	}
 	wantErr(t, s.PutInterval(ctx, &Interval{RunID: "nope"}), ErrNotFound, "put to unknown run")
 	_, err = s.ListIntervals(ctx, "nope", -1, 0)
 	wantErr(t, err, ErrNotFound, "list unknown run")
-	_, err = s.ListIntervalsChanged(ctx, "nope", -1, t0, 0)
+	_, err = s.ListIntervalsChanged(ctx, "nope", -1, t0, true, 0)
 	wantErr(t, err, ErrNotFound, "list changes of unknown run")
 }
 

@@ -41,6 +41,8 @@ func runConformance(t *testing.T, open func(t *testing.T) Store) {
 		{"Controls", testControls},
 		{"Reports", testReports},
 		{"Workers", testWorkers},
+		{"FeederRecords", testFeederRecords},
+		{"FeederRecordsConcurrent", testFeederRecordsConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

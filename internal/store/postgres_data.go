@@ -164,7 +164,8 @@ func (p *postgresStore) PutInterval(ctx context.Context, iv *Interval) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (run_id, idx) DO UPDATE SET start_at = EXCLUDED.start_at, end_at = EXCLUDED.end_at,
 			workers = EXCLUDED.workers, snapshots = EXCLUDED.snapshots, data = EXCLUDED.data, summary = EXCLUDED.summary,
-			folded_at = EXCLUDED.folded_at, revision = intervals.revision + 1
+			folded_at = EXCLUDED.folded_at,
+			revision = intervals.revision + (EXCLUDED.snapshots > intervals.snapshots)::int
 		WHERE intervals.snapshots <= EXCLUDED.snapshots`,
 		iv.RunID, iv.Index, pgTime(iv.Start), pgTime(iv.End), iv.Workers, iv.Snapshots, blob(iv.Data), blob(iv.Summary), iv.FoldedAt)
 	if pgCode(err) == pgForeignKeyViolation {
@@ -181,11 +182,15 @@ func (p *postgresStore) ListIntervals(ctx context.Context, runID string, after i
 		WHERE run_id = $1 AND idx > $2 ORDER BY idx LIMIT $3`, runID, after, sqlLimit(limit))
 }
 
-func (p *postgresStore) ListIntervalsChanged(ctx context.Context, runID string, after int64, since time.Time, limit int) ([]Interval, error) {
+func (p *postgresStore) ListIntervalsChanged(ctx context.Context, runID string, after int64, since time.Time, revisedOnly bool, limit int) ([]Interval, error) {
+	minRevision := 0
+	if revisedOnly {
+		minRevision = 1
+	}
 	return p.listIntervals(ctx, runID, `SELECT `+pgIntervalColumns+` FROM intervals WHERE run_id = $1 AND idx > $2
 		UNION ALL
-		SELECT `+pgIntervalColumns+` FROM intervals WHERE run_id = $1 AND folded_at > $3 AND idx <= $2 AND revision > 1
-		ORDER BY idx LIMIT $4`, runID, after, since, sqlLimit(limit))
+		SELECT `+pgIntervalColumns+` FROM intervals WHERE run_id = $1 AND folded_at > $3 AND idx <= $2 AND revision > $5
+		ORDER BY idx LIMIT $4`, runID, after, since, sqlLimit(limit), minRevision)
 }
 
 const pgIntervalColumns = `run_id, idx, start_at, end_at, workers, snapshots, data, summary, folded_at, revision`

@@ -267,7 +267,8 @@ func (s *sqliteStore) PutInterval(ctx context.Context, iv *Interval) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (run_id, idx) DO UPDATE SET start_at = excluded.start_at, end_at = excluded.end_at,
 			workers = excluded.workers, snapshots = excluded.snapshots, data = excluded.data, summary = excluded.summary,
-			folded_at = excluded.folded_at, revision = intervals.revision + 1
+			folded_at = excluded.folded_at,
+			revision = intervals.revision + (excluded.snapshots > intervals.snapshots)
 		WHERE intervals.snapshots <= excluded.snapshots`,
 		iv.RunID, iv.Index, toMicros(iv.Start), toMicros(iv.End), iv.Workers, iv.Snapshots, blob(iv.Data), blob(iv.Summary),
 		iv.FoldedAt.UnixMicro())
@@ -285,14 +286,18 @@ func (s *sqliteStore) ListIntervals(ctx context.Context, runID string, after int
 		WHERE run_id = ? AND idx > ? ORDER BY idx LIMIT ?`, runID, after, sqlLimit(limit))
 }
 
-func (s *sqliteStore) ListIntervalsChanged(ctx context.Context, runID string, after int64, since time.Time, limit int) ([]Interval, error) {
+func (s *sqliteStore) ListIntervalsChanged(ctx context.Context, runID string, after int64, since time.Time, revisedOnly bool, limit int) ([]Interval, error) {
 	// Two selects, each served by its own index: the primary key for the
-	// new intervals, intervals_folded_idx for the ones folded again.
+	// new intervals, intervals_folded_idx for the ones folded since.
+	minRevision := 0
+	if revisedOnly {
+		minRevision = 1
+	}
 	return s.listIntervals(ctx, runID, `SELECT * FROM (
 		SELECT `+sqliteIntervalColumns+` FROM intervals WHERE run_id = ? AND idx > ?
 		UNION ALL
-		SELECT `+sqliteIntervalColumns+` FROM intervals WHERE run_id = ? AND folded_at > ? AND idx <= ? AND revision > 1)
-		ORDER BY idx LIMIT ?`, runID, after, runID, since.UnixMicro(), after, sqlLimit(limit))
+		SELECT `+sqliteIntervalColumns+` FROM intervals WHERE run_id = ? AND folded_at > ? AND idx <= ? AND revision > ?)
+		ORDER BY idx LIMIT ?`, runID, after, runID, since.UnixMicro(), after, minRevision, sqlLimit(limit))
 }
 
 const sqliteIntervalColumns = `run_id, idx, start_at, end_at, workers, snapshots, data, summary, folded_at, revision`

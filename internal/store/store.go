@@ -166,8 +166,8 @@ type Interval struct {
 	// see internal/fold); empty on intervals folded by older versions.
 	Summary  []byte
 	FoldedAt time.Time
-	// Revision counts the interval's folds: 1 for its first, more once a
-	// late snapshot folded it again (set by the store).
+	// Revision counts the interval's folds with more snapshots: 1 for its
+	// first, more once a late snapshot folded it again (set by the store).
 	Revision int
 }
 
@@ -264,11 +264,22 @@ type Store interface {
 	// order: the first limit of them, or all when limit <= 0.
 	ListIntervals(ctx context.Context, runID string, after int64, limit int) ([]Interval, error)
 	// ListIntervalsChanged returns, in index order, the folded intervals
-	// with Index > after and those with Index <= after folded again
-	// (Revision > 1) with FoldedAt after since: what a live view that has
-	// the first after+1 intervals as of since lacks. At most limit (<= 0:
-	// all).
-	ListIntervalsChanged(ctx context.Context, runID string, after int64, since time.Time, limit int) ([]Interval, error)
+	// with Index > after and those with Index <= after folded (again, or
+	// late) after since — only those folded again (Revision > 1) when
+	// revisedOnly: what a live view that has the first after+1 intervals as
+	// of since lacks. At most limit (<= 0: all).
+	ListIntervalsChanged(ctx context.Context, runID string, after int64, since time.Time, revisedOnly bool, limit int) ([]Interval, error)
+
+	// ClaimRecords grants a shard the next records of a run's sequential
+	// feeder (see feeds.go): [lo, hi), empty (lo == hi) when none are left
+	// anywhere. ErrNotFound if the run does not exist.
+	ClaimRecords(ctx context.Context, c RecordClaim) (lo, hi int, err error)
+	// ReleaseRecords gives a lost shard's unclaimed records of a feeder to
+	// the shards that come next.
+	ReleaseRecords(ctx context.Context, runID, feeder string, shard, shards, total int) error
+	// FeedRows lists a feeder's ranges in shard order (released rests,
+	// Shard < 0, first).
+	FeedRows(ctx context.Context, runID, feeder string) ([]FeedRow, error)
 
 	// PutControl stores the control document (JSON) a run's shards follow,
 	// replacing the stored one only if version is at least its version, so
