@@ -63,6 +63,7 @@ func (a *Activities) LoadShard(ctx context.Context, in workflows.ShardInput) (wo
 		detail = fmt.Sprintf(" (the previous attempt, on %s, stopped at %s after %d snapshots)", prior.Worker, prior.Offset.Round(time.Millisecond), prior.Snapshots)
 	}
 	a.reportStart(ctx, in, int(info.Attempt), detail)
+	who := a.ref(ctx, in)
 	eng, err := engine.New(engine.Config{
 		Plan: plan, BaseURL: spec.TargetBaseURL, RunID: in.RunID, Worker: a.WorkerID,
 		// A shard that joined later than the first ones has an index past
@@ -70,6 +71,13 @@ func (a *Activities) LoadShard(ctx context.Context, in workflows.ShardInput) (wo
 		Shard: in.Shard, Shards: max(in.Shards, in.Shard+1), Attempt: int(info.Attempt),
 		Share: initialShare(a.firstControl(ctx, in), in.Shard),
 		Epoch: in.Epoch, Interval: time.Duration(in.IntervalMS) * time.Millisecond, MaxVUs: a.MaxVUs,
+		// Sequential feeders' records are claimed for the run, so that no
+		// shard — first, replacement or newcomer — uses one twice.
+		Claim: func(feeder string, n int) (int, int, error) {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			return a.Server.ClaimRecords(cctx, in.RunID, in.Token, *who, feeder, n)
+		},
 		Sink: func(s *hist.Snapshot) {
 			b, err := s.MarshalBinary()
 			if err != nil {

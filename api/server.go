@@ -64,6 +64,7 @@ type Server struct {
 	feeds       *feeds
 	folder      *folder
 	watch       *watch
+	feeders     sequentialFeeders
 	broker      *broker
 	metrics     *serviceMetrics
 	wg          sync.WaitGroup
@@ -179,6 +180,7 @@ func (s *Server) routes(r *gin.Engine) {
 	r.GET("/ingest/runs/:id/control", s.ingestControl)
 	r.POST("/ingest/runs/:id/snapshots", s.ingestSnapshot)
 	r.POST("/ingest/runs/:id/events", s.ingestEvent)
+	r.POST("/ingest/runs/:id/records", s.ingestClaim)
 	r.POST("/ingest/runs/:id/shards", s.ingestShard)
 
 	r.POST("/workers/heartbeat", s.workerHeartbeat)

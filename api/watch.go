@@ -215,10 +215,14 @@ func (w *watch) tell(ctx context.Context, s silentShard) {
 }
 
 // ShardLost is told, by the run's workflow through its event activity,
-// that a shard was lost. The server declares the shard's measurement gap:
+// that a shard was lost. The server releases the shard's unclaimed feeder
+// records and declares the shard's measurement gap:
 // from the end of its last snapshot to when it was last heard of (its
 // connection closing, else now), at its last known rate.
 func (s *Server) ShardLost(runID string, shard int) {
+	// Its unclaimed feeder records go to the shards that come next (its
+	// replacement is queued after this).
+	s.releaseRecords(runID, shard)
 	w := s.watch
 	w.mu.Lock()
 	rw := w.runs[runID]

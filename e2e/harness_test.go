@@ -143,18 +143,27 @@ func startTarget(t *testing.T, args ...string) *target {
 
 func (tg *target) served(t *testing.T) uint64 {
 	t.Helper()
+	return tg.stats(t).Served
+}
+
+type targetStats struct {
+	Served       uint64 `json:"served"`
+	OnceIDs      int    `json:"once_ids"`
+	OnceRepeated uint64 `json:"once_repeated"`
+}
+
+func (tg *target) stats(t *testing.T) targetStats {
+	t.Helper()
 	resp, err := http.Get(tg.url + "/_/stats")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var st struct {
-		Served uint64 `json:"served"`
-	}
+	var st targetStats
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		t.Fatal(err)
 	}
-	return st.Served
+	return st
 }
 
 func (tg *target) reset(t *testing.T) {

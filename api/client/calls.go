@@ -247,6 +247,15 @@ func (c *Client) PostShardEvent(ctx context.Context, runID, token string, who *S
 	return c.doJSON(ctx, http.MethodPost, "/ingest/runs/"+url.PathEscape(runID)+"/events", token, body, nil)
 }
 
+// ClaimRecords claims the next n records of a run's sequential feeder for
+// shard who: their indexes [lo, hi), empty when none are left.
+func (c *Client) ClaimRecords(ctx context.Context, runID, token string, who ShardRef, feeder string, n int) (lo, hi int, err error) {
+	var out struct{ Lo, Hi int }
+	body := map[string]any{"feeder": feeder, "shard": who.Shard, "attempt": who.Attempt, "worker": who.Worker, "n": n}
+	err = c.doJSON(ctx, http.MethodPost, "/ingest/runs/"+url.PathEscape(runID)+"/records", token, body, &out)
+	return out.Lo, out.Hi, err
+}
+
 // WorkerBeat is a worker's announcement of itself.
 type WorkerBeat struct {
 	ID     string `json:"id"`

@@ -55,6 +55,12 @@ type Config struct {
 	Sink func(*hist.Snapshot)
 	// Seed makes random choices (think times, feeders, templates) repeatable.
 	Seed uint64
+	// Claim, when set, hands this shard the next n records (indexes
+	// [lo, hi); lo == hi: none left) of a sequential feeder, claimed for
+	// the whole run: shards never use a record twice, a replacement or a
+	// newcomer takes records no shard has reached. Without it, sequential
+	// feeders hand out this shard's records (its partition, or all).
+	Claim func(feeder string, n int) (lo, hi int, err error)
 }
 
 // Summary is how a shard's run ended.
@@ -133,7 +139,7 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	for _, pf := range cfg.Plan.Feeders {
-		f, err := newFeed(pf, cfg.Shard, cfg.Shards)
+		f, err := newFeed(pf, cfg.Shard, cfg.Shards, cfg.Claim)
 		if err != nil {
 			return nil, fmt.Errorf("engine: %w", err)
 		}

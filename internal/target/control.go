@@ -75,6 +75,8 @@ type statsJSON struct {
 	CountingSince time.Time         `json:"counting_since"`
 	Freeze        *freezeJSON       `json:"freeze"` // null when there is no freeze
 	Config        configJSON        `json:"config"`
+	OnceIDs       int               `json:"once_ids"`      // distinct ids /once/{id} was called with
+	OnceRepeated  uint64            `json:"once_repeated"` // calls with an id that had come before
 }
 
 type freezeJSON struct {
@@ -95,6 +97,8 @@ func (s *Server) statsJSON() statsJSON {
 		StartedAt:     st.StartedAt,
 		CountingSince: st.CountingSince,
 		Config:        toConfigJSON(s.Config()),
+		OnceIDs:       st.OnceIDs,
+		OnceRepeated:  st.OnceRepeated,
 	}
 	for code, n := range st.ByStatus {
 		out.ByStatus[strconv.Itoa(code)] = n

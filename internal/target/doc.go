@@ -43,6 +43,8 @@
 //	/cookie/set?k=v&...     sets each parameter as a cookie (Path=/)
 //	/cookie/get             {"cookies":{...}} as received
 //	/redirect/{n}           302 to /redirect/{n-1}, the last to /: n redirects (0..100)
+//	/once/{id}              200 the first time an id comes, 409 after (counted in
+//	                        /_/stats once_ids and once_repeated: one-time data)
 //
 // Login tokens are random hex kept in a bounded map (Config.MaxTokens, default
 // 1,000,000); when it is full the oldest token is forgotten, so memory stays
@@ -94,6 +96,7 @@ const EndpointsHelp = `load endpoints (counted in /_/stats; any method answers l
   GET /items             a list of 10 items;  GET /items/{id}: one item (1..10)
   /cookie/set?k=v        sets cookie k=v;  /cookie/get: the cookies received, as JSON
   /redirect/{n}          n 302 redirects, then /
+  /once/{id}             200 the first time an id comes, 409 after (stats: once_repeated)
 
 control endpoints (never counted, delayed, failed or frozen):
   GET /_/health          liveness

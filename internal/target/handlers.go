@@ -45,6 +45,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, st *state, path s
 		s.serveCookieSet(w, r, st)
 	case path == "/cookie/get":
 		s.serveCookieGet(w, r, st)
+	case strings.HasPrefix(path, "/once/"):
+		s.serveOnce(w, r, st, path[len("/once/"):])
 	case strings.HasPrefix(path, "/redirect/"):
 		s.serveRedirect(w, r, st, path[len("/redirect/"):])
 	default:

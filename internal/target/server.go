@@ -82,6 +82,7 @@ type Server struct {
 	errors  *stream
 	samples *stream
 	tokens  *tokenStore
+	once    once
 
 	// Bodies and header values built once, so the hot path only copies references.
 	rootBody  []byte
@@ -167,6 +168,7 @@ func (s *Server) Reset() {
 		s.byStatus[i].Store(0)
 	}
 	s.abandoned.Store(0)
+	s.once.reset()
 	old := s.state.Load()
 	s.replace(old, newState(old.cfg, time.Now()))
 }
@@ -192,6 +194,8 @@ type Stats struct {
 	StartedAt     time.Time
 	CountingSince time.Time // the start or the last Reset; also the freeze origin
 	Freeze        FreezeSchedule
+	OnceIDs       int    // distinct ids /once/{id} was called with
+	OnceRepeated  uint64 // calls of /once/{id} with an id that had come before
 }
 
 // Stats returns the counters and the freeze schedule.
@@ -204,6 +208,7 @@ func (s *Server) Stats() Stats {
 		CountingSince: st.freeze.Origin,
 		Freeze:        st.freeze,
 	}
+	out.OnceIDs, out.OnceRepeated = s.once.stats()
 	for code := range s.byStatus {
 		if n := s.byStatus[code].Load(); n > 0 {
 			out.ByStatus[code] = n

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -453,5 +454,27 @@ func benchmarkHTTP(b *testing.B, h http.Handler) {
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
+	}
+}
+
+// TestOnceCountsRepeatedIDs: /once/{id} answers 409 to an id that came
+// before and counts it; a reset forgets them.
+func TestOnceCountsRepeatedIDs(t *testing.T) {
+	s, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := []int{}
+	for _, id := range []string{"a", "b", "a", "a"} {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest("GET", "/once/"+id, nil))
+		codes = append(codes, rec.Code)
+	}
+	if st := s.Stats(); fmt.Sprint(codes) != "[200 200 409 409]" || st.OnceIDs != 2 || st.OnceRepeated != 2 {
+		t.Fatalf("codes %v, stats %d ids %d repeated", codes, st.OnceIDs, st.OnceRepeated)
+	}
+	s.Reset()
+	if st := s.Stats(); st.OnceIDs != 0 || st.OnceRepeated != 0 {
+		t.Fatalf("after a reset: %d ids %d repeated", st.OnceIDs, st.OnceRepeated)
 	}
 }

@@ -1,0 +1,115 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/barrage/barrage/internal/fold"
+	"github.com/barrage/barrage/internal/scenario"
+	"github.com/barrage/barrage/internal/store"
+)
+
+// Records of sequential feeders, claimed by shards for the whole run (see
+// internal/store/feeds.go): a shard claims a block before it uses it, a
+// lost shard's unclaimed rest goes to the shards that come next.
+
+// maxClaim bounds the records one claim may ask for.
+const maxClaim = 100_000
+
+// sequentialFeeders keeps, per run, its sequential feeders' record counts:
+// compiling a scenario with its data for every claim would cost more than
+// the claim.
+type sequentialFeeders struct {
+	mu   sync.Mutex
+	runs map[string]map[string]int
+}
+
+func (sf *sequentialFeeders) of(r *store.Run) (map[string]int, error) {
+	sf.mu.Lock()
+	defer sf.mu.Unlock()
+	if m, ok := sf.runs[r.ID]; ok {
+		return m, nil
+	}
+	plan, err := fold.CompileRun(r)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]int{}
+	for _, f := range plan.Feeders {
+		if f.Mode == scenario.ModeSequential {
+			m[f.Name] = len(f.Records)
+		}
+	}
+	if sf.runs == nil || len(sf.runs) >= controlRuns {
+		sf.runs = map[string]map[string]int{}
+	}
+	sf.runs[r.ID] = m
+	return m, nil
+}
+
+type claimRequest struct {
+	Feeder  string `json:"feeder"`
+	Shard   int    `json:"shard"`
+	Attempt int    `json:"attempt"`
+	Worker  string `json:"worker"`
+	N       int    `json:"n"`
+}
+
+// ingestClaim hands a shard the next records of a sequential feeder.
+func (s *Server) ingestClaim(c *gin.Context) {
+	r, ok := s.authRun(c)
+	if !ok {
+		return
+	}
+	var req claimRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	if req.N < 1 || req.N > maxClaim || req.Shard < 0 || req.Shard >= maxShards {
+		fail(c, http.StatusBadRequest, "invalid_field", "n", "n must be 1..%d and shard 0..%d", maxClaim, maxShards-1)
+		return
+	}
+	feeders, err := s.feeders.of(r)
+	if err != nil {
+		failErr(c, err, "scenario of run "+r.ID)
+		return
+	}
+	total, ok := feeders[req.Feeder]
+	if !ok {
+		fail(c, http.StatusNotFound, "not_found", "feeder", "run %s has no sequential feeder %q", r.ID, req.Feeder)
+		return
+	}
+	lo, hi, err := s.cfg.Store.ClaimRecords(c, store.RecordClaim{RunID: r.ID, Feeder: req.Feeder, Shard: req.Shard,
+		Shards: max(r.WorkerCount, 1), Total: total, N: req.N})
+	if err != nil {
+		failErr(c, err, "claim records")
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"lo": lo, "hi": hi})
+}
+
+// releaseRecords gives a lost shard's unclaimed records of every
+// sequential feeder of the run to the shards that come next.
+func (s *Server) releaseRecords(runID string, shard int) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := s.runs.get(ctx, runID)
+	if err != nil {
+		s.log.Error("release a lost shard's records", "run", runID, "shard", shard, "err", err)
+		return
+	}
+	feeders, err := s.feeders.of(r)
+	if err != nil {
+		s.log.Error("release a lost shard's records", "run", runID, "shard", shard, "err", err)
+		return
+	}
+	for name, total := range feeders {
+		if err := s.cfg.Store.ReleaseRecords(ctx, runID, name, shard, max(r.WorkerCount, 1), total); err != nil {
+			s.log.Error("release a lost shard's records", "run", runID, "shard", shard, "feeder", name, "err", err)
+		}
+	}
+}
