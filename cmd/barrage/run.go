@@ -359,12 +359,19 @@ func (p *progress) point(data []byte) {
 		ErrorRate float64 `json:"error_rate"`
 		VUs       uint32  `json:"vus"`
 		Workers   int     `json:"workers"`
+		Revised   bool    `json:"revised"`
 	}
 	if json.Unmarshal(data, &pt) != nil {
 		return
 	}
-	fmt.Fprintf(p.w, "[%6.1fs/%s] %8.0f req/s  p50 %7.2fms  p95 %7.2fms  p99 %7.2fms  errors %5.2f%%  vus %d  workers %d\n",
-		pt.T, p.total, pt.RPS, pt.P50, pt.P95, pt.P99, 100*pt.ErrorRate, pt.VUs, pt.Workers)
+	// A revised interval (late snapshots) is printed again, marked: a
+	// terminal cannot change a line it printed.
+	mark := ""
+	if pt.Revised {
+		mark = "  (revised)"
+	}
+	fmt.Fprintf(p.w, "[%6.1fs/%s] %8.0f req/s  p50 %7.2fms  p95 %7.2fms  p99 %7.2fms  errors %5.2f%%  vus %d  workers %d%s\n",
+		pt.T, p.total, pt.RPS, pt.P50, pt.P95, pt.P99, 100*pt.ErrorRate, pt.VUs, pt.Workers, mark)
 }
 
 func rate(a, b uint64) float64 {
