@@ -70,7 +70,7 @@ func (a *Activities) LoadShard(ctx context.Context, in workflows.ShardInput) (wo
 		// their count; partitioned feeders split over the first ones.
 		Shard: in.Shard, Shards: max(in.Shards, in.Shard+1), Attempt: int(info.Attempt),
 		Share: initialShare(a.firstControl(ctx, in), in.Shard),
-		Epoch: in.Epoch, Interval: time.Duration(in.IntervalMS) * time.Millisecond, MaxVUs: a.MaxVUs,
+		Epoch: in.Epoch, Interval: SnapshotEvery(in), MaxVUs: a.MaxVUs,
 		// Sequential feeders' records are claimed for the run, so that no
 		// shard — first, replacement or newcomer — uses one twice.
 		Claim: func(feeder string, n int) (int, int, error) {
@@ -370,4 +370,25 @@ func (a *Activities) event(ctx context.Context, in workflows.ShardInput, kind, d
 // ref names the shard this activity runs, for the server's requests.
 func (a *Activities) ref(ctx context.Context, in workflows.ShardInput) *client.ShardRef {
 	return &client.ShardRef{Shard: in.Shard, Attempt: int(activity.GetInfo(ctx).Attempt), Worker: a.WorkerID}
+}
+
+// SnapshotEvery is how often the shard sends a snapshot: every interval,
+// or in parts of it for smaller fleets, so that a worker killed loses less
+// of its load unmeasured — 250 ms for runs of up to 250 first shards, half
+// an interval up to 500. The fleet's snapshots stay at about 1,000 a
+// second at most, what the server was measured to carry (docs/capacity.md);
+// the server folds a shard's parts of an interval together.
+func SnapshotEvery(in workflows.ShardInput) time.Duration {
+	iv := time.Duration(max(in.IntervalMS, 1)) * time.Millisecond
+	parts := 1
+	switch {
+	case in.Shards <= 250:
+		parts = 4
+	case in.Shards <= 500:
+		parts = 2
+	}
+	if iv%time.Duration(parts) != 0 || iv/time.Duration(parts) < 100*time.Millisecond {
+		return iv
+	}
+	return iv / time.Duration(parts)
 }

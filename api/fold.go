@@ -13,8 +13,9 @@ import (
 )
 
 // folder folds each run's intervals in order: interval k is folded once
-// every shard has reported it, or FoldGrace after its first snapshot,
-// whichever is first, and never before k-1. Folding reads the interval's
+// every shard has reported it whole, or FoldGrace after the first shard
+// did (after the interval's end, when only parts came: the run's last
+// interval, cut short), whichever is first, and never before k-1. Folding reads the interval's
 // snapshots from the store, so it also counts those that reached another
 // server; a snapshot that arrives after its interval was folded folds it again.
 type folder struct {
@@ -44,14 +45,34 @@ type runFold struct {
 }
 
 type pendingInterval struct {
-	shards map[int]bool
-	first  time.Time
+	shards map[int]bool // shards that sent the interval whole
+	first  time.Time    // when the first of them did
+	seen   time.Time    // when its first snapshot, whole or a part, came
+	end    time.Time    // the interval's end
+}
+
+// due is when an interval that not every shard has sent whole is folded:
+// FoldGrace after the first shard did, or after the interval's end when
+// only parts came (a run's last interval, cut short).
+func (p *pendingInterval) due(grace time.Duration) time.Time {
+	if !p.first.IsZero() {
+		return p.first.Add(grace)
+	}
+	return later(p.seen, p.end).Add(grace)
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func newFolder(s *Server) *folder { return &folder{s: s, runs: map[string]*runFold{}} }
 
-// arrived notes a stored snapshot of interval k from shard.
-func (f *folder) arrived(r *store.Run, k int64, shard int) {
+// arrived notes a stored snapshot of interval k from shard; whole: the
+// shard has sent all of its interval (its last part ends at the interval's end).
+func (f *folder) arrived(r *store.Run, k int64, shard int, whole bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
@@ -77,10 +98,16 @@ func (f *folder) arrived(r *store.Run, k int64, shard int) {
 	} else {
 		p := rf.pending[k]
 		if p == nil {
-			p = &pendingInterval{shards: map[int]bool{}, first: time.Now()}
+			_, end := fold.Bounds(r, k)
+			p = &pendingInterval{shards: map[int]bool{}, seen: time.Now(), end: end}
 			rf.pending[k] = p
 		}
-		p.shards[shard] = true
+		if whole {
+			if p.first.IsZero() {
+				p.first = time.Now()
+			}
+			p.shards[shard] = true
+		}
 	}
 	select {
 	case rf.wake <- struct{}{}:
@@ -142,7 +169,7 @@ func (f *folder) step(rf *runFold) time.Duration {
 			// Interval k has no snapshot yet; if a later one has, k is empty
 			// or lost: skip it once the later one's grace is over.
 			if nk, np := earliest(rf.pending); np != nil {
-				if w := grace - time.Since(np.first); w <= 0 {
+				if w := grace - time.Since(np.seen); w <= 0 {
 					rf.next = nk
 					f.mu.Unlock()
 					for _, lk := range late {
@@ -159,13 +186,13 @@ func (f *folder) step(rf *runFold) time.Duration {
 			} else {
 				wait = time.Minute
 			}
-		} else if len(p.shards) >= rf.expected(k) || time.Since(p.first) >= grace {
+		} else if len(p.shards) >= rf.expected(k) || !time.Now().Before(p.due(grace)) {
 			due = true
 			delete(rf.pending, k)
 			rf.next = k + 1
 			rf.folded = true
 		} else {
-			wait = grace - time.Since(p.first)
+			wait = time.Until(p.due(grace))
 		}
 		f.mu.Unlock()
 		for _, lk := range late {

@@ -108,6 +108,15 @@ func intervalIndex(r *store.Run, end time.Time) int64 {
 
 const endSlack = time.Millisecond
 
+// endsInterval reports whether a snapshot ending at end completes its
+// shard's part of interval k: a shard of a small fleet sends an interval in
+// several snapshots, the last one ending at the interval's end.
+func endsInterval(r *store.Run, k int64, end time.Time) bool {
+	_, ivEnd := fold.Bounds(r, k)
+	d := ivEnd.Sub(end)
+	return d < endSlack && d > -endSlack
+}
+
 // maxShards bounds a run's shard indexes: first shards, replacements and
 // elastic newcomers together.
 const maxShards = 100_000
@@ -160,7 +169,7 @@ func (s *Server) ingestSnapshot(c *gin.Context) {
 		}
 		s.metrics.ingested.WithLabelValues("stored").Inc()
 		s.metrics.ingestLag.Observe(time.Since(end).Seconds())
-		s.folder.arrived(r, k, shard)
+		s.folder.arrived(r, k, shard, endsInterval(r, k, end))
 		s.watch.snapshot(r, snap)
 	})
 	if err != nil {

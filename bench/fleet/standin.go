@@ -14,6 +14,7 @@ import (
 	sdkclient "go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/barrage/barrage/activities"
 	"github.com/barrage/barrage/api"
 	"github.com/barrage/barrage/api/client"
 	"github.com/barrage/barrage/bench/synth"
@@ -244,11 +245,12 @@ func (s *shard) followControl(runCtx context.Context, stop context.CancelFunc) {
 	}
 }
 
-// generate queues one snapshot header per interval, cut at the interval
-// boundaries since the epoch, until end (or an abort: then a last, partial
-// one). It returns how many it queued.
+// generate queues snapshot headers, cut every activities.SnapshotEvery
+// since the epoch as a real worker's are (an interval in parts for smaller
+// fleets), until end (or an abort: then a last, partial one). It returns
+// how many it queued.
 func (s *shard) generate(runCtx context.Context, end time.Time, queue chan<- hist.Snapshot) uint64 {
-	iv := time.Duration(max(s.in.IntervalMS, 1)) * time.Millisecond
+	iv := activities.SnapshotEvery(s.in)
 	from := s.in.Epoch
 	k := int64(0)
 	if now := time.Now(); now.After(from) {
