@@ -76,7 +76,11 @@ func (a *Activities) LoadShard(ctx context.Context, in workflows.ShardInput) (wo
 		Claim: func(feeder string, n int) (int, int, error) {
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
-			return a.Server.ClaimRecords(cctx, in.RunID, in.Token, *who, feeder, n)
+			lo, hi, err := a.Server.ClaimRecords(cctx, in.RunID, in.Token, *who, feeder, n)
+			if s := client.StatusOf(err); s >= 400 && s < 500 && s != http.StatusTooManyRequests && s != http.StatusRequestTimeout {
+				return 0, 0, &engine.ClaimRefused{Err: err} // asking again would be refused again
+			}
+			return lo, hi, err
 		},
 		Sink: func(s *hist.Snapshot) {
 			b, err := s.MarshalBinary()
@@ -379,7 +383,10 @@ func (a *Activities) ref(ctx context.Context, in workflows.ShardInput) *client.S
 // second at most, what the server was measured to carry (docs/capacity.md);
 // the server folds a shard's parts of an interval together.
 func SnapshotEvery(in workflows.ShardInput) time.Duration {
-	iv := time.Duration(max(in.IntervalMS, 1)) * time.Millisecond
+	if in.IntervalMS <= 0 {
+		return 0 // the engine's default
+	}
+	iv := time.Duration(in.IntervalMS) * time.Millisecond
 	parts := 1
 	switch {
 	case in.Shards <= 250:

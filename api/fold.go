@@ -36,7 +36,7 @@ type runFold struct {
 	refold  map[int64]bool // folded intervals with late snapshots
 	last    time.Time
 	folder  fold.Folder // its count arrays serve every interval of the run
-	// seen holds the latest interval each shard reported. Interval k waits
+	// seen holds the latest interval each shard reported whole. Interval k waits
 	// for the shards that reported k-1 or later: a shard that joined counts
 	// from its first snapshot, a lost one stops counting one interval after
 	// its last. Until the first fold it waits for the run's worker_count.
@@ -90,7 +90,9 @@ func (f *folder) arrived(r *store.Run, k int64, shard int, whole bool) {
 		go labelled(LabelFold, func() { f.loop(rf) })
 	}
 	rf.last = time.Now()
-	if last, ok := rf.seen[shard]; !ok || k > last {
+	if last, ok := rf.seen[shard]; whole && (!ok || k > last) {
+		// Whole intervals only: a shard killed within an interval sent
+		// parts of it, and the next one does not wait for it.
 		rf.seen[shard] = k
 	}
 	if k < rf.next {

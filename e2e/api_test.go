@@ -290,7 +290,7 @@ func do(t *testing.T, method, url, body string) answer {
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := checkedHTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

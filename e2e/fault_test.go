@@ -153,7 +153,7 @@ func (fr *faultRun) finish(status string, limit time.Duration) *report {
 	case <-time.After(limit):
 		t.Fatalf("run %s did not end within %s", fr.runID, limit)
 	}
-	api, _ := client.New(fr.live.url())
+	api, _ := apiClient(fr.live.url())
 	var rep report
 	waitFor(t, 30*time.Second, "the final report", func() bool {
 		b, err := api.Report(context.Background(), fr.runID, "json")
@@ -502,7 +502,7 @@ func (r *resumer) url() string { return r.base }
 
 func (r *resumer) loop(ctx context.Context, runID string) {
 	defer close(r.done)
-	api, _ := client.New(r.base)
+	api, _ := apiClient(r.base)
 	last := ""
 	for ctx.Err() == nil {
 		ended := false

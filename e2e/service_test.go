@@ -70,7 +70,7 @@ func TestTwoServersOnePostgres(t *testing.T) {
 	a := startClusterOn(t, 0, dsn)
 	bURL := "http://" + freeAddr(t)
 	start(t, "server B", "server", "--listen", strings.TrimPrefix(bURL, "http://"), "--db", dsn, "--temporal", a.temporal)
-	b, err := client.New(bURL)
+	b, err := apiClient(bURL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,17 @@ func New(baseURL string) (*Client, error) {
 	}, nil
 }
 
+// NewWithTransport is New with the given transport (tests check every
+// response against the OpenAPI document through it).
+func NewWithTransport(baseURL string, rt http.RoundTripper) (*Client, error) {
+	c, err := New(baseURL)
+	if err != nil {
+		return nil, err
+	}
+	c.http = &http.Client{Transport: rt}
+	return c, nil
+}
+
 // Base returns the server's base URL.
 func (c *Client) Base() string { return c.base }
 

@@ -139,7 +139,7 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	for _, pf := range cfg.Plan.Feeders {
-		f, err := newFeed(pf, cfg.Shard, cfg.Shards, cfg.Claim)
+		f, err := newFeed(pf, cfg.Shard, cfg.Shards, cfg.Claim, e.ending)
 		if err != nil {
 			return nil, fmt.Errorf("engine: %w", err)
 		}
@@ -386,10 +386,18 @@ func (e *Engine) sleep(d time.Duration) bool {
 }
 
 // feederExhausted ends the shard's load: a sequential feeder has no records left.
-func (e *Engine) feederExhausted(name string) {
+func (e *Engine) feederExhausted(f *feed) {
+	select {
+	case <-e.ending:
+		return // stopping anyway: a claim given up on is not the reason
+	default:
+	}
 	e.mu.Lock()
 	if e.endReason == "" {
-		e.endReason = fmt.Sprintf("feeder %s exhausted", name)
+		e.endReason = fmt.Sprintf("feeder %s exhausted", f.plan.Name)
+		if f.claimed != nil {
+			e.endReason = f.claimed.reason()
+		}
 	}
 	e.mu.Unlock()
 	e.endOnce.Do(func() { close(e.ending) })
@@ -401,7 +409,9 @@ func (e *Engine) flushLoop(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	last := time.Now()
 	for {
-		k := math.Floor(float64(time.Since(e.epoch))/float64(e.interval)) + 1
+		// The boundary after the last cut, even when it is past (a timer
+		// that fired late): every snapshot stays within one interval.
+		k := math.Floor(float64(last.Sub(e.epoch))/float64(e.interval)) + 1
 		next := e.epoch.Add(time.Duration(k * float64(e.interval)))
 		t := time.NewTimer(time.Until(next))
 		select {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -23,10 +24,10 @@ type feed struct {
 // newFeed takes this shard's records: all of them, or with partition its own
 // disjoint, contiguous slice; a sequential feeder with claim takes them as
 // it goes, in blocks claimed for the whole run.
-func newFeed(pf *scenario.PlanFeeder, shard, shards int, claim func(string, int) (int, int, error)) (*feed, error) {
+func newFeed(pf *scenario.PlanFeeder, shard, shards int, claim func(string, int) (int, int, error), stop <-chan struct{}) (*feed, error) {
 	recs := pf.Records
 	if pf.Mode == scenario.ModeSequential && claim != nil {
-		return &feed{plan: pf, recs: recs, claimed: &claims{claim: claim, name: pf.Name, size: firstClaim}}, nil
+		return &feed{plan: pf, recs: recs, claimed: &claims{claim: claim, name: pf.Name, size: firstClaim, stop: stop}}, nil
 	}
 	if pf.Partition && shards > 1 {
 		lo, hi := len(recs)*shard/shards, len(recs)*(shard+1)/shards
@@ -78,25 +79,35 @@ const (
 	maxClaim   = 4096
 	claimFast  = 250 * time.Millisecond
 	claimSlow  = 2 * time.Second
-	// claimTries bounds how long a VU waits for a claim the server does not
-	// answer (about claimTries × claimPause) before the feeder counts as dry.
-	claimTries = 40
-	claimPause = 250 * time.Millisecond
+	// A claim the server does not answer is tried again, waiting longer
+	// each time up to claimPauseMax, until it is answered or the shard
+	// stops: a server restarting does not end the run's load.
+	claimPause    = 100 * time.Millisecond
+	claimPauseMax = 2 * time.Second
 )
 
+// ClaimRefused is returned by a Claim function when the server refused the
+// claim for good (the run or the feeder is unknown to it): the feeder then
+// counts as dry, with the reason.
+type ClaimRefused struct{ Err error }
+
+func (e *ClaimRefused) Error() string { return e.Err.Error() }
+func (e *ClaimRefused) Unwrap() error { return e.Err }
+
 type claims struct {
-	claim    func(string, int) (int, int, error)
-	name     string
-	mu       sync.Mutex
-	lo, hi   int // the current block: next record lo, up to hi
-	size     int
-	claimed  time.Time
-	dry      bool
-	lastErr  error
-	attempts int
+	claim   func(string, int) (int, int, error)
+	name    string
+	stop    <-chan struct{} // closed when the shard stops starting iterations
+	mu      sync.Mutex
+	lo, hi  int // the current block: next record lo, up to hi
+	size    int
+	claimed time.Time
+	dry     bool
+	why     string // why it is dry, when not for want of records
 }
 
-// take returns the index of the next record, or false when none is left.
+// take returns the index of the next record, or false when none is left
+// (or the shard is stopping).
 func (c *claims) take() (int, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -110,6 +121,16 @@ func (c *claims) take() (int, bool) {
 	return c.lo - 1, true
 }
 
+// reason says why the feeder has no record for the shard.
+func (c *claims) reason() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.why != "" {
+		return c.why
+	}
+	return fmt.Sprintf("feeder %s exhausted", c.name)
+}
+
 // refill claims the next block; c.mu is held, so VUs wait for it.
 func (c *claims) refill() {
 	if !c.claimed.IsZero() {
@@ -120,16 +141,24 @@ func (c *claims) refill() {
 			c.size = max(c.size/2, 1)
 		}
 	}
-	for try := 0; try < claimTries; try++ {
+	pause := claimPause
+	for {
 		lo, hi, err := c.claim(c.name, c.size)
-		c.attempts++
-		if err == nil {
+		var refused *ClaimRefused
+		switch {
+		case err == nil:
 			c.lo, c.hi, c.claimed = lo, hi, time.Now()
 			c.dry = lo >= hi
 			return
+		case errors.As(err, &refused):
+			c.dry, c.why = true, fmt.Sprintf("feeder %s: the server refused to hand out records: %v", c.name, err)
+			return
 		}
-		c.lastErr = err
-		time.Sleep(claimPause)
+		select {
+		case <-c.stop:
+			return // stopping: no record, not dry
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, claimPauseMax)
 	}
-	c.dry = true
 }

@@ -51,7 +51,7 @@ func TestSequentialFeedersClaimRecords(t *testing.T) {
 	var used []int
 	var wg sync.WaitGroup
 	for shard := range 3 {
-		f, err := newFeed(pf, shard, 3, rc.claim)
+		f, err := newFeed(pf, shard, 3, rc.claim, make(chan struct{}))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -85,7 +85,7 @@ func (v *vu) takeRecords() bool {
 		}
 		rec, ok := f.take(v.rand)
 		if !ok {
-			v.e.feederExhausted(f.plan.Name)
+			v.e.feederExhausted(f)
 			return false
 		}
 		f.fill(v.env.Vars, rec)

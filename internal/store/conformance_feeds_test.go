@@ -36,6 +36,11 @@ func testFeederRecords(t *testing.T, s Store) {
 	// takes that, and then nothing is left anywhere.
 	mustNil(t, s.ReleaseRecords(ctx, "r", "users", 0, 3, 10), "release shard 0")
 	mustNil(t, s.ReleaseRecords(ctx, "r", "users", 0, 3, 10), "release shard 0 again")
+	// Shard 0 alive after all (cut off, say) gets nothing more: its rest
+	// is for the shards that come next.
+	if got := claim(0, 4); got != "[0,0)" {
+		t.Fatalf("a released shard claims %s, want nothing", got)
+	}
 	if got := claim(3, 4); got != "[2,3)" {
 		t.Fatalf("a replacement claims %s, want the lost shard's [2,3)", got)
 	}

@@ -29,7 +29,8 @@ type RecordClaim struct {
 }
 
 // FeedRow is one shard's range of a feeder: claimed up to Next, may claim
-// up to Hi. Shard < 0 is the released rest of lost shard -1-Shard.
+// up to Hi. Shard < 0 is the released rest of lost shard -1-Shard; a lost
+// shard's own row is Next = Hi = -1 (it gets nothing more).
 type FeedRow struct {
 	Shard    int
 	Next, Hi int
@@ -60,6 +61,11 @@ func planClaim(rows []FeedRow, c RecordClaim) (lo, hi int, write []FeedRow) {
 		write = slices.Clone(rows)
 	}
 	mine := slices.IndexFunc(rows, func(r FeedRow) bool { return r.Shard == c.Shard })
+	if mine >= 0 && rows[mine].Hi < 0 {
+		// Released: the shard was taken as lost. Alive after all (cut off,
+		// say), it gets nothing more: its rest is another shard's now.
+		return 0, 0, write
+	}
 	if mine < 0 {
 		rows = append(rows, FeedRow{Shard: c.Shard})
 		mine = len(rows) - 1
@@ -111,12 +117,19 @@ func planRelease(rows []FeedRow, shard, shards, total int) []FeedRow {
 		write = slices.Clone(rows)
 	}
 	i := slices.IndexFunc(rows, func(r FeedRow) bool { return r.Shard == shard })
-	if i < 0 || rows[i].Next >= rows[i].Hi {
-		return write
+	if i < 0 {
+		// It never claimed: nothing is its, and it gets nothing later.
+		return upsert(write, FeedRow{Shard: shard, Next: -1, Hi: -1})
+	}
+	if rows[i].Hi < 0 {
+		return write // released already
+	}
+	released := FeedRow{Shard: shard, Next: -1, Hi: -1}
+	if rows[i].Next >= rows[i].Hi {
+		return upsert(write, released)
 	}
 	rest := FeedRow{Shard: -1 - shard, Next: rows[i].Next, Hi: rows[i].Hi}
-	rows[i].Hi = rows[i].Next
-	return upsert(upsert(write, rows[i]), rest)
+	return upsert(upsert(write, released), rest)
 }
 
 func upsert(rows []FeedRow, r FeedRow) []FeedRow {
