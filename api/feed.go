@@ -28,15 +28,15 @@ type feed struct {
 	runID   string
 	users   int // streams holding it (under feeds.mu)
 	mu      sync.Mutex
-	points  []feedPoint         // in index order, the latest feedWindow
-	last    int64               // the last index read from the store, -1 before
-	since   time.Time           // the latest FoldedAt read: later folds of older intervals are revisions
-	folded  map[int64]time.Time // the FoldedAt of each interval as last encoded
-	created time.Time           // folds before it were read by the streams themselves
-	revs    []feedPoint         // revisions read, in order, the latest feedWindow
-	revSeq  int64               // the seq of the last revision read
-	checked time.Time           // when the store was last read
-	dirty   bool                // an interval was folded since
+	points  []feedPoint   // in index order, the latest feedWindow
+	last    int64         // the last index read from the store, -1 before
+	since   time.Time     // the latest FoldedAt read: later folds of older intervals are revisions
+	folded  map[int64]int // the snapshots each interval held as last encoded
+	created time.Time     // folds before it were read by the streams themselves
+	revs    []feedPoint   // revisions read, in order, the latest feedWindow
+	revSeq  int64         // the seq of the last revision read
+	checked time.Time     // when the store was last read
+	dirty   bool          // an interval was folded since
 }
 
 // feedPoint is an encoded data event: a new interval, or an interval
@@ -50,7 +50,8 @@ type feedPoint struct {
 // revisionSlack is how far back from the latest fold a feed looks for
 // folds of older intervals: FoldedAt is the folding server's clock, taken
 // before its commit, so folds by several servers reach the store a little
-// out of order. What was already encoded as folded then is not sent again.
+// out of order. An interval already encoded with as many snapshots is not
+// sent again.
 const revisionSlack = 2 * time.Second
 
 func newFeeds(s *Server) *feeds { return &feeds{s: s, runs: map[string]*feed{}} }
@@ -64,7 +65,7 @@ func (fs *feeds) acquire(runID string, next int64) *feed {
 	f := fs.runs[runID]
 	if f == nil {
 		now := time.Now()
-		f = &feed{runID: runID, last: next - 1, since: now, created: now, folded: map[int64]time.Time{}}
+		f = &feed{runID: runID, last: next - 1, since: now, created: now, folded: map[int64]int{}}
 		fs.runs[runID] = f
 	}
 	f.users++
@@ -151,18 +152,19 @@ func (fs *feeds) refresh(ctx context.Context, f *feed) error {
 			f.since = ivs[i].FoldedAt
 		}
 	}
-	// Older intervals folded since they were encoded here (again, or for
-	// the first time after a later one), then the new ones.
+	// Older intervals folded since they were encoded here with more
+	// snapshots (folding the same ones again changes nothing), or for the
+	// first time after a later one; then the new ones.
 	var older []store.Interval
 	n := 0
 	for n < len(ivs) && ivs[n].Index <= f.last {
-		if at, ok := f.folded[ivs[n].Index]; ok && !at.Equal(ivs[n].FoldedAt) || !ok && ivs[n].FoldedAt.After(f.created) {
+		if had, ok := f.folded[ivs[n].Index]; ok && had < ivs[n].Snapshots || !ok && ivs[n].FoldedAt.After(f.created) {
 			older = append(older, ivs[n])
 		}
 		n++
 	}
 	for i := range ivs {
-		f.folded[ivs[i].Index] = ivs[i].FoldedAt
+		f.folded[ivs[i].Index] = max(f.folded[ivs[i].Index], ivs[i].Snapshots)
 	}
 	ivs = append(older, ivs[n:]...)
 	n = len(older)

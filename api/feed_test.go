@@ -139,6 +139,14 @@ func TestFeedServesEveryStreamFromOneRead(t *testing.T) {
 	if got, _, err := s.feeds.since(ctx, f, 5, 0); err != nil || fmt.Sprint(feedRequests(t, got)) != "[5:15 6:16 7:17]" {
 		t.Fatalf("a subscriber from interval 5 after the late fold: %v, %v", feedRequests(t, got), err)
 	}
+	// The same snapshots folded again (another server, the report's
+	// refresh) change nothing: nothing is sent again.
+	time.Sleep(2 * time.Millisecond)
+	putRow(t, st, 3, 2, 33)
+	s.published(run)
+	if _, again, err := s.feeds.since(ctx, f, 8, late[0].seq); err != nil || len(again) != 0 {
+		t.Fatalf("a fold of the same snapshots was sent again: %v, %v", feedRequests(t, again), err)
+	}
 	// A stream resuming after interval 5 on a new server gets the revision
 	// of interval 3 from the store.
 	resumed, err := s.feeds.revised(ctx, run, 6)
