@@ -181,6 +181,7 @@ func (tg *target) reset(t *testing.T) {
 
 // cluster is a server with its embedded Temporal and n workers.
 type cluster struct {
+	dsn      string // the server's database
 	url      string
 	temporal string
 	server   *proc
@@ -201,7 +202,7 @@ func startClusterOn(t *testing.T, workers int, dsn string, serverArgs ...string)
 	for try := 1; ; try++ {
 		// freeAddr releases the ports it picks: another process may take
 		// one before the server binds it. Then pick again.
-		c = &cluster{url: "http://" + freeAddr(t), temporal: freeAddr(t), workers: map[string]*proc{}}
+		c = &cluster{dsn: dsn, url: "http://" + freeAddr(t), temporal: freeAddr(t), workers: map[string]*proc{}}
 		args := append([]string{"server", "--listen", strings.TrimPrefix(c.url, "http://"), "--db", dsn,
 			"--temporal-listen", c.temporal, "--temporal-db", ""}, serverArgs...)
 		c.server = start(t, "server", args...)
