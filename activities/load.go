@@ -96,7 +96,7 @@ func (a *Activities) LoadShard(ctx context.Context, in workflows.ShardInput) (wo
 		return res, invalid("%v", err)
 	}
 	hb.set(func() workflows.ShardProgress { return a.progress(eng, snd) })
-	sum, abortedBy := a.drive(ctx, in, eng, log)
+	sum, abortedBy := a.drive(ctx, in, who, eng, log)
 	snd.close()
 	// Every snapshot of the shard must reach the server, even after an abort.
 	dctx, cancel := context.WithTimeout(context.Background(), deliveryGrace)
@@ -157,12 +157,11 @@ func (a *Activities) fetchPlan(ctx context.Context, in workflows.ShardInput) (*s
 // drive runs the engine while following the run's control and Temporal's
 // cancellation.
 // It returns the engine's summary and, when the run was aborted, by whom.
-func (a *Activities) drive(ctx context.Context, in workflows.ShardInput, eng *engine.Engine, log interface {
+func (a *Activities) drive(ctx context.Context, in workflows.ShardInput, who *client.ShardRef, eng *engine.Engine, log interface {
 	Warn(string, ...any)
 }) (engine.Summary, string) {
 	runCtx, stop := context.WithCancel(context.Background())
 	defer stop()
-	who := a.ref(ctx, in)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	abortedBy := ""

@@ -18,6 +18,7 @@ import (
 
 	"github.com/barrage/barrage/api/client"
 	"github.com/barrage/barrage/internal/scenario"
+	"github.com/barrage/barrage/reports"
 )
 
 func scenarioJSON(t *testing.T, doc string) []byte {
@@ -96,8 +97,9 @@ type point struct {
 	Revised   bool             `json:"revised"`
 }
 
-func (p point) figures() seriesPoint {
-	return seriesPoint{T: p.T, RPS: p.RPS, ErrorRate: p.ErrorRate, P50: p.P50, P95: p.P95, P99: p.P99, VUs: p.VUs, Workers: p.Workers}
+// figures are a live point's figures that the report's series point has.
+func (p point) figures() reports.Point {
+	return reports.Point{T: p.T, RPS: p.RPS, ErrorRate: p.ErrorRate, P50: p.P50, P95: p.P95, P99: p.P99, VUs: p.VUs, Workers: p.Workers}
 }
 
 func dataPoints(t *testing.T, evs []liveEvent) ([]point, []time.Duration) {

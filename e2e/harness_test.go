@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/barrage/barrage/api/client"
+	"github.com/barrage/barrage/reports"
 )
 
 var binary string
@@ -308,15 +309,8 @@ type report struct {
 		Kind   string  `json:"kind"`
 		Detail string  `json:"detail"`
 	} `json:"events"`
-	Series          []seriesPoint `json:"series"`
-	MeasurementGaps []struct {
-		Worker            string  `json:"worker"`
-		Shard             int     `json:"shard"`
-		FromT             float64 `json:"from_t"`
-		ToT               float64 `json:"to_t"`
-		EstimatedRequests uint64  `json:"estimated_requests"`
-		Reason            string  `json:"reason"`
-	} `json:"measurement_gaps"`
+	Series          []reports.Point `json:"series"`
+	MeasurementGaps []reports.Gap   `json:"measurement_gaps"`
 }
 
 func readReport(t *testing.T, path string) *report {
@@ -339,18 +333,6 @@ func writeScenario(t *testing.T, doc string) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// seriesPoint is a report's series point, or the same figures of a live one.
-type seriesPoint struct {
-	T         float64 `json:"t"`
-	RPS       float64 `json:"rps"`
-	ErrorRate float64 `json:"error_rate"`
-	P50       float64 `json:"p50"`
-	P95       float64 `json:"p95"`
-	P99       float64 `json:"p99"`
-	VUs       int     `json:"vus"`
-	Workers   int     `json:"workers"`
 }
 
 // unmeasured sums the report's declared gaps.

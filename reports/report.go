@@ -54,15 +54,6 @@ type Gap struct {
 	Reason            string  `json:"reason"`
 }
 
-// Unmeasured sums the gaps' estimated requests.
-func (r *Report) Unmeasured() uint64 {
-	var n uint64
-	for _, g := range r.MeasurementGaps {
-		n += g.EstimatedRequests
-	}
-	return n
-}
-
 // Totals are the whole run's counters.
 type Totals struct {
 	Requests          uint64  `json:"requests"`

@@ -127,6 +127,16 @@ func newEnv(t *testing.T, f activitySet) *testsuite.TestWorkflowEnvironment {
 	return env
 }
 
+// startShards has shards 0..n-1 report their start (worker wI, capacity
+// maxVUs) 10 ms into the run.
+func startShards(env *testsuite.TestWorkflowEnvironment, n, maxVUs int) {
+	for shard := range n {
+		env.RegisterDelayedCallback(func() {
+			env.SignalWorkflow(SignalShardState, ShardState{Shard: shard, Worker: fmt.Sprintf("w%d", shard), MaxVUs: maxVUs})
+		}, 10*time.Millisecond)
+	}
+}
+
 func TestRunCompletes(t *testing.T) {
 	f := &fakeActivities{shardTime: 50 * time.Millisecond}
 	env := newEnv(t, f)
@@ -288,11 +298,7 @@ func TestLostShardIsRedistributedAndReplaced(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &lossyActivities{fakeActivities: fakeActivities{shardTime: 1500 * time.Millisecond}, lose: 1}
 			env := newEnv(t, f)
-			for _, shard := range []int{0, 1, 2} {
-				env.RegisterDelayedCallback(func() {
-					env.SignalWorkflow(SignalShardState, ShardState{Shard: shard, Worker: fmt.Sprintf("w%d", shard), MaxVUs: tc.caps})
-				}, 10*time.Millisecond)
-			}
+			startShards(env, 3, tc.caps)
 			env.ExecuteWorkflow(Run, RunInput{RunID: "lossy"})
 			var out RunOutcome
 			if err := env.GetWorkflowResult(&out); err != nil {
@@ -434,11 +440,7 @@ func TestHistoryBudgetStopsReplacements(t *testing.T) {
 func TestLongHistoryContinuesAsNew(t *testing.T) {
 	f := &lossyActivities{fakeActivities: fakeActivities{shardTime: 5 * time.Second}, lose: 1}
 	env := newEnv(t, f)
-	for _, shard := range []int{0, 1, 2} {
-		env.RegisterDelayedCallback(func() {
-			env.SignalWorkflow(SignalShardState, ShardState{Shard: shard, Worker: fmt.Sprintf("w%d", shard)})
-		}, 10*time.Millisecond)
-	}
+	startShards(env, 3, 0)
 	// Long once shard 1 has been lost and replaced; a repeated start report
 	// wakes the run up.
 	env.RegisterDelayedCallback(func() {
@@ -524,11 +526,7 @@ func TestLongHistoryContinuesAsNew(t *testing.T) {
 func TestSilentShardIsLostAtOnce(t *testing.T) {
 	f := &fakeActivities{shardTime: 1500 * time.Millisecond}
 	env := newEnv(t, f)
-	for _, shard := range []int{0, 1, 2} {
-		env.RegisterDelayedCallback(func() {
-			env.SignalWorkflow(SignalShardState, ShardState{Shard: shard, Worker: fmt.Sprintf("w%d", shard)})
-		}, 10*time.Millisecond)
-	}
+	startShards(env, 3, 0)
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(SignalShardSilent, ShardSilent{Shard: 2, Worker: "w9", Why: "not the worker that runs it"})
 		env.SignalWorkflow(SignalShardSilent, ShardSilent{Shard: 1, Worker: "w1", Why: "silent: its connection closed"})
