@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/barrage/barrage/activities"
 	"github.com/barrage/barrage/api/client"
+	"github.com/barrage/barrage/internal/chrome"
 	"github.com/barrage/barrage/internal/fold"
 	"github.com/barrage/barrage/internal/profile"
 	"github.com/barrage/barrage/internal/scenario"
@@ -273,7 +275,9 @@ func (s *Server) getRun(c *gin.Context) {
 	if !ok {
 		return
 	}
-	c.JSON(http.StatusOK, s.toRunJSON(r))
+	out := s.toRunJSON(r)
+	s.withSummary(c, r, &out)
+	c.JSON(http.StatusOK, out)
 }
 
 func (s *Server) loadRun(c *gin.Context) (*store.Run, bool) {
@@ -320,6 +324,7 @@ func (s *Server) listRuns(c *gin.Context) {
 	out := make([]runJSON, len(runs))
 	for i := range runs {
 		out[i] = s.toRunJSON(&runs[i])
+		s.withSummary(c, &runs[i], &out[i])
 	}
 	next := ""
 	if len(runs) == f.Limit {
@@ -334,25 +339,69 @@ func (s *Server) getReport(c *gin.Context) {
 		return
 	}
 	format := c.DefaultQuery("format", "json")
-	if format != "json" && format != "junit" {
-		fail(c, http.StatusBadRequest, "bad_query", "format", "format must be json or junit, got %q", format)
+	switch format {
+	case "json", "junit", "html", "pdf":
+	default:
+		fail(c, http.StatusBadRequest, "bad_query", "format", "format must be json, junit, html or pdf, got %q", format)
 		return
+	}
+	if format == "pdf" {
+		// Before building anything: without a Chromium there is no PDF.
+		if _, err := chrome.Find(); err != nil {
+			fail(c, http.StatusNotImplemented, "pdf_unavailable", "format", "PDF reports need a headless Chromium on the server: %v", err)
+			return
+		}
 	}
 	rep, err := s.report(c, r)
 	if err != nil {
 		failErr(c, err, "report of run "+r.ID)
 		return
 	}
-	if format == "junit" {
+	rep.TemporalUIURL = s.toRunJSON(r).TemporalUIURL
+	switch format {
+	case "junit":
 		b, err := reports.JUnit(rep)
 		if err != nil {
 			failErr(c, err, "junit report")
 			return
 		}
 		c.Data(http.StatusOK, "application/xml; charset=utf-8", b)
-		return
+	case "html", "pdf":
+		doc, err := reports.HTML(rep, s.baselineReport(c, r))
+		if err != nil {
+			failErr(c, err, "html report")
+			return
+		}
+		if format == "html" {
+			c.Data(http.StatusOK, "text/html; charset=utf-8", doc)
+			return
+		}
+		b, err := chrome.PrintPDF(c, doc)
+		if err != nil {
+			fail(c, http.StatusInternalServerError, "pdf_failed", "", "%v", err)
+			return
+		}
+		c.Header("Content-Disposition", `inline; filename="`+r.ID+`.pdf"`)
+		c.Data(http.StatusOK, "application/pdf", b)
+	default:
+		c.JSON(http.StatusOK, rep)
 	}
-	c.JSON(http.StatusOK, rep)
+}
+
+// baselineReport is the stored report of the run's baseline (nil: none).
+func (s *Server) baselineReport(c *gin.Context, r *store.Run) *reports.Report {
+	if r.BaselineRunID == "" {
+		return nil
+	}
+	b, err := s.cfg.Store.GetReport(c, r.BaselineRunID)
+	if err != nil {
+		return nil
+	}
+	var base reports.Report
+	if json.Unmarshal(b, &base) != nil {
+		return nil
+	}
+	return &base
 }
 
 // report returns the stored report of a finished run, or builds the report so far.
@@ -366,6 +415,30 @@ func (s *Server) report(c *gin.Context, r *store.Run) (*reports.Report, error) {
 		}
 	}
 	return fold.BuildReport(c, s.cfg.Store, r.ID, nil)
+}
+
+// runEvents lists what happened during a run so far, in order; t is
+// seconds since the run's epoch (its creation while it is queued), as in
+// the report.
+func (s *Server) runEvents(c *gin.Context) {
+	r, ok := s.loadRun(c)
+	if !ok {
+		return
+	}
+	events, err := s.cfg.Store.ListEvents(c, r.ID)
+	if err != nil {
+		failErr(c, err, "events of run "+r.ID)
+		return
+	}
+	zero := r.Epoch
+	if zero.IsZero() {
+		zero = r.CreatedAt
+	}
+	out := make([]reports.Event, len(events))
+	for i, e := range events {
+		out[i] = reports.Event{T: math.Round(e.At.Sub(zero).Seconds()*1000) / 1000, Kind: e.Kind, Detail: e.Detail}
+	}
+	c.JSON(http.StatusOK, gin.H{"events": out})
 }
 
 type abortRequest struct {

@@ -31,12 +31,15 @@ type scenarioJSON struct {
 	Name       string          `json:"name"`
 	CreatedAt  time.Time       `json:"created_at"`
 	Scenario   json.RawMessage `json:"scenario,omitempty"`
+	// YAML is the scenario as YAML for people to read, secrets redacted.
+	YAML string `json:"yaml,omitempty"`
 }
 
 func toScenarioJSON(s *store.Scenario, withDoc bool) scenarioJSON {
 	out := scenarioJSON{ScenarioID: s.ID, Version: s.Version, Name: s.Name, CreatedAt: s.CreatedAt.UTC()}
 	if withDoc {
 		out.Scenario = s.Document
+		out.YAML, _ = scenario.RedactedYAML(s.Document) // a stored document always parses
 	}
 	return out
 }

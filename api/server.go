@@ -7,6 +7,7 @@ package api
 
 import (
 	"context"
+	"github.com/barrage/barrage/api/client"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -67,6 +68,7 @@ type Server struct {
 	feeders     sequentialFeeders
 	broker      *broker
 	metrics     *serviceMetrics
+	summaries   summaries
 	wg          sync.WaitGroup
 	stop        context.CancelFunc
 }
@@ -91,7 +93,8 @@ func New(cfg Config) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: log, runs: newRunCache(cfg.Store), controls: newControls(cfg.Store), broker: newBroker(),
-		metrics: newServiceMetrics(cfg.Store)}
+		summaries: summaries{m: map[string]*client.RunSummary{}},
+		metrics:   newServiceMetrics(cfg.Store)}
 	s.folder = newFolder(s)
 	s.watch = newWatch(s)
 	s.feeds = newFeeds(s)
@@ -156,6 +159,7 @@ func (s *Server) Close() {
 }
 
 func (s *Server) routes(r *gin.Engine) {
+	s.consoleRoutes(r)
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", s.metrics.handler())
@@ -173,6 +177,7 @@ func (s *Server) routes(r *gin.Engine) {
 	r.GET("/runs/:id", s.getRun)
 	r.GET("/runs/:id/report", s.getReport)
 	r.GET("/runs/:id/metrics", s.liveMetrics)
+	r.GET("/runs/:id/events", s.runEvents)
 	r.POST("/runs/:id/abort", s.abortRun)
 	r.POST("/runs/:id/ramp", s.rampRun)
 

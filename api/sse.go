@@ -17,21 +17,11 @@ import (
 	"github.com/barrage/barrage/reports"
 )
 
-// Point is one folded interval as the live stream sends it.
+// Point is one folded interval as the live stream sends it: the report's
+// series point for the interval, and where the interval is in the stream.
 type Point struct {
-	Interval    int64             `json:"interval"`
-	T           float64           `json:"t"` // seconds since the run's epoch, at the interval's end
-	RPS         float64           `json:"rps"`
-	P50         float64           `json:"p50"`
-	P95         float64           `json:"p95"`
-	P99         float64           `json:"p99"`
-	ErrorRate   float64           `json:"error_rate"`
-	Requests    uint64            `json:"requests"`
-	Errors      uint64            `json:"errors"`
-	Dropped     uint64            `json:"dropped_iterations"`
-	VUs         uint32            `json:"vus"`
-	VUsByWorker map[string]uint32 `json:"vus_by_worker"`
-	Workers     int               `json:"workers"`
+	Interval int64 `json:"interval"`
+	reports.Point
 	// EndAt is the wall-clock end of the interval and FoldedAt when the
 	// server folded it (Unix ms): their difference is the folding lag.
 	EndAt    int64 `json:"end_at_ms"`
@@ -43,19 +33,16 @@ type Point struct {
 	Revised  bool `json:"revised"`
 }
 
-// intervalPoint is a stored interval as the stream sends it: its time,
-// rate, latencies and VUs are the report's series point for the interval.
+// intervalPoint is a stored interval as the stream sends it: its figures
+// are the report's series point for the interval.
 func intervalPoint(r *store.Run, iv *store.Interval, sum *fold.Summary) Point {
 	sp := reports.SeriesPoint(r.Epoch, fold.Folded(iv, sum, fold.Width(r)))
-	byWorker := make(map[string]uint32, len(sum.Workers))
-	for id, w := range sum.Workers {
-		byWorker[id] = w.VUs
+	if sp.VUsByWorker == nil {
+		sp.VUsByWorker = map[string]int{} // the stream has always sent it
 	}
 	end := r.Epoch.Add(time.Duration(sp.T * float64(time.Second)))
 	return Point{
-		Interval: iv.Index, T: sp.T, RPS: sp.RPS, P50: sp.P50, P95: sp.P95, P99: sp.P99, ErrorRate: sp.ErrorRate,
-		Requests: sum.Requests, Errors: sum.Errors, Dropped: sum.Dropped, VUs: sum.VUs, VUsByWorker: byWorker,
-		Workers: iv.Workers, EndAt: end.UnixMilli(), FoldedAt: iv.FoldedAt.UnixMilli(), Revision: max(iv.Revision, 1),
+		Interval: iv.Index, Point: sp, EndAt: end.UnixMilli(), FoldedAt: iv.FoldedAt.UnixMilli(), Revision: max(iv.Revision, 1),
 	}
 }
 

@@ -40,6 +40,20 @@ type Report struct {
 	// sent after their last snapshot ([] when none). Totals stay what was
 	// measured.
 	MeasurementGaps []Gap `json:"measurement_gaps"`
+	// Percentiles is the run's latency by percentile, as HdrHistogram's
+	// percentile distribution lists it: closer together towards the tail.
+	Percentiles []Percentile `json:"percentiles"`
+	// ScenarioYAML is the scenario as run, secrets redacted.
+	ScenarioYAML string `json:"scenario_yaml,omitempty"`
+	// TemporalUIURL links to the run's workflow in Temporal's UI, when the
+	// server that serves the report knows where that is.
+	TemporalUIURL string `json:"temporal_ui_url,omitempty"`
+}
+
+// Percentile is one point of the percentile distribution.
+type Percentile struct {
+	Percentile float64 `json:"percentile"`
+	MS         float64 `json:"ms"`
 }
 
 // Gap is a measurement gap: a lost shard's load that no snapshot counts,
@@ -101,6 +115,7 @@ type Worker struct {
 }
 
 // Point is one interval of the time series; T is seconds since the start.
+// Counts are the interval's; latencies are in ms.
 type Point struct {
 	T         float64 `json:"t"`
 	RPS       float64 `json:"rps"`
@@ -110,6 +125,29 @@ type Point struct {
 	P99       float64 `json:"p99"`
 	VUs       int     `json:"vus"`
 	Workers   int     `json:"workers"`
+
+	Requests      uint64            `json:"requests"`
+	Errors        uint64            `json:"errors"`
+	P90           float64           `json:"p90"`
+	Max           float64           `json:"max"`
+	TargetVUs     float64           `json:"target_vus"`
+	Dropped       uint64            `json:"dropped_iterations"`
+	BytesSent     uint64            `json:"bytes_sent"`
+	BytesReceived uint64            `json:"bytes_received"`
+	StatusCodes   map[string]uint64 `json:"status_codes,omitempty"`
+	ErrorsByClass map[string]uint64 `json:"errors_by_class,omitempty"`
+	VUsByWorker   map[string]int    `json:"vus_by_worker,omitempty"`
+	Steps         []StepPoint       `json:"steps,omitempty"`
+}
+
+// StepPoint is one step's part of a series point (in the order of the
+// report's steps; latencies in ms).
+type StepPoint struct {
+	Requests uint64  `json:"requests"`
+	Errors   uint64  `json:"errors"`
+	P50      float64 `json:"p50"`
+	P95      float64 `json:"p95"`
+	P99      float64 `json:"p99"`
 }
 
 // ThresholdResult is a threshold's verdict; Actual is in the metric's unit
@@ -166,6 +204,8 @@ type Input struct {
 	Gaps                      []Gap
 	// Baseline supplies metric values for baseline thresholds (nil: none).
 	Baseline *Report
+	// ScenarioYAML is the scenario as run, secrets redacted.
+	ScenarioYAML string
 }
 
 // Build makes the report from in.Intervals; an interval that cannot be
@@ -191,6 +231,21 @@ type Folded struct {
 	Requests, Errors uint64
 	P50, P95, P99    int64 // µs, over every step
 	VUs, Workers     int
+
+	P90, Max                 int64 // µs
+	TargetVUs                float64
+	Dropped                  uint64
+	BytesSent, BytesReceived uint64
+	StatusCodes              map[string]uint64
+	ErrorsByClass            map[string]uint64
+	VUsByWorker              map[string]int
+	Steps                    []StepFolded
+}
+
+// StepFolded is one step's part of a folded interval (latencies in µs).
+type StepFolded struct {
+	Requests, Errors uint64
+	P50, P95, P99    int64
 }
 
 // Builder makes a report from intervals added one at a time, so that a long
@@ -220,9 +275,19 @@ func (b *Builder) Add(iv Interval) error {
 	}
 	t := iv.Data.Total()
 	f := Folded{Start: iv.Start, End: iv.End, Width: iv.Width, Data: data, Requests: t.Requests, Errors: t.Errors,
-		VUs: int(iv.Data.ActiveVUs), Workers: iv.Workers}
+		VUs: int(iv.Data.ActiveVUs), Workers: iv.Workers, TargetVUs: float64(iv.Data.TargetVUs), Dropped: iv.Data.Dropped,
+		BytesSent: t.BytesSent, BytesReceived: t.BytesReceived, StatusCodes: StatusCodes(t.Status), ErrorsByClass: ErrorClasses(t.Classes)}
 	if t.Latency.TotalCount() > 0 {
-		f.P50, f.P95, f.P99 = t.Latency.ValueAtQuantile(50), t.Latency.ValueAtQuantile(95), t.Latency.ValueAtQuantile(99)
+		l := t.Latency
+		f.P50, f.P90, f.P95, f.P99, f.Max = l.ValueAtQuantile(50), l.ValueAtQuantile(90), l.ValueAtQuantile(95), l.ValueAtQuantile(99), l.Max()
+	}
+	for i := range iv.Data.Steps {
+		st := &iv.Data.Steps[i]
+		sf := StepFolded{Requests: st.Requests, Errors: st.Errors}
+		if st.Latency != nil && st.Latency.TotalCount() > 0 {
+			sf.P50, sf.P95, sf.P99 = st.Latency.ValueAtQuantile(50), st.Latency.ValueAtQuantile(95), st.Latency.ValueAtQuantile(99)
+		}
+		f.Steps = append(f.Steps, sf)
 	}
 	return b.AddFolded(f)
 }
@@ -261,7 +326,7 @@ func (b *Builder) Report() *Report {
 		StartedAt: in.StartedAt.UTC(), EndedAt: in.EndedAt.UTC(), TargetBaseURL: in.TargetBaseURL,
 		WorkerCount: in.WorkerCount, TemporalWorkflowID: in.TemporalWorkflowID,
 		Workers: nonNil(in.Workers), Events: nonNil(in.Events), Series: b.series, BaselineRunID: b.baseline,
-		MeasurementGaps: nonNil(in.Gaps),
+		MeasurementGaps: nonNil(in.Gaps), ScenarioYAML: in.ScenarioYAML,
 	}
 	steps, total := b.steps()
 	if in.Plan != nil {
@@ -270,10 +335,11 @@ func (b *Builder) Report() *Report {
 	secs := in.EndedAt.Sub(in.StartedAt).Seconds()
 	r.Totals = totals(&total, b.acc.Header().Dropped, secs)
 	r.LatencyMS = summarize(&total)
-	r.StatusCodes = statusCodes(total.Status)
-	r.ErrorsByClass = classes(total.Classes)
+	r.StatusCodes = StatusCodes(total.Status)
+	r.ErrorsByClass = ErrorClasses(total.Classes)
 	r.Steps = stepLines(in.Plan, steps)
 	r.Histogram = buckets(&total)
+	r.Percentiles = percentiles(&total)
 	r.Thresholds = evaluate(in, r, steps, secs)
 	return r
 }
@@ -292,6 +358,13 @@ func (b *Builder) steps() ([]hist.StepStats, hist.StepStats) {
 		}
 	}
 	return steps, total
+}
+
+func nonEmpty[K comparable, V any](m map[K]V) map[K]V {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
 }
 
 func nonNil[T any](s []T) []T {
@@ -344,7 +417,7 @@ func summarize(s *hist.StepStats) Latency {
 	}
 }
 
-func statusCodes(m map[int]uint64) map[string]uint64 {
+func StatusCodes(m map[int]uint64) map[string]uint64 {
 	out := make(map[string]uint64, len(m))
 	for code, n := range m {
 		if n > 0 {
@@ -354,7 +427,7 @@ func statusCodes(m map[int]uint64) map[string]uint64 {
 	return out
 }
 
-func classes(m map[hist.ErrorClass]uint64) map[string]uint64 {
+func ErrorClasses(m map[hist.ErrorClass]uint64) map[string]uint64 {
 	out := make(map[string]uint64, len(m))
 	for c, n := range m {
 		if n > 0 && c != hist.ClassNone {
@@ -370,7 +443,7 @@ func stepLines(p *scenario.Plan, steps []hist.StepStats) []Step {
 		st := &steps[i]
 		line := Step{
 			Requests: st.Requests, Errors: st.Errors, ErrorRate: ratio(st.Errors, st.Requests),
-			LatencyMS: summarize(st), StatusCodes: statusCodes(st.Status),
+			LatencyMS: summarize(st), StatusCodes: StatusCodes(st.Status),
 			ChecksPassed: st.ChecksPassed, ChecksFailed: st.ChecksFailed,
 		}
 		if p != nil && i < len(p.Steps) {
@@ -392,13 +465,24 @@ func SeriesPoint(started time.Time, f Folded) Point {
 	}
 	p := Point{
 		T: round(f.End.Sub(started).Seconds(), 3), ErrorRate: ratio(f.Errors, f.Requests),
-		VUs: f.VUs, Workers: f.Workers,
+		VUs: f.VUs, Workers: f.Workers, Requests: f.Requests, Errors: f.Errors, TargetVUs: f.TargetVUs,
+		Dropped: f.Dropped, BytesSent: f.BytesSent, BytesReceived: f.BytesReceived,
+		StatusCodes: nonEmpty(f.StatusCodes), ErrorsByClass: nonEmpty(f.ErrorsByClass), VUsByWorker: nonEmpty(f.VUsByWorker),
 	}
 	if secs > 0 {
 		p.RPS = round(float64(f.Requests)/secs, 3)
 	}
 	if f.Requests > 0 {
-		p.P50, p.P95, p.P99 = ms(f.P50), ms(f.P95), ms(f.P99)
+		p.P50, p.P90, p.P95, p.P99, p.Max = ms(f.P50), ms(f.P90), ms(f.P95), ms(f.P99), ms(f.Max)
+	}
+	if len(f.Steps) > 0 {
+		p.Steps = make([]StepPoint, len(f.Steps))
+		for i, st := range f.Steps {
+			p.Steps[i] = StepPoint{Requests: st.Requests, Errors: st.Errors}
+			if st.Requests > 0 {
+				p.Steps[i].P50, p.Steps[i].P95, p.Steps[i].P99 = ms(st.P50), ms(st.P95), ms(st.P99)
+			}
+		}
 	}
 	return p
 }
@@ -445,4 +529,31 @@ func buckets(s *hist.StepStats) []Bucket {
 		out = append(out, Bucket{LeMS: bucketBounds[i], Count: counts[i]})
 	}
 	return out
+}
+
+// percentiles lists the latency at the points HdrHistogram's percentile
+// distribution prints, for a plot on a "nines" axis: each half of the
+// distance left to 100 % in five ticks (0, 10 … 40, 50, 55 … 70, 75,
+// 77.5 …), until fewer than one recorded value is left beyond; then 100 %
+// (the largest value).
+func percentiles(s *hist.StepStats) []Percentile {
+	out := []Percentile{}
+	h := s.Latency
+	if h == nil || h.TotalCount() == 0 {
+		return out
+	}
+	const ticksPerHalf = 5
+	total := float64(h.TotalCount())
+	for level := 0; level < 40; level++ {
+		from := 100 * (1 - math.Pow(2, -float64(level)))
+		if (100-from)/100*total < 1 {
+			break
+		}
+		step := 100 * math.Pow(2, -float64(level+1)) / ticksPerHalf
+		for i := 0; i < ticksPerHalf; i++ {
+			p := from + float64(i)*step
+			out = append(out, Percentile{Percentile: round(p, 9), MS: ms(h.ValueAtQuantile(p))})
+		}
+	}
+	return append(out, Percentile{Percentile: 100, MS: ms(h.Max())})
 }

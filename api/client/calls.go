@@ -84,6 +84,22 @@ type Run struct {
 	BaselineRunID      string            `json:"baseline_run_id,omitempty"`
 	Elastic            bool              `json:"elastic"`
 	MaxWorkers         int               `json:"max_workers"`
+	// ScenarioName is the scenario's name as run.
+	ScenarioName string `json:"scenario_name,omitempty"`
+	// Summary is what the run measured: its report's figures when it is
+	// finished, its latest interval's while it runs; absent before any.
+	Summary *RunSummary `json:"summary,omitempty"`
+}
+
+// RunSummary is a run's headline figures.
+type RunSummary struct {
+	Requests  uint64  `json:"requests"`
+	RPS       float64 `json:"rps"`
+	P95MS     float64 `json:"p95_ms"`
+	ErrorRate float64 `json:"error_rate"`
+	// ThresholdsPassed is the thresholds' verdict (absent: none, or not
+	// evaluated yet).
+	ThresholdsPassed *bool `json:"thresholds_passed,omitempty"`
 }
 
 // StartRun starts a run of a stored scenario.
@@ -136,7 +152,8 @@ func (c *Client) Ramp(ctx context.Context, id string, target float64, over time.
 	return c.doJSON(ctx, http.MethodPost, "/runs/"+url.PathEscape(id)+"/ramp", "", body, nil)
 }
 
-// Report returns a run's report in a format: "json" (report.json) or "junit".
+// Report returns a run's report in a format: "json" (report.json),
+// "junit", "html" (one self-contained file) or "pdf".
 func (c *Client) Report(ctx context.Context, id, format string) ([]byte, error) {
 	path := "/runs/" + url.PathEscape(id) + "/report"
 	if format != "" && format != "json" {

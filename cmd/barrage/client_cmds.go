@@ -31,7 +31,7 @@ func refusedIsBadInput(err error) error {
 }
 
 func runsCommand(ctx context.Context, args []string) error {
-	usage := "usage: barrage runs list|get RUN|abort RUN|ramp RUN TARGET|report RUN [--format json|junit] [--server URL]"
+	usage := "usage: barrage runs list|get RUN|abort RUN|ramp RUN TARGET|report RUN [--format json|junit|html|pdf] [--server URL]"
 	if len(args) == 0 {
 		return &exitError{code: exitBadInput, err: fmt.Errorf("%s", usage)}
 	}
@@ -42,7 +42,7 @@ func runsCommand(ctx context.Context, args []string) error {
 	tag := fs.String("tag", "", "list: only runs tagged key=value")
 	limit := fs.Int("limit", 20, "list: how many")
 	over := fs.Duration("over", 0, "ramp: reach the new target over this long")
-	format := fs.String("format", "json", "report: json or junit")
+	format := fs.String("format", "json", "report: json, junit, html (one self-contained file) or pdf")
 	if err := parseInterspersed(fs, args[1:]); err != nil {
 		return &exitError{code: exitBadInput, err: err}
 	}

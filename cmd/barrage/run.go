@@ -66,7 +66,7 @@ func runRun(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.server, "server", "", "URL of a Barrage server to run on (default: start everything in this process)")
 	fs.StringVar(&cfg.target, "target", "", "base URL of the system under test; step URLs that are paths are resolved against it")
 	fs.IntVar(&cfg.workers, "workers", 1, "number of workers (shards) the run is split over")
-	fs.StringVar(&cfg.out, "out", "", "folder for report.json (default ./barrage-results/<run-id>/)")
+	fs.StringVar(&cfg.out, "out", "", "folder for report.json and report.html (default ./barrage-results/<run-id>/)")
 	fs.StringVar(&cfg.junit, "junit", "", "also write the report as JUnit XML to this file")
 	fs.Var(cfg.tags, "tag", "tag the run, key=value (repeatable), e.g. --tag release=v1.4")
 	fs.StringVar(&cfg.baseline, "baseline", "", "compare with the newest finished run tagged key=value; thresholds like 'p95 < baseline * 1.1' use it")
@@ -77,7 +77,7 @@ func runRun(ctx context.Context, args []string) error {
 	fs.BoolVar(&cfg.quiet, "quiet", false, "no live progress lines")
 	fs.BoolVar(&cfg.verbose, "v", false, "log what the embedded server does")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: barrage run FILE [flags]\n\nRuns a scenario, shows live progress every second, prints a summary and writes report.json.")
+		fmt.Fprintln(fs.Output(), "usage: barrage run FILE [flags]\n\nRuns a scenario, shows live progress every second, prints a summary and writes report.json and report.html.")
 		fmt.Fprintln(fs.Output(), "Without --server it starts the embedded default in this process: a Temporal dev server, SQLite in a")
 		fmt.Fprintln(fs.Output(), "temporary folder, the API and --workers load workers.")
 		fmt.Fprintln(fs.Output(), "Exit codes: 0 every threshold passed, 99 a threshold failed, 98 the run failed or was aborted, 2 bad input.\n\nflags:")
@@ -281,7 +281,8 @@ func finishRun(ctx context.Context, c *client.Client, runID string, cfg runConfi
 	if run.Reason != "" {
 		fmt.Printf("\n  reason: %s\n", run.Reason)
 	}
-	path, err := writeReport(cfg.out, rep)
+	rep.TemporalUIURL = run.TemporalUIURL
+	path, err := writeReport(cfg.out, rep, baselineOf(ctx, c, rep))
 	if err != nil {
 		return err
 	}
@@ -313,7 +314,9 @@ func orNone(s string) string {
 	return s
 }
 
-func writeReport(dir string, rep *reports.Report) (string, error) {
+// writeReport writes report.json and report.html (with baseline, may be
+// nil) into dir and returns report.html's absolute path.
+func writeReport(dir string, rep, baseline *reports.Report) (string, error) {
 	if dir == "" {
 		dir = filepath.Join("barrage-results", rep.RunID)
 	}
@@ -324,8 +327,15 @@ func writeReport(dir string, rep *reports.Report) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("encode report: %w", err)
 	}
-	path := filepath.Join(dir, "report.json")
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "report.json"), append(b, '\n'), 0o644); err != nil {
+		return "", fmt.Errorf("write report: %w", err)
+	}
+	doc, err := reports.HTML(rep, baseline)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "report.html")
+	if err := os.WriteFile(path, doc, 0o644); err != nil {
 		return "", fmt.Errorf("write report: %w", err)
 	}
 	abs, err := filepath.Abs(path)
@@ -333,6 +343,23 @@ func writeReport(dir string, rep *reports.Report) (string, error) {
 		return path, nil
 	}
 	return abs, nil
+}
+
+// baselineOf fetches the report of the run's baseline, for the HTML
+// report's comparison (nil: none, or not readable).
+func baselineOf(ctx context.Context, c *client.Client, rep *reports.Report) *reports.Report {
+	if rep.BaselineRunID == "" {
+		return nil
+	}
+	b, err := c.Report(ctx, rep.BaselineRunID, "json")
+	if err != nil {
+		return nil
+	}
+	var base reports.Report
+	if json.Unmarshal(b, &base) != nil {
+		return nil
+	}
+	return &base
 }
 
 // progress prints one line per interval.

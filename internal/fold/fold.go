@@ -17,6 +17,7 @@ package fold
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/barrage/barrage/reports"
 	"slices"
 	"time"
 
@@ -45,6 +46,13 @@ type Summary struct {
 	// Workers holds what each worker did in the interval, by worker ID.
 	Workers map[string]WorkerFigures `json:"workers"`
 	Steps   []StepFigures            `json:"steps"`
+	// Bytes of the interval's messages, and its responses by status code
+	// and errors by class (non-zero counts only; absent from rows folded
+	// before they were added).
+	BytesSent     uint64            `json:"bytes_sent,omitempty"`
+	BytesReceived uint64            `json:"bytes_received,omitempty"`
+	StatusCodes   map[string]uint64 `json:"status_codes,omitempty"`
+	ErrorsByClass map[string]uint64 `json:"errors_by_class,omitempty"`
 }
 
 // WorkerFigures is one worker's part of an interval.
@@ -140,6 +148,8 @@ func (f *Folder) figures(sum *Summary, head *hist.Snapshot) {
 	sum.Dropped, sum.VUs, sum.TargetVUs, sum.DataEnd = head.Dropped, head.ActiveVUs, head.TargetVUs, head.End
 	total := f.acc.Total()
 	sum.Requests, sum.Errors = total.Requests, total.Errors
+	sum.BytesSent, sum.BytesReceived = total.BytesSent, total.BytesReceived
+	sum.StatusCodes, sum.ErrorsByClass = reports.StatusCodes(total.Status), reports.ErrorClasses(total.Classes)
 	if total.Requests > 0 {
 		l := total.Latency
 		sum.P50, sum.P90, sum.P95, sum.P99, sum.Max = l.ValueAtQuantile(50), l.ValueAtQuantile(90), l.ValueAtQuantile(95), l.ValueAtQuantile(99), l.Max()

@@ -149,7 +149,9 @@ func TestIntervalFoldsOnceExactly(t *testing.T) {
 	wantSum := Summary{
 		Requests: total.Requests, Errors: total.Errors, VUs: 6, TargetVUs: 6,
 		P50: l.ValueAtQuantile(50), P90: l.ValueAtQuantile(90), P95: l.ValueAtQuantile(95), P99: l.ValueAtQuantile(99), Max: l.Max(),
-		DataEnd: want.End,
+		DataEnd:     want.End,
+		StatusCodes: reports.StatusCodes(total.Status), ErrorsByClass: reports.ErrorClasses(total.Classes),
+		BytesSent: total.BytesSent, BytesReceived: total.BytesReceived,
 		Workers: map[string]WorkerFigures{
 			"w-a": {Requests: 1400, VUs: 4, Shards: []int{0, 2}},
 			"w-b": {Requests: 740, VUs: 2, Shards: []int{1}},
@@ -210,6 +212,23 @@ func TestBuildReportFromFoldedIntervals(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := oldReport(t, f, byInterval)
+	// Reports built from decoded intervals never knew each worker's VUs,
+	// nor a target not summed over a shard's parts: the folded rows have
+	// them right, and the rest of the point must be the same.
+	if len(got.Series) != len(want.Series) {
+		t.Fatalf("%d series points, want %d", len(got.Series), len(want.Series))
+	}
+	for i := range got.Series {
+		p := &got.Series[i]
+		vus := 0
+		for _, n := range p.VUsByWorker {
+			vus += n
+		}
+		if p.TargetVUs != 6 || vus != p.VUs || len(p.VUsByWorker) != 3 {
+			t.Errorf("point %d: target %v, VUs by worker %v (VUs %d)", i, p.TargetVUs, p.VUsByWorker, p.VUs)
+		}
+		want.Series[i].TargetVUs, want.Series[i].VUsByWorker = p.TargetVUs, p.VUsByWorker
+	}
 	gotJSON, _ := json.Marshal(got)
 	wantJSON, _ := json.Marshal(want)
 	if string(gotJSON) != string(wantJSON) {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/barrage/barrage/internal/scenario"
 	"github.com/barrage/barrage/internal/store"
 	"github.com/barrage/barrage/reports"
 )
@@ -111,6 +112,7 @@ func reportInput(ctx context.Context, st store.Store, r *store.Run) (reports.Inp
 	if in.StartedAt.IsZero() {
 		in.StartedAt = r.CreatedAt
 	}
+	in.ScenarioYAML, _ = scenario.RedactedYAML(r.Scenario) // it compiled: it parses
 	events, err := st.ListEvents(ctx, r.ID)
 	if err != nil {
 		return reports.Input{}, nil, fmt.Errorf("events of run %s: %w", r.ID, err)
@@ -205,10 +207,20 @@ func Folded(row *store.Interval, sum *Summary, width time.Duration) reports.Fold
 	if end.IsZero() {
 		end = row.End
 	}
-	return reports.Folded{
+	f := reports.Folded{
 		Start: row.Start, End: end, Width: width, Data: row.Data, Requests: sum.Requests, Errors: sum.Errors,
 		P50: sum.P50, P95: sum.P95, P99: sum.P99, VUs: int(sum.VUs), Workers: row.Workers,
+		P90: sum.P90, Max: sum.Max, TargetVUs: float64(sum.TargetVUs), Dropped: sum.Dropped,
+		BytesSent: sum.BytesSent, BytesReceived: sum.BytesReceived, StatusCodes: sum.StatusCodes, ErrorsByClass: sum.ErrorsByClass,
+		VUsByWorker: make(map[string]int, len(sum.Workers)), Steps: make([]reports.StepFolded, len(sum.Steps)),
 	}
+	for id, w := range sum.Workers {
+		f.VUsByWorker[id] = int(w.VUs)
+	}
+	for i, st := range sum.Steps {
+		f.Steps[i] = reports.StepFolded{Requests: st.Requests, Errors: st.Errors, P50: st.P50, P95: st.P95, P99: st.P99}
+	}
+	return f
 }
 
 func addWorkers(into map[string]*reports.Worker, sum *Summary) {

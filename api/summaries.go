@@ -1,0 +1,105 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/barrage/barrage/api/client"
+	"github.com/barrage/barrage/internal/fold"
+	"github.com/barrage/barrage/internal/store"
+	"github.com/barrage/barrage/reports"
+)
+
+// summaryCacheSize bounds the finished runs' summaries kept in memory.
+const summaryCacheSize = 4096
+
+// summaries keeps the summaries of finished runs, read once from their
+// stored reports: a runs list does not parse every report again.
+type summaries struct {
+	mu sync.Mutex
+	m  map[string]*client.RunSummary
+}
+
+// reportHead is the part of report.json a summary reads.
+type reportHead struct {
+	Totals     reports.Totals  `json:"totals"`
+	LatencyMS  reports.Latency `json:"latency_ms"`
+	Thresholds []struct {
+		Passed     bool `json:"passed"`
+		NoBaseline bool `json:"no_baseline"`
+	} `json:"thresholds"`
+}
+
+// withSummary adds the run's scenario name and its summary to its JSON.
+// A summary that cannot be read leaves it out: the run is still shown.
+func (s *Server) withSummary(ctx context.Context, r *store.Run, out *runJSON) {
+	var doc struct {
+		Name string `json:"name"`
+	}
+	if json.Unmarshal(r.Scenario, &doc) == nil {
+		out.ScenarioName = doc.Name
+	}
+	if store.Finished(r.Status) {
+		out.Summary = s.finishedSummary(ctx, r.ID)
+		return
+	}
+	if r.Status == store.StatusRunning && !r.Epoch.IsZero() {
+		out.Summary = s.liveSummary(ctx, r)
+	}
+}
+
+func (s *Server) finishedSummary(ctx context.Context, id string) *client.RunSummary {
+	s.summaries.mu.Lock()
+	sum, ok := s.summaries.m[id]
+	s.summaries.mu.Unlock()
+	if ok {
+		return sum
+	}
+	body, err := s.cfg.Store.GetReport(ctx, id)
+	if err != nil {
+		return nil // not stored yet: the run is being reported
+	}
+	var h reportHead
+	if json.Unmarshal(body, &h) != nil {
+		return nil
+	}
+	sum = &client.RunSummary{Requests: h.Totals.Requests, RPS: h.Totals.RPS, P95MS: h.LatencyMS.P95, ErrorRate: h.Totals.ErrorRate}
+	evaluated := false
+	passed := true
+	for _, t := range h.Thresholds {
+		if t.NoBaseline {
+			continue
+		}
+		evaluated = true
+		passed = passed && t.Passed
+	}
+	if evaluated {
+		sum.ThresholdsPassed = &passed
+	}
+	s.summaries.mu.Lock()
+	if len(s.summaries.m) >= summaryCacheSize {
+		clear(s.summaries.m)
+	}
+	s.summaries.m[id] = sum
+	s.summaries.mu.Unlock()
+	return sum
+}
+
+// liveSummary is a running run's latest folded interval's figures.
+func (s *Server) liveSummary(ctx context.Context, r *store.Run) *client.RunSummary {
+	width := fold.Width(r)
+	now := int64(time.Since(r.Epoch) / width)
+	rows, err := s.cfg.Store.ListIntervals(ctx, r.ID, now-8, 16)
+	if err != nil || len(rows) == 0 {
+		return nil
+	}
+	last := &rows[len(rows)-1]
+	sum, err := fold.ReadSummary(last)
+	if err != nil {
+		return nil
+	}
+	p := reports.SeriesPoint(r.Epoch, fold.Folded(last, sum, width))
+	return &client.RunSummary{Requests: p.Requests, RPS: p.RPS, P95MS: p.P95, ErrorRate: p.ErrorRate}
+}

@@ -1,0 +1,230 @@
+// Summaries and comparisons derived from reports and live points. Pure.
+
+import type { Comparison, Latency, MeasurementGap, MetricDelta, Report, SeriesPoint, StepReport, ThresholdResult } from "./types";
+import { fmtDuration, fmtInt } from "./format";
+
+export interface Verdict {
+  state: "passed" | "failed" | "none";
+  failed: number;
+  total: number;
+}
+
+/** The thresholds' verdict; a not-evaluated baseline threshold does not fail it. */
+export function thresholdVerdict(ths: readonly ThresholdResult[] | undefined | null): Verdict {
+  const list = ths ?? [];
+  const failed = list.filter((t) => !t.passed && !t.no_baseline).length;
+  if (list.length === 0) return { state: "none", failed: 0, total: 0 };
+  return { state: failed > 0 ? "failed" : "passed", failed, total: list.length };
+}
+
+/** "≈1,234 requests by worker-2 in its last 3.5 s were not measured". */
+export function gapSentence(g: MeasurementGap): string {
+  return `≈${fmtInt(g.estimated_requests)} requests by ${g.worker} in its last ${fmtDuration(Math.max(0, g.to_t - g.from_t))} were not measured`;
+}
+
+/** Totals over live points (the report so far may lag behind the stream). */
+export interface LiveTotals {
+  requests: number;
+  errors: number;
+  errorRate: number;
+  rps: number;
+  dropped: number;
+  bytesSent: number;
+  bytesReceived: number;
+  last: SeriesPoint | null;
+}
+
+export function liveTotals(points: readonly SeriesPoint[]): LiveTotals {
+  let requests = 0;
+  let errors = 0;
+  let dropped = 0;
+  let bytesSent = 0;
+  let bytesReceived = 0;
+  let prevT: number | null = null;
+  for (const p of points) {
+    const w = prevT == null ? (p.requests && p.rps ? p.requests / p.rps : 1) : p.t - prevT;
+    prevT = p.t;
+    const req = p.requests ?? p.rps * (w > 0 ? w : 1);
+    requests += req;
+    errors += p.errors ?? p.error_rate * req;
+    dropped += p.dropped_iterations ?? 0;
+    bytesSent += p.bytes_sent ?? 0;
+    bytesReceived += p.bytes_received ?? 0;
+  }
+  const last = points.length ? points[points.length - 1]! : null;
+  return {
+    requests: Math.round(requests),
+    errors: Math.round(errors),
+    errorRate: requests > 0 ? errors / requests : 0,
+    rps: last ? last.rps : 0,
+    dropped,
+    bytesSent,
+    bytesReceived,
+    last,
+  };
+}
+
+/** One row of the per-step table. */
+export interface StepRow {
+  index: number;
+  name: string;
+  method: string;
+  url: string;
+  requests: number;
+  errors: number;
+  errorRate: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  max: number | null;
+  rps: number | null;
+  checksPassed: number | null;
+  checksFailed: number | null;
+}
+
+/** Per-step rows of a finished report (rps over the run's duration). */
+export function stepRows(report: Report, durationSec: number | undefined): StepRow[] {
+  return (report.steps ?? []).map((s: StepReport, index) => ({
+    index,
+    name: s.name,
+    method: s.method,
+    url: s.url,
+    requests: s.requests,
+    errors: s.errors,
+    errorRate: s.error_rate,
+    p50: s.latency_ms?.p50 ?? null,
+    p95: s.latency_ms?.p95 ?? null,
+    p99: s.latency_ms?.p99 ?? null,
+    max: s.latency_ms?.max ?? null,
+    rps: durationSec && durationSec > 0 ? s.requests / durationSec : null,
+    checksPassed: s.checks_passed ?? null,
+    checksFailed: s.checks_failed ?? null,
+  }));
+}
+
+/**
+ * Per-step rows while live: counts summed over the points received,
+ * latencies and rps of the latest interval with data for the step.
+ */
+export function liveStepRows(report: Report | null, points: readonly SeriesPoint[]): StepRow[] {
+  const named = report?.steps ?? [];
+  let count = named.length;
+  for (const p of points) if (p.steps && p.steps.length > count) count = p.steps.length;
+  const rows: StepRow[] = [];
+  for (let s = 0; s < count; s++) {
+    const meta = named[s];
+    rows.push({
+      index: s,
+      name: meta?.name ?? `step ${s + 1}`,
+      method: meta?.method ?? "",
+      url: meta?.url ?? "",
+      requests: 0,
+      errors: 0,
+      errorRate: 0,
+      p50: null,
+      p95: null,
+      p99: null,
+      max: meta?.latency_ms?.max ?? null,
+      rps: null,
+      checksPassed: meta?.checks_passed ?? null,
+      checksFailed: meta?.checks_failed ?? null,
+    });
+  }
+  let prevT: number | null = null;
+  for (const p of points) {
+    const w = prevT == null ? (p.requests && p.rps ? p.requests / p.rps : 1) : p.t - prevT;
+    prevT = p.t;
+    if (!p.steps) continue;
+    p.steps.forEach((sp, s) => {
+      const r = rows[s];
+      if (!r || !sp) return;
+      r.requests += sp.requests;
+      r.errors += sp.errors;
+      if (sp.requests > 0) {
+        r.p50 = sp.p50;
+        r.p95 = sp.p95;
+        r.p99 = sp.p99;
+        r.rps = sp.requests / (w > 0 ? w : 1);
+      }
+    });
+  }
+  for (const r of rows) r.errorRate = r.requests > 0 ? r.errors / r.requests : 0;
+  return rows;
+}
+
+export type SortDir = "ascending" | "descending";
+
+/** Sorts rows by a key; strings compare naturally, nulls last. */
+export function sortRows<T>(rows: readonly T[], key: keyof T, dir: SortDir): T[] {
+  const sign = dir === "ascending" ? 1 : -1;
+  return [...rows].sort((a, b) => {
+    const x = a[key] as unknown;
+    const y = b[key] as unknown;
+    if (x == null && y == null) return 0;
+    if (x == null) return 1;
+    if (y == null) return -1;
+    if (typeof x === "number" && typeof y === "number") return sign * (x - y);
+    return sign * String(x).localeCompare(String(y), "en", { numeric: true });
+  });
+}
+
+// ------------------------------------------------------------- comparison
+
+function round(v: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+/** One metric of both runs, as reports.Compare computes it on the Go side. */
+export function metricDelta(metric: string, unit: string, lowerBetter: boolean, base: number, head: number): MetricDelta {
+  const improved = lowerBetter ? head < base : head > base;
+  const differs = head !== base;
+  return {
+    metric,
+    unit,
+    base,
+    head,
+    delta: round(head - base, 6),
+    delta_pct: base !== 0 ? round((100 * (head - base)) / base, 3) : 0,
+    better: differs && improved,
+    worse: differs && !improved,
+  };
+}
+
+function latencyDeltas(b: Partial<Latency> | undefined, h: Partial<Latency> | undefined, bReq: number, bErr: number, hReq: number, hErr: number): MetricDelta[] {
+  const keys: (keyof Latency)[] = ["p50", "p90", "p95", "p99", "p999", "max", "mean"];
+  const out = keys.map((k) => metricDelta(k, "ms", true, b?.[k] ?? 0, h?.[k] ?? 0));
+  out.push(metricDelta("error_rate", "ratio", true, bReq > 0 ? bErr / bReq : 0, hReq > 0 ? hErr / hReq : 0));
+  out.push(metricDelta("requests", "count", false, bReq, hReq));
+  return out;
+}
+
+/** The comparison of two reports, for a report file that embeds a baseline but no comparison. */
+export function compareReports(base: Report, head: Report): Comparison {
+  const bt = base.totals ?? {};
+  const ht = head.totals ?? {};
+  const metrics = [
+    metricDelta("rps", "1/s", false, bt.rps ?? 0, ht.rps ?? 0),
+    metricDelta("dropped_iterations", "count", true, bt.dropped_iterations ?? 0, ht.dropped_iterations ?? 0),
+    ...latencyDeltas(base.latency_ms, head.latency_ms, bt.requests ?? 0, bt.errors ?? 0, ht.requests ?? 0, ht.errors ?? 0),
+  ];
+  const steps: Comparison["steps"] = [];
+  for (const hs of head.steps ?? []) {
+    const bs = (base.steps ?? []).find((s) => s.name === hs.name);
+    if (!bs) continue;
+    steps.push({ name: hs.name, metrics: latencyDeltas(bs.latency_ms, hs.latency_ms, bs.requests, bs.errors, hs.requests, hs.errors) });
+  }
+  return {
+    base: { run_id: base.run_id, scenario: base.scenario ?? "", status: base.status },
+    head: { run_id: head.run_id, scenario: head.scenario ?? "", status: head.status },
+    metrics,
+    steps,
+  };
+}
+
+/** "better", "worse" or "same": the class a Δ cell gets. */
+export function deltaState(d: MetricDelta): "better" | "worse" | "same" {
+  if (d.better) return "better";
+  if (d.worse) return "worse";
+  return "same";
+}

@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import { fmtDuration, fmtMs, fmtNum, fmtPct, fmtT, fmtUnit, thresholdUnit } from "../src/format";
+import { compareReports, deltaState, gapSentence, liveStepRows, liveTotals, metricDelta, sortRows, stepRows, thresholdVerdict } from "../src/summary";
+import type { SeriesPoint } from "../src/types";
+import { makeReport } from "./gen-report.mjs";
+
+describe("thresholdVerdict", () => {
+  it("passes, fails, or has none; an unevaluated baseline threshold does not fail", () => {
+    expect(thresholdVerdict([])).toEqual({ state: "none", failed: 0, total: 0 });
+    expect(thresholdVerdict(undefined).state).toBe("none");
+    const ths = [
+      { expression: "p95 < 300ms", step: "", passed: true, actual: 1 },
+      { expression: "p95 < baseline * 1.1", step: "", passed: false, actual: 1, no_baseline: true },
+    ];
+    expect(thresholdVerdict(ths).state).toBe("passed");
+    expect(thresholdVerdict([...ths, { expression: "error_rate < 1%", step: "", passed: false, actual: 0.2 }])).toEqual({ state: "failed", failed: 1, total: 3 });
+  });
+});
+
+describe("gapSentence", () => {
+  it("says what was not measured", () => {
+    expect(gapSentence({ worker: "w-2", shard: 1, from_t: 10, to_t: 13.5, estimated_requests: 1234, reason: "lost" })).toBe("≈1,234 requests by w-2 in its last 3.5 s were not measured");
+  });
+});
+
+describe("liveTotals", () => {
+  it("is zero for no points", () => {
+    const t = liveTotals([]);
+    expect(t.requests).toBe(0);
+    expect(t.errorRate).toBe(0);
+    expect(t.last).toBeNull();
+  });
+  it("sums counts and takes the latest rate", () => {
+    const pts: SeriesPoint[] = [
+      { t: 1, rps: 10, error_rate: 0, p50: 1, p95: 1, p99: 1, vus: 1, workers: 1, requests: 10, errors: 0, bytes_sent: 5 },
+      { t: 2, rps: 30, error_rate: 0.1, p50: 1, p95: 1, p99: 1, vus: 1, workers: 1, requests: 30, errors: 3, bytes_sent: 7 },
+    ];
+    const t = liveTotals(pts);
+    expect(t.requests).toBe(40);
+    expect(t.errors).toBe(3);
+    expect(t.errorRate).toBeCloseTo(0.075);
+    expect(t.rps).toBe(30);
+    expect(t.bytesSent).toBe(12);
+  });
+});
+
+describe("step rows", () => {
+  it("finished: from the report's steps, rps over the duration", () => {
+    const r = makeReport({ seconds: 10, steps: 2 });
+    const rows = stepRows(r, 10);
+    expect(rows.length).toBe(2);
+    expect(rows[0]!.rps).toBeCloseTo(r.steps![0]!.requests / 10);
+    expect(rows[0]!.p95).toBe(r.steps![0]!.latency_ms.p95);
+  });
+  it("live: counts summed over points, latency of the last interval", () => {
+    const r = makeReport({ seconds: 5, steps: 2 });
+    const rows = liveStepRows(r, r.series!);
+    const sum = r.series!.reduce((a, p) => a + p.steps![1]!.requests, 0);
+    expect(rows[1]!.requests).toBe(sum);
+    expect(rows[1]!.p95).toBe(r.series![4]!.steps![1]!.p95);
+    expect(rows[0]!.name).toBe("list items");
+  });
+  it("live without a report so far names steps by number", () => {
+    const rows = liveStepRows(null, [{ t: 1, rps: 1, error_rate: 0, p50: 1, p95: 1, p99: 1, vus: 1, workers: 1, steps: [{ requests: 1, errors: 0, p50: 1, p95: 2, p99: 3 }] }]);
+    expect(rows[0]!.name).toBe("step 1");
+    expect(rows[0]!.rps).toBe(1);
+  });
+  it("sorts rows with nulls last", () => {
+    const rows = [
+      { a: 2, b: "x10" },
+      { a: null, b: "x2" },
+      { a: 1, b: "x1" },
+    ];
+    expect(sortRows(rows, "a", "ascending").map((r) => r.a)).toEqual([1, 2, null]);
+    expect(sortRows(rows, "a", "descending").map((r) => r.a)).toEqual([2, 1, null]);
+    expect(sortRows(rows, "b", "ascending").map((r) => r.b)).toEqual(["x1", "x2", "x10"]);
+  });
+});
+
+describe("comparison", () => {
+  it("computes Δ like reports.Compare", () => {
+    const d = metricDelta("p95", "ms", true, 100, 120);
+    expect(d).toEqual({ metric: "p95", unit: "ms", base: 100, head: 120, delta: 20, delta_pct: 20, better: false, worse: true });
+    expect(deltaState(d)).toBe("worse");
+    expect(deltaState(metricDelta("rps", "1/s", false, 100, 120))).toBe("better");
+    expect(deltaState(metricDelta("rps", "1/s", false, 5, 5))).toBe("same");
+    expect(metricDelta("requests", "count", false, 0, 5).delta_pct).toBe(0);
+  });
+  it("compares two reports, steps present in both", () => {
+    const base = makeReport({ seconds: 10, steps: 3, seed: 1 });
+    const head = makeReport({ seconds: 10, steps: 2, seed: 2, slower: 1.5 });
+    const c = compareReports(base, head);
+    expect(c.metrics.map((m) => m.metric)).toEqual(["rps", "dropped_iterations", "p50", "p90", "p95", "p99", "p999", "max", "mean", "error_rate", "requests"]);
+    const p95 = c.metrics.find((m) => m.metric === "p95")!;
+    expect(p95.worse).toBe(true);
+    expect(p95.delta_pct).toBeCloseTo(50);
+    expect(c.steps.map((s) => s.name)).toEqual(["list items", "step 2"]);
+  });
+  it("compares empty runs", () => {
+    const e = makeReport({ seconds: 0, steps: 1 });
+    const c = compareReports(e, e);
+    expect(c.metrics.every((m) => !m.better && !m.worse)).toBe(true);
+  });
+});
+
+describe("format", () => {
+  it("formats time since start", () => {
+    expect(fmtT(0)).toBe("0:00");
+    expect(fmtT(65)).toBe("1:05");
+    expect(fmtT(3725)).toBe("1:02:05");
+    expect(fmtT(-5)).toBe("-0:05");
+  });
+  it("formats values", () => {
+    expect(fmtNum(12.345)).toBe("12.3");
+    expect(fmtNum(0.0012345)).toBe("0.00123");
+    expect(fmtNum(12345)).toBe("12,345");
+    expect(fmtNum(200)).toBe("200");
+    expect(fmtNum(10)).toBe("10");
+    expect(fmtNum(2.5)).toBe("2.5");
+    expect(fmtNum(-40)).toBe("-40");
+    expect(fmtMs(1500)).toBe("1.5 s");
+    expect(fmtMs(45.678)).toBe("45.7 ms");
+    expect(fmtPct(0.004)).toBe("0.4 %");
+    expect(fmtDuration(125)).toBe("2 min 5 s");
+    expect(fmtUnit(0.01, "ratio")).toBe("1 %");
+  });
+  it("guesses threshold units", () => {
+    expect(thresholdUnit("p95 < 300ms")).toBe("ms");
+    expect(thresholdUnit("p97.5<1s")).toBe("ms");
+    expect(thresholdUnit("error_rate < 1%")).toBe("ratio");
+    expect(thresholdUnit("rps > 100")).toBe("1/s");
+    expect(thresholdUnit("dropped_iterations == 0")).toBe("count");
+  });
+});
