@@ -82,24 +82,22 @@ func (col *collector) snapshot() []liveEvent {
 	return append([]liveEvent(nil), col.events...)
 }
 
+// point is a live data event: the report's series point for an interval,
+// and where it is in the stream.
 type point struct {
-	Interval  int64            `json:"interval"`
-	T         float64          `json:"t"`
-	RPS       float64          `json:"rps"`
-	P50       float64          `json:"p50"`
-	P95       float64          `json:"p95"`
-	P99       float64          `json:"p99"`
-	ErrorRate float64          `json:"error_rate"`
-	VUs       int              `json:"vus"`
-	ByWorker  map[string]int64 `json:"vus_by_worker"`
-	Workers   int              `json:"workers"`
-	EndAt     int64            `json:"end_at_ms"`
-	Revised   bool             `json:"revised"`
+	Interval int64 `json:"interval"`
+	reports.Point
+	EndAt   int64 `json:"end_at_ms"`
+	Revised bool  `json:"revised"`
 }
 
 // figures are a live point's figures that the report's series point has.
 func (p point) figures() reports.Point {
-	return reports.Point{T: p.T, RPS: p.RPS, ErrorRate: p.ErrorRate, P50: p.P50, P95: p.P95, P99: p.P99, VUs: p.VUs, Workers: p.Workers}
+	f := p.Point
+	if len(f.VUsByWorker) == 0 {
+		f.VUsByWorker = nil // the report leaves an empty map out
+	}
+	return f
 }
 
 func dataPoints(t *testing.T, evs []liveEvent) ([]point, []time.Duration) {
@@ -176,7 +174,7 @@ func lifecycle(t *testing.T, c *cluster, tg *target) {
 	col, _ := follow(t, c.api, run.RunID, "")
 	waitFor(t, 30*time.Second, "three intervals", func() bool { ps, _ := dataPoints(t, col.snapshot()); return len(ps) >= 3 })
 	ps, _ := dataPoints(t, col.snapshot())
-	if ps[len(ps)-1].VUs != 4 || ps[len(ps)-1].Workers != 2 || len(ps[len(ps)-1].ByWorker) != 2 {
+	if ps[len(ps)-1].VUs != 4 || ps[len(ps)-1].Workers != 2 || len(ps[len(ps)-1].VUsByWorker) != 2 {
 		t.Fatalf("live point %+v", ps[len(ps)-1])
 	}
 	rampAt := time.Now()

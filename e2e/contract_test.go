@@ -48,11 +48,14 @@ func contractRouter() (routers.Router, error) {
 			return
 		}
 		doc.Servers = nil // any host: the tests' servers listen on random ports
-		// JUnit XML is checked as the text it is documented as.
-		openapi3filter.RegisterBodyDecoder("application/xml", func(r io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
-			b, err := io.ReadAll(r)
-			return string(b), err
-		})
+		// JUnit XML, the HTML report and its PDF are checked as the text
+		// (or bytes) they are documented as.
+		for _, typ := range []string{"application/xml", "text/html", "application/pdf"} {
+			openapi3filter.RegisterBodyDecoder(typ, func(r io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+				b, err := io.ReadAll(r)
+				return string(b), err
+			})
+		}
 		contract.router, contract.err = legacy.NewRouter(doc)
 	})
 	return contract.router, contract.err

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -191,7 +192,7 @@ func (fr *faultRun) checkConverged(rep *report) {
 	}
 	bad := 0
 	for i, k := range idx {
-		if got, want := last[k].figures(), rep.Series[i]; got != want {
+		if got, want := last[k].figures(), rep.Series[i]; !reflect.DeepEqual(got, want) {
 			t.Errorf("interval %d: the live stream's last value %+v, the report's %+v", k, got, want)
 			if bad++; bad > 5 {
 				t.Fatalf("more differences between the live stream and the report")
@@ -258,11 +259,11 @@ func faultKillOne(t *testing.T) {
 	victim := c.workers["w2"]
 	killed := time.Now()
 	victim.kill()
-	rec95, ok := fr.recoveredAt(killed, func(p point) bool { return float64(p.VUs) >= 0.95*27 && len(p.ByWorker) == 2 }, 30*time.Second)
+	rec95, ok := fr.recoveredAt(killed, func(p point) bool { return float64(p.VUs) >= 0.95*27 && len(p.VUsByWorker) == 2 }, 30*time.Second)
 	if !ok {
 		t.Fatalf("load was not restored on the survivors; events:\n%s", fr.timeline())
 	}
-	rec, _ := fr.recoveredAt(killed, func(p point) bool { return p.VUs >= 27 && len(p.ByWorker) == 2 }, 30*time.Second)
+	rec, _ := fr.recoveredAt(killed, func(p point) bool { return p.VUs >= 27 && len(p.VUsByWorker) == 2 }, 30*time.Second)
 	rep := fr.finish("completed", 2*time.Minute)
 	served := tg.served(t)
 	record(faultRow{name: "1 kill -9 one of three workers", recovery: fmt.Sprintf("27/27 VUs again after %s", rec.Round(100*time.Millisecond)),
@@ -317,7 +318,7 @@ func faultKillTwo(t *testing.T) {
 	killed := time.Now()
 	c.workers["w1"].kill()
 	c.workers["w3"].kill()
-	rec, ok := fr.recoveredAt(killed, func(p point) bool { return p.VUs == 4 && len(p.ByWorker) == 1 }, 30*time.Second)
+	rec, ok := fr.recoveredAt(killed, func(p point) bool { return p.VUs == 4 && len(p.VUsByWorker) == 1 }, 30*time.Second)
 	if !ok {
 		t.Fatalf("the survivor did not take what it could; events:\n%s", fr.timeline())
 	}
@@ -343,7 +344,7 @@ func faultJoin(t *testing.T) {
 	c.addWorker(t, "w4")
 	waitFor(t, 30*time.Second, "w4 registered", func() bool { return c.registered(t) >= 4 })
 	joined := time.Now()
-	if _, ok := fr.recoveredAt(joined, func(p point) bool { return p.ByWorker["w4"] > 0 && p.VUs == 12 }, 30*time.Second); !ok {
+	if _, ok := fr.recoveredAt(joined, func(p point) bool { return p.VUsByWorker["w4"] > 0 && p.VUs == 12 }, 30*time.Second); !ok {
 		t.Fatalf("the fourth worker took no share; events:\n%s", fr.timeline())
 	}
 	last := fr.points()[len(fr.points())-1]
@@ -353,7 +354,7 @@ func faultJoin(t *testing.T) {
 	// only shows whole intervals.
 	rec := firstLoad(t, c, fr.runID, "w4").Sub(joined)
 	record(faultRow{name: "3 start a fourth worker mid-run (the default)", recovery: fmt.Sprintf("w4 carries load %s after registering", rec.Round(10*time.Millisecond)),
-		reported: rep.Totals.Requests, served: served, gap: rep.unmeasured(), note: fmt.Sprintf("VUs by worker then %v", last.ByWorker)})
+		reported: rep.Totals.Requests, served: served, gap: rep.unmeasured(), note: fmt.Sprintf("VUs by worker then %v", last.VUsByWorker)})
 	if rec > 2*time.Second {
 		t.Errorf("the new worker took its share %v after registering, want within 2 s", rec)
 	}
@@ -548,7 +549,7 @@ func (r *resumer) gaps() int {
 			continue
 		}
 		got, _ := position(ev.ID)
-		if got != want {
+		if !reflect.DeepEqual(got, want) {
 			n++
 		}
 		want = got + 1

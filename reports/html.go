@@ -53,7 +53,7 @@ func HTML(rep, baseline *Report) ([]byte, error) {
 	var b bytes.Buffer
 	b.Grow(z.Len()*4/3 + len(script) + len(style) + 1024)
 	b.WriteString("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
-	b.WriteString(`<meta http-equiv="Content-Security-Policy" content="` + html.EscapeString(csp) + "\">\n")
+	b.WriteString(`<meta http-equiv="Content-Security-Policy" content="` + csp + "\">\n") // our constant and a base64 hash: no quote
 	b.WriteString("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
 	b.WriteString("<meta name=\"generator\" content=\"barrage " + html.EscapeString(web.Stamp()[:12]) + "\">\n")
 	b.WriteString("<title>" + html.EscapeString(title) + "</title>\n<style>")

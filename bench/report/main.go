@@ -24,10 +24,8 @@ import (
 	"time"
 
 	"github.com/barrage/barrage/bench/benchdb"
-	"github.com/barrage/barrage/bench/synth"
+	"github.com/barrage/barrage/bench/storedrun"
 	"github.com/barrage/barrage/internal/fold"
-	"github.com/barrage/barrage/internal/hist"
-	"github.com/barrage/barrage/internal/scenario"
 	"github.com/barrage/barrage/internal/store"
 )
 
@@ -99,13 +97,18 @@ func bench(storeName, pgBase string, workers, minutes int) error {
 		return fmt.Errorf("STORE=%s: want sqlite or postgres", storeName)
 	}
 	began := time.Now()
-	sizes, err := populate(ctx, dsn, workers, minutes)
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	sizes, err := storedrun.Populate(ctx, st, storedrun.Shape{ID: runID, Workers: workers, Minutes: minutes, Steps: steps})
+	st.Close()
 	if err != nil {
 		return err
 	}
 	progress("%s: stored %d intervals × %d workers in %s: raw snapshots %.1f MB, folded intervals %.1f MB (per run-hour: %.1f MB raw, %.1f MB folded)",
-		storeName, minutes*60, workers, time.Since(began).Round(time.Second), sizes.raw/1e6, sizes.folded/1e6,
-		sizes.raw/1e6*60/float64(minutes), sizes.folded/1e6*60/float64(minutes))
+		storeName, minutes*60, workers, time.Since(began).Round(time.Second), sizes.Raw/1e6, sizes.Folded/1e6,
+		sizes.Raw/1e6*60/float64(minutes), sizes.Folded/1e6*60/float64(minutes))
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), childEnv+"="+dsn)
 	cmd.Stderr = os.Stderr
@@ -121,92 +124,10 @@ func bench(storeName, pgBase string, workers, minutes int) error {
 	}
 	progress("%s: %s", storeName, out)
 	fmt.Printf("report_storage workers=%d steps=%d store=%s raw_mb_per_hour=%.1f folded_mb_per_hour=%.1f\n",
-		workers, steps, storeName, sizes.raw/1e6*60/float64(minutes), sizes.folded/1e6*60/float64(minutes))
+		workers, steps, storeName, sizes.Raw/1e6*60/float64(minutes), sizes.Folded/1e6*60/float64(minutes))
 	fmt.Printf("report_bench workers=%d steps=%d minutes=%d store=%s seconds=%.2f rss_mb=%.0f\n",
 		workers, steps, minutes, storeName, secs, rss)
 	return nil
-}
-
-type sizes struct{ raw, folded float64 }
-
-// populate stores the run: scenario, run, every snapshot and every folded
-// interval, then finishes the run.
-func populate(ctx context.Context, dsn string, workers, minutes int) (sizes, error) {
-	var sz sizes
-	st, err := store.Open(ctx, dsn)
-	if err != nil {
-		return sz, err
-	}
-	defer st.Close()
-	r, err := createRun(ctx, st, workers, minutes)
-	if err != nil {
-		return sz, err
-	}
-	pool, err := synth.NewPool(synth.PoolSize, steps)
-	if err != nil {
-		return sz, err
-	}
-	var f fold.Folder
-	snaps := make([]store.Snapshot, workers)
-	for k := range int64(minutes * 60) {
-		start, end := fold.Bounds(r, k)
-		for w := range workers {
-			h := hist.Snapshot{RunID: r.ID, Worker: fmt.Sprintf("w-%d", w), Shard: uint32(w), Attempt: 1,
-				Seq: uint64(k + 1), Start: start, End: end, ActiveVUs: 10, TargetVUs: 10}
-			data, err := pool.Encode(nil, &h, int(k)+w)
-			if err != nil {
-				return sz, err
-			}
-			snaps[w] = store.Snapshot{RunID: r.ID, Shard: w, Attempt: 1, Seq: k + 1, Interval: k, Worker: h.Worker, Data: data, ReceivedAt: end}
-			sz.raw += float64(len(data))
-		}
-		if _, err := st.PutSnapshots(ctx, snaps); err != nil {
-			return sz, err
-		}
-		row, _, err := f.Interval(r, k, snaps)
-		if err != nil {
-			return sz, err
-		}
-		row.FoldedAt = end
-		if err := st.PutInterval(ctx, row); err != nil {
-			return sz, err
-		}
-		sz.folded += float64(len(row.Data) + len(row.Summary))
-	}
-	ended := r.Epoch.Add(time.Duration(minutes) * time.Minute)
-	return sz, st.FinishRun(ctx, r.ID, store.StatusCompleted, "", ended)
-}
-
-func createRun(ctx context.Context, st store.Store, workers, minutes int) (*store.Run, error) {
-	doc := fmt.Sprintf(`{"name": "report bench", "virtual_users": %d, "duration_seconds": %d, "steps": [`, 10*workers, 60*minutes)
-	for i := range steps {
-		if i > 0 {
-			doc += ","
-		}
-		doc += fmt.Sprintf(`{"name": "step %d", "url_template": "/s%d"}`, i, i)
-	}
-	doc += `], "thresholds": ["p95 < 300ms", "error_rate < 2%"]}`
-	sc, err := scenario.ParseJSON([]byte(doc))
-	if err != nil {
-		return nil, fmt.Errorf("scenario: %w", err)
-	}
-	body, err := sc.JSON()
-	if err != nil {
-		return nil, err
-	}
-	if err := st.CreateScenario(ctx, &store.Scenario{ID: "report-bench", Name: sc.Name, Document: body}); err != nil {
-		return nil, err
-	}
-	epoch := time.Now().Add(-time.Duration(minutes) * time.Minute).Truncate(time.Second)
-	r := &store.Run{ID: runID, ScenarioID: "report-bench", Scenario: body, TargetBaseURL: "http://127.0.0.1:9",
-		WorkerCount: workers, WorkflowID: runID, Token: "bench", IntervalMS: 1000, CreatedAt: epoch}
-	if err := st.CreateRun(ctx, r); err != nil {
-		return nil, err
-	}
-	if err := st.StartRun(ctx, r.ID, epoch, 1000, epoch); err != nil {
-		return nil, err
-	}
-	return st.GetRun(ctx, r.ID)
 }
 
 // build is the child: what the BuildReport activity does.

@@ -116,6 +116,16 @@ func WaitRendered() chromedp.Action[chromedp.Void] {
 	}
 }
 
+// DrawAll draws every chart the page keeps for when it scrolls into view
+// (the bundle draws far-away charts lazily), and waits for the frame.
+func DrawAll() chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := chromedp.Evaluate[bool](`(window.__barrageDrawAll && window.__barrageDrawAll(),
+			new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true)))))`, chromedp.EvalAwaitPromise)(ctx, t)
+		return chromedp.Void{}, err
+	}
+}
+
 // PrintTimeout bounds printing one report.
 const PrintTimeout = 60 * time.Second
 
@@ -138,7 +148,7 @@ func PrintPDF(ctx context.Context, doc []byte) ([]byte, error) {
 		return nil, err
 	}
 	defer stop()
-	if err := chromedp.Do(bctx, chromedp.Navigate("file://"+file), WaitRendered()); err != nil {
+	if err := chromedp.Do(bctx, chromedp.Navigate("file://"+file), WaitRendered(), DrawAll()); err != nil {
 		return nil, fmt.Errorf("print report to PDF: %w", err)
 	}
 	out, err := chromedp.Run(bctx, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4), chromedp.PDFMargin(0.4), chromedp.PDFPrintBackground()))

@@ -37,6 +37,7 @@ export function nextFrame(): Promise<void> {
 }
 
 export function markReady(state: "1" | "error"): void {
+  if (state === "1") performance.mark("barrage:ready");
   document.documentElement.dataset.ready = state;
 }
 

@@ -118,12 +118,46 @@ export interface ChartEnv {
   events: () => readonly RunEvent[];
 }
 
+// Charts far below the viewport are drawn when they come near it (a long
+// report has some 30): the first view is drawn at once, the rest as one
+// scrolls, and all of them before printing (beforeprint, or
+// window.__barrageDrawAll(), which the PDF printer and tests call).
+const LAZY_MARGIN = 600;
+const deferred = new Set<ChartHandle>();
+let observer: IntersectionObserver | null = null;
+
+function lazyObserver(): IntersectionObserver | null {
+  if (!observer && typeof IntersectionObserver !== "undefined") {
+    observer = new IntersectionObserver(
+      (entries) => {
+        for (const e of entries) {
+          if (!e.isIntersecting) continue;
+          for (const c of deferred) if (c.el === e.target) c.drawNow();
+        }
+      },
+      { rootMargin: `${LAZY_MARGIN}px 0px` },
+    );
+  }
+  return observer;
+}
+
+/** Draws every chart not drawn yet. */
+export function drawAll(): void {
+  for (const c of [...deferred]) c.drawNow();
+}
+
+if (typeof window !== "undefined") {
+  (window as unknown as { __barrageDrawAll: () => void }).__barrageDrawAll = drawAll;
+  window.addEventListener("beforeprint", drawAll);
+}
+
 /** One chart in a `<div class="chart" data-chart=NAME>`. */
 export class ChartHandle {
   readonly el: HTMLDivElement;
   private plot: uPlot | null = null;
   private sig = "";
   private spec: ChartSpec | null = null;
+  private forced = false;
 
   constructor(
     name: string,
@@ -140,11 +174,36 @@ export class ChartHandle {
     return w > 100 ? w : PRINT_WIDTH;
   }
 
+  /** Whether the chart is near enough the viewport to draw now. */
+  private near(): boolean {
+    if (this.forced || !lazyObserver() || window.matchMedia?.("print").matches) return true;
+    const r = this.el.getBoundingClientRect();
+    return r.top < window.innerHeight + LAZY_MARGIN && r.bottom > -LAZY_MARGIN;
+  }
+
+  /** Draws the chart now if it waits to come into view. */
+  drawNow(): void {
+    this.forced = true;
+    deferred.delete(this);
+    observer?.unobserve(this.el);
+    this.el.style.minHeight = "";
+    if (this.spec && !this.plot) this.set(this.spec);
+  }
+
   set(spec: ChartSpec): void {
     this.spec = spec;
     const sig = signature(spec);
     if (this.plot && sig === this.sig) {
       this.plot.setData(spec.data);
+      return;
+    }
+    if (!this.plot && !this.near()) {
+      // Keep its place, so that what is below does not move when it draws.
+      this.el.style.minHeight = `${HEIGHT + 48}px`;
+      if (!deferred.has(this)) {
+        deferred.add(this);
+        lazyObserver()?.observe(this.el);
+      }
       return;
     }
     this.plot?.destroy();
@@ -163,6 +222,8 @@ export class ChartHandle {
   }
 
   destroy(): void {
+    deferred.delete(this);
+    observer?.unobserve(this.el);
     this.plot?.destroy();
     this.plot = null;
     this.el.remove();

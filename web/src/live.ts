@@ -70,17 +70,46 @@ export function mergePoints(a: BufferedPoint, b: BufferedPoint): BufferedPoint {
     p95: Math.max(a.p95, b.p95),
     p99: Math.max(a.p99, b.p99),
   };
-  out.requests = requests;
-  out.errors = errors;
-  out.p90 = maxOpt(a.p90, b.p90);
-  out.max = maxOpt(a.max, b.max);
-  out.dropped_iterations = sumOpt(a.dropped_iterations, b.dropped_iterations);
-  out.bytes_sent = sumOpt(a.bytes_sent, b.bytes_sent);
-  out.bytes_received = sumOpt(a.bytes_received, b.bytes_received);
-  out.status_codes = mergeMaps(a.status_codes, b.status_codes);
-  out.errors_by_class = mergeMaps(a.errors_by_class, b.errors_by_class);
-  out.steps = mergeSteps(a.steps, b.steps);
-  for (const k of Object.keys(out) as (keyof BufferedPoint)[]) if (out[k] === undefined) delete out[k];
+  // Only fields one of them has: a merged point has no undefined members
+  // (deleting them instead would slow every later read of the object).
+  const set = <K extends keyof BufferedPoint>(k: K, v: BufferedPoint[K] | undefined) => {
+    if (v === undefined) delete out[k];
+    else out[k] = v;
+  };
+  set("requests", requests);
+  set("errors", errors);
+  set("p90", maxOpt(a.p90, b.p90));
+  set("max", maxOpt(a.max, b.max));
+  set("dropped_iterations", sumOpt(a.dropped_iterations, b.dropped_iterations));
+  set("bytes_sent", sumOpt(a.bytes_sent, b.bytes_sent));
+  set("bytes_received", sumOpt(a.bytes_received, b.bytes_received));
+  set("status_codes", mergeMaps(a.status_codes, b.status_codes));
+  set("errors_by_class", mergeMaps(a.errors_by_class, b.errors_by_class));
+  set("steps", mergeSteps(a.steps, b.steps));
+  return out;
+}
+
+/** How many points a time chart draws at most; longer series are merged. */
+export const DISPLAY_MAX = 1200;
+
+/**
+ * The series as a chart draws it: at most `max` points, consecutive points
+ * merged k at a time (as mergePoints merges two) when there are more. A
+ * 1-hour run at 1 s is drawn at 3 s: a canvas has no more pixels than that,
+ * and drawing stays well under a second. Tables and totals read the
+ * series itself.
+ */
+export function downsample<T extends SeriesPoint>(points: readonly T[], max = DISPLAY_MAX): readonly SeriesPoint[] {
+  if (points.length <= max) return points;
+  const k = Math.ceil(points.length / max);
+  const out: SeriesPoint[] = [];
+  for (let i = 0; i < points.length; i += k) {
+    // mergePoints reads, never writes, its arguments; a series point has no
+    // interval, which a merged one only carries along.
+    let acc = points[i]! as unknown as BufferedPoint;
+    for (let j = i + 1; j < Math.min(i + k, points.length); j++) acc = mergePoints(acc, points[j]! as unknown as BufferedPoint);
+    out.push(acc);
+  }
   return out;
 }
 

@@ -38,7 +38,6 @@ async function reportFile(app: HTMLElement, dataEl: Element): Promise<void> {
     // How long decoding and the first render took (for performance checks).
     document.documentElement.dataset.renderMs = (performance.now() - t0).toFixed(0);
     await nextFrame();
-    view.prepareDownload();
     markReady("1");
   } catch (e) {
     showError(app, e);

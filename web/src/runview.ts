@@ -7,7 +7,8 @@ import { distributionCharts, overlayCharts, stepCharts, timeCharts, type ChartSl
 import { fill, h, isHttpUrl, note, type Child } from "./dom";
 import { fmtBytes, fmtDate, fmtDuration, fmtInt, fmtMs, fmtPct, fmtRate, secondsBetween } from "./format";
 import { shapeSeries } from "./shape";
-import { compareReports, liveStepRows, liveTotals, stepRows, thresholdVerdict, type StepRow } from "./summary";
+import { liveStepRows, liveTotals, stepRows, thresholdVerdict, type StepRow } from "./summary";
+import { downsample } from "./live";
 import { compareStepsTable, compareTable, countsTable, eventsList, gapsList, sortableTable, stepColumns, thresholdsTable, workersTable, type SortState } from "./tables";
 import type { Comparison, Report, Run, RunEvent, SeriesPoint } from "./types";
 
@@ -174,8 +175,9 @@ export class RunView {
     const eventsChanged = events !== this.eventList;
     this.eventList = events;
     this.root.dataset.points = String(points.length);
+    this.root.dataset.mode = live ? "live" : "report";
 
-    const shaped = shapeSeries(points, r.steps?.length ?? 0);
+    const shaped = shapeSeries(downsample(points), r.steps?.length ?? 0);
     performance.mark("barrage:shaped");
     this.renderHeader(m);
     this.renderKpis(m, points, live);
@@ -269,7 +271,7 @@ export class RunView {
 
   private renderCompare(m: RunModel): void {
     const base = m.baseline;
-    const cmp = m.comparison ?? (base ? compareReports(base, m.report) : null);
+    const cmp = m.comparison ?? null;
     this.compare.hidden = !cmp;
     if (!cmp) {
       this.overlay.set([]);
@@ -280,7 +282,7 @@ export class RunView {
     this.overlay.el.hidden = !base;
     if (base) {
       const headPoints = m.live ?? m.report.series ?? [];
-      this.overlay.set(overlayCharts(shapeSeries(base.series ?? []), shapeSeries(headPoints), "baseline", "this run"));
+      this.overlay.set(overlayCharts(shapeSeries(downsample(base.series ?? [])), shapeSeries(downsample(headPoints)), "baseline", "this run"));
     }
   }
 
@@ -290,9 +292,10 @@ export class RunView {
     else parts.push(note("This report does not include the scenario as run."));
     if (!live) {
       const a = h("a", { href: this.downloadFor === r && this.downloadUrl ? this.downloadUrl : "#report.json", download: "report.json", class: "download", "data-testid": "download-report" }, "Download report.json");
-      // Serializing a long run's report takes a while: done once, after the
-      // charts are drawn (prepareDownload), or at the latest on click.
-      a.addEventListener("click", () => this.prepareDownload());
+      // Serializing a long run's report takes a while (a 1-hour one is
+      // megabytes): done once, when the link is about to be used — clicked,
+      // focused, or right-clicked to save it — never while the page draws.
+      for (const ev of ["pointerdown", "focus", "contextmenu", "click"]) a.addEventListener(ev, () => this.prepareDownload());
       this.downloadLink = a;
       parts.push(h("p", null, a));
     } else {

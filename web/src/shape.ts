@@ -73,6 +73,15 @@ export function intervalWidths(points: readonly SeriesPoint[]): Float64Array {
     }
     dt[i] = w > 0 && Number.isFinite(w) ? w : 1;
   }
+  // The run's last interval may be a sliver (iterations in flight finishing
+  // within milliseconds after the end): report.json gives it its own rate,
+  // but a chart counts it over a whole interval, so that a few requests do
+  // not draw a spike of thousands per second.
+  if (n >= 3) {
+    const widths = Array.from(dt.subarray(1)).sort((a, b) => a - b);
+    const nominal = widths[widths.length >> 1]!;
+    if (dt[n - 1]! < nominal / 2) dt[n - 1] = nominal;
+  }
   return dt;
 }
 
@@ -232,9 +241,9 @@ export function shapeSeries(points: readonly SeriesPoint[], stepCount = 0): Shap
     const p = points[i]!;
     const w = dt[i]!;
     t[i] = p.t;
-    const r = num(p.rps);
-    rps[i] = r;
     const req = requestsOf(p, w);
+    const r = p.requests != null ? req / w : num(p.rps);
+    rps[i] = r;
     const err = errorsOf(p, w);
     const e = req > 0 ? Math.min(r, (err / req) * r) : 0;
     errRps[i] = e;

@@ -170,58 +170,6 @@ export function sortRows<T>(rows: readonly T[], key: keyof T, dir: SortDir): T[]
 
 // ------------------------------------------------------------- comparison
 
-function round(v: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(v * f) / f;
-}
-
-/** One metric of both runs, as reports.Compare computes it on the Go side. */
-export function metricDelta(metric: string, unit: string, lowerBetter: boolean, base: number, head: number): MetricDelta {
-  const improved = lowerBetter ? head < base : head > base;
-  const differs = head !== base;
-  return {
-    metric,
-    unit,
-    base,
-    head,
-    delta: round(head - base, 6),
-    delta_pct: base !== 0 ? round((100 * (head - base)) / base, 3) : 0,
-    better: differs && improved,
-    worse: differs && !improved,
-  };
-}
-
-function latencyDeltas(b: Partial<Latency> | undefined, h: Partial<Latency> | undefined, bReq: number, bErr: number, hReq: number, hErr: number): MetricDelta[] {
-  const keys: (keyof Latency)[] = ["p50", "p90", "p95", "p99", "p999", "max", "mean"];
-  const out = keys.map((k) => metricDelta(k, "ms", true, b?.[k] ?? 0, h?.[k] ?? 0));
-  out.push(metricDelta("error_rate", "ratio", true, bReq > 0 ? bErr / bReq : 0, hReq > 0 ? hErr / hReq : 0));
-  out.push(metricDelta("requests", "count", false, bReq, hReq));
-  return out;
-}
-
-/** The comparison of two reports, for a report file that embeds a baseline but no comparison. */
-export function compareReports(base: Report, head: Report): Comparison {
-  const bt = base.totals ?? {};
-  const ht = head.totals ?? {};
-  const metrics = [
-    metricDelta("rps", "1/s", false, bt.rps ?? 0, ht.rps ?? 0),
-    metricDelta("dropped_iterations", "count", true, bt.dropped_iterations ?? 0, ht.dropped_iterations ?? 0),
-    ...latencyDeltas(base.latency_ms, head.latency_ms, bt.requests ?? 0, bt.errors ?? 0, ht.requests ?? 0, ht.errors ?? 0),
-  ];
-  const steps: Comparison["steps"] = [];
-  for (const hs of head.steps ?? []) {
-    const bs = (base.steps ?? []).find((s) => s.name === hs.name);
-    if (!bs) continue;
-    steps.push({ name: hs.name, metrics: latencyDeltas(bs.latency_ms, hs.latency_ms, bs.requests, bs.errors, hs.requests, hs.errors) });
-  }
-  return {
-    base: { run_id: base.run_id, scenario: base.scenario ?? "", status: base.status },
-    head: { run_id: head.run_id, scenario: head.scenario ?? "", status: head.status },
-    metrics,
-    steps,
-  };
-}
-
 /** "better", "worse" or "same": the class a Δ cell gets. */
 export function deltaState(d: MetricDelta): "better" | "worse" | "same" {
   if (d.better) return "better";

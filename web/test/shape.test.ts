@@ -22,6 +22,17 @@ describe("intervalWidths", () => {
   });
 });
 
+describe("the run's last, partial interval", () => {
+  it("is charted over a whole interval, not as a spike", () => {
+    // 15 requests finishing in the 13 ms after the end: report.json says
+    // 1,154/s for that sliver; the chart says 15 in a second.
+    const pts = [pt(1, { requests: 190, rps: 190 }), pt(2, { requests: 194, rps: 194 }), pt(3, { requests: 188, rps: 188 }), pt(3.013, { requests: 15, rps: 1153.8 })];
+    expect(Array.from(intervalWidths(pts))).toEqual([1, 1, 1, 1]);
+    const s = shapeSeries(pts);
+    expect(Array.from(s.rps)).toEqual([190, 194, 188, 15]);
+  });
+});
+
 describe("shapeSeries", () => {
   it("shapes an empty run", () => {
     const s = shapeSeries([], 0);

@@ -9,6 +9,7 @@ import { ChartGroup } from "../runview";
 import { shapeSeries } from "../shape";
 import { compareStepsTable, compareTable } from "../tables";
 import type { Comparison, Report } from "../types";
+import { downsample } from "../live";
 import { statusBadge } from "./runs";
 
 function pickForm(ctx: PageCtx): HTMLElement {
@@ -48,6 +49,6 @@ export async function comparePage(ctx: PageCtx): Promise<void> {
     h("section", { class: "card" }, h("h2", null, "Per step"), compareStepsTable(cmp)),
     section,
   );
-  if (base && head) group.set(overlayCharts(shapeSeries(base.series ?? []), shapeSeries(head.series ?? []), "base", "head"));
+  if (base && head) group.set(overlayCharts(shapeSeries(downsample(base.series ?? [])), shapeSeries(downsample(head.series ?? [])), "base", "head"));
   else section.appendChild(h("p", { class: "note" }, "The runs' reports could not be loaded, so there are no charts."));
 }

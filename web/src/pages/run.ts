@@ -104,8 +104,6 @@ export async function runPage(ctx: PageCtx, id: string): Promise<void> {
   if (!LIVE_STATUSES.includes(run.status)) {
     ctx.el.append(view.root);
     view.update(await finishedModel(run));
-    await nextFrame();
-    view.prepareDownload();
     return;
   }
 
@@ -159,7 +157,6 @@ export async function runPage(ctx: PageCtx, id: string): Promise<void> {
       if (!ctx.alive()) return;
       view.update(m);
       await nextFrame();
-      view.prepareDownload();
     } catch (e) {
       if (ctx.alive()) view.controls.replaceChildren(h("p", { class: "error", role: "alert" }, "Could not load the final report: " + errorText(e)));
     }
@@ -181,6 +178,8 @@ export async function runPage(ctx: PageCtx, id: string): Promise<void> {
         const s = JSON.parse((ev as MessageEvent).data as string) as { status: string; reason?: string };
         status = s.status;
         if (s.reason) run = { ...run, reason: s.reason };
+        // Finished: nothing to control while its last intervals come in.
+        if (!LIVE_STATUSES.includes(s.status)) ctl.remove();
         schedule();
       } catch {
         /* ignore */
