@@ -8,7 +8,7 @@ STATICCHECK_VERSION := v0.8.2
 WORKFLOWCHECK_VERSION := v0.6.0
 TARGET_ADDR ?= 127.0.0.1:18080
 
-.PHONY: all build run test test-short vet workflowcheck fmt fmt-check lint fuzz bench bench-generator bench-open bench-memory bench-freeze clean
+.PHONY: all build run test test-short vet workflowcheck fmt fmt-check lint fuzz bench bench-generator bench-open bench-memory bench-freeze clean web web-test
 
 all: build
 
@@ -21,9 +21,19 @@ run: build
 	@./scripts/quickstart.sh $(BIN) $(TARGET_ADDR)
 
 # The whole test suite, as CI runs it: formatting, vet, workflow determinism,
-# every test (the Postgres ones when BARRAGE_TEST_PG is set).
-test: fmt-check vet workflowcheck
+# the web bundle's unit tests (with Node.js), every Go test (the Postgres
+# ones when BARRAGE_TEST_PG is set; the browser ones with Chromium).
+test: fmt-check vet workflowcheck web-test
 	$(GO) test -count=1 -timeout 30m $(PKGS)
+
+# Rebuilds the console and report bundle (web/dist, committed: Go embeds
+# it, so building Barrage needs no Node) from web/src and the lockfile.
+web:
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
+# The bundle's type check and unit tests, and that web/dist is fresh.
+web-test:
+	@./scripts/web-test.sh
 
 test-short:
 	$(GO) test -short -count=1 $(PKGS)
@@ -83,6 +93,13 @@ bench-fleet:
 # process; STORE as for bench-fleet.
 bench-report:
 	$(GO) run ./bench/report
+
+# What a long run costs its viewers: report.html's size and the time the
+# console and the report file take to draw a run of WORKERS (default 20) ×
+# STEPS (default 10) lasting MINUTES (default 60), in headless Chromium.
+.PHONY: bench-console
+bench-console:
+	$(GO) run ./bench/console
 
 clean:
 	rm -rf bin

@@ -23,6 +23,9 @@ type Client struct {
 	http *http.Client
 }
 
+// URL is the server's base URL.
+func (c *Client) URL() string { return c.base }
+
 // New returns a client for the server at baseURL (http://host:port).
 func New(baseURL string) (*Client, error) {
 	u, err := url.Parse(baseURL)

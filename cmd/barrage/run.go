@@ -193,6 +193,7 @@ func runOn(ctx context.Context, c *client.Client, cfg runConfig, plan *scenario.
 	}
 	fmt.Printf("barrage: run %s of %q against %s (%s model, %s, %d worker(s))\n", run.RunID, plan.Name, orNone(cfg.target),
 		plan.Profile.Model, plan.Profile.Duration(), cfg.workers)
+	fmt.Printf("barrage: live view %s/ui/runs/%s\n", strings.TrimSuffix(c.URL(), "/"), run.RunID)
 	if run.TemporalUIURL != "" {
 		fmt.Printf("barrage: workflow %s\n", run.TemporalUIURL)
 	}
