@@ -274,6 +274,7 @@ func TestBrowser(t *testing.T) {
 		until(t, tab, 10*time.Second, "the Δ table", `document.querySelectorAll('[data-testid=compare-table] tbody tr').length >= 5`)
 		until(t, tab, 10*time.Second, "the per-step Δ", `document.querySelectorAll('[data-testid=compare-steps] tbody tr').length >= 2`)
 		until(t, tab, 10*time.Second, "overlaid charts", `(window.__barrageDrawAll(), document.querySelectorAll('[data-section=compare] [data-chart] canvas').length >= 1)`)
+		until(t, tab, 10*time.Second, "the head's threshold verdict against this base", `document.querySelector('[data-testid=compare-thresholds]')?.innerText.includes('evaluated against this base run')`)
 		noInjection(t, tab, "compare page")
 		b.shot(t, tab, "compare")
 	})

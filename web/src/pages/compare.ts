@@ -7,7 +7,7 @@ import { overlayCharts } from "../chartspecs";
 import { h } from "../dom";
 import { ChartGroup } from "../runview";
 import { shapeSeries } from "../shape";
-import { compareStepsTable, compareTable } from "../tables";
+import { compareStepsTable, compareTable, thresholdsTable } from "../tables";
 import type { Comparison, Report } from "../types";
 import { downsample } from "../live";
 import { statusBadge } from "./runs";
@@ -49,6 +49,19 @@ export async function comparePage(ctx: PageCtx): Promise<void> {
     h("section", { class: "card" }, h("h2", null, "Per step"), compareStepsTable(cmp)),
     section,
   );
+  if (head) {
+    // The head's verdict; its baseline thresholds were evaluated against
+    // its own baseline run, which may not be this base.
+    const against = head.baseline_run_id
+      ? head.baseline_run_id === cmp.base.run_id
+        ? "Its baseline thresholds were evaluated against this base run."
+        : `Its baseline thresholds were evaluated against its own baseline, ${head.baseline_run_id}, not this base.`
+      : "It had no baseline run: its baseline thresholds were not evaluated.";
+    main.insertBefore(
+      h("section", { class: "card", "data-testid": "compare-thresholds" }, h("h2", null, "Thresholds of the head run"), thresholdsTable(head.thresholds ?? []), h("p", { class: "note" }, against)),
+      section,
+    );
+  }
   if (base && head) group.set(overlayCharts(shapeSeries(downsample(base.series ?? [])), shapeSeries(downsample(head.series ?? [])), "base", "head"));
   else section.appendChild(h("p", { class: "note" }, "The runs' reports could not be loaded, so there are no charts."));
 }
