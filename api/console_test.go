@@ -7,7 +7,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/barrage/barrage/internal/store"
 	"github.com/barrage/barrage/web"
 )
 
@@ -86,16 +88,36 @@ func TestReportFormats(t *testing.T) {
 	}
 }
 
-// TestRunEvents lists a run's events; an unknown run is 404.
+// TestRunEvents lists a run's events, at seconds since its epoch; an
+// unknown run is 404.
 func TestRunEvents(t *testing.T) {
-	s, _, id := feedFixture(t)
+	s, st, id := feedFixture(t)
+	epoch := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, e := range []store.Event{
+		{RunID: id, At: epoch.Add(-1500 * time.Millisecond), Kind: "started", Detail: "load starts"},
+		{RunID: id, At: epoch.Add(4250 * time.Millisecond), Kind: "ramp", Detail: "target 8 over 0s, asked by <b>x</b>"},
+	} {
+		if _, err := st.AppendEvent(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
 	h := s.Handler()
 	w := get(t, h, "/runs/"+id+"/events")
 	var out struct {
-		Events []json.RawMessage `json:"events"`
+		Events []struct {
+			T      float64 `json:"t"`
+			Kind   string  `json:"kind"`
+			Detail string  `json:"detail"`
+		} `json:"events"`
 	}
-	if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &out) != nil || out.Events == nil {
+	if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &out) != nil || len(out.Events) != 2 {
 		t.Fatalf("events: %d %s", w.Code, w.Body)
+	}
+	if e := out.Events[0]; e.T != -1.5 || e.Kind != "started" {
+		t.Errorf("first event %+v", e)
+	}
+	if e := out.Events[1]; e.T != 4.25 || e.Kind != "ramp" || e.Detail != "target 8 over 0s, asked by <b>x</b>" {
+		t.Errorf("second event %+v", e)
 	}
 	if w := get(t, h, "/runs/nope/events"); w.Code != http.StatusNotFound {
 		t.Fatalf("unknown run: %d", w.Code)

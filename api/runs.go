@@ -385,6 +385,15 @@ func (s *Server) getReport(c *gin.Context) {
 			c.Data(http.StatusOK, "text/html; charset=utf-8", doc)
 			return
 		}
+		// Each print is a Chromium of its own: a few at a time.
+		select {
+		case s.pdfSlots <- struct{}{}:
+			defer func() { <-s.pdfSlots }()
+		default:
+			c.Header("Retry-After", "5")
+			fail(c, http.StatusServiceUnavailable, "pdf_busy", "", "%d PDF reports are being printed; try again in a few seconds", cap(s.pdfSlots))
+			return
+		}
 		b, err := chrome.PrintPDF(c, doc)
 		if err != nil {
 			fail(c, http.StatusInternalServerError, "pdf_failed", "", "%v", err)

@@ -52,6 +52,10 @@ type Config struct {
 	Ready func(ctx context.Context) error
 }
 
+// maxPDFPrints bounds the PDF reports printed at once: each is a headless
+// Chromium (hundreds of MB); more get 503 pdf_busy.
+const maxPDFPrints = 2
+
 // Server is the HTTP service.
 type Server struct {
 	cfg         Config
@@ -69,6 +73,7 @@ type Server struct {
 	broker      *broker
 	metrics     *serviceMetrics
 	summaries   summaries
+	pdfSlots    chan struct{} // PDF prints running (each a Chromium)
 	wg          sync.WaitGroup
 	stop        context.CancelFunc
 }
@@ -93,8 +98,8 @@ func New(cfg Config) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: log, runs: newRunCache(cfg.Store), controls: newControls(cfg.Store), broker: newBroker(),
-		summaries: summaries{m: map[string]*client.RunSummary{}},
-		metrics:   newServiceMetrics(cfg.Store)}
+		summaries: summaries{m: map[string]*client.RunSummary{}}, pdfSlots: make(chan struct{}, maxPDFPrints),
+		metrics: newServiceMetrics(cfg.Store)}
 	s.folder = newFolder(s)
 	s.watch = newWatch(s)
 	s.feeds = newFeeds(s)

@@ -22,6 +22,9 @@ import (
 type Point struct {
 	Interval int64 `json:"interval"`
 	reports.Point
+	// VUsByWorker shadows the series point's, which a report leaves out
+	// when empty: the stream always sends it ({} when no worker reported).
+	VUsByWorker map[string]int `json:"vus_by_worker"`
 	// EndAt is the wall-clock end of the interval and FoldedAt when the
 	// server folded it (Unix ms): their difference is the folding lag.
 	EndAt    int64 `json:"end_at_ms"`
@@ -37,12 +40,13 @@ type Point struct {
 // are the report's series point for the interval.
 func intervalPoint(r *store.Run, iv *store.Interval, sum *fold.Summary) Point {
 	sp := reports.SeriesPoint(r.Epoch, fold.Folded(iv, sum, fold.Width(r)))
-	if sp.VUsByWorker == nil {
-		sp.VUsByWorker = map[string]int{} // the stream has always sent it
+	byWorker := sp.VUsByWorker
+	if byWorker == nil {
+		byWorker = map[string]int{}
 	}
 	end := r.Epoch.Add(time.Duration(sp.T * float64(time.Second)))
 	return Point{
-		Interval: iv.Index, Point: sp, EndAt: end.UnixMilli(), FoldedAt: iv.FoldedAt.UnixMilli(), Revision: max(iv.Revision, 1),
+		Interval: iv.Index, Point: sp, VUsByWorker: byWorker, EndAt: end.UnixMilli(), FoldedAt: iv.FoldedAt.UnixMilli(), Revision: max(iv.Revision, 1),
 	}
 }
 

@@ -87,15 +87,16 @@ func (col *collector) snapshot() []liveEvent {
 type point struct {
 	Interval int64 `json:"interval"`
 	reports.Point
-	EndAt   int64 `json:"end_at_ms"`
-	Revised bool  `json:"revised"`
+	VUsByWorker map[string]int `json:"vus_by_worker"` // always sent, {} when empty
+	EndAt       int64          `json:"end_at_ms"`
+	Revised     bool           `json:"revised"`
 }
 
 // figures are a live point's figures that the report's series point has.
 func (p point) figures() reports.Point {
 	f := p.Point
-	if len(f.VUsByWorker) == 0 {
-		f.VUsByWorker = nil // the report leaves an empty map out
+	if len(p.VUsByWorker) > 0 {
+		f.VUsByWorker = p.VUsByWorker // the report leaves an empty map out
 	}
 	return f
 }
@@ -111,6 +112,9 @@ func dataPoints(t *testing.T, evs []liveEvent) ([]point, []time.Duration) {
 		var p point
 		if err := json.Unmarshal(ev.Data, &p); err != nil {
 			t.Fatalf("bad data event %q: %v", ev.Data, err)
+		}
+		if p.VUsByWorker == nil {
+			t.Fatalf("a data event without vus_by_worker (the stream always sends it): %s", ev.Data)
 		}
 		ps = append(ps, p)
 		if !p.Revised {

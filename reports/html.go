@@ -55,7 +55,8 @@ func HTML(rep, baseline *Report) ([]byte, error) {
 	b.WriteString("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
 	b.WriteString(`<meta http-equiv="Content-Security-Policy" content="` + csp + "\">\n") // our constant and a base64 hash: no quote
 	b.WriteString("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
-	b.WriteString("<meta name=\"generator\" content=\"barrage " + html.EscapeString(web.Stamp()[:12]) + "\">\n")
+	stamp := web.Stamp()
+	b.WriteString("<meta name=\"generator\" content=\"barrage " + html.EscapeString(stamp[:min(12, len(stamp))]) + "\">\n")
 	b.WriteString("<title>" + html.EscapeString(title) + "</title>\n<style>")
 	b.Write(style)
 	b.WriteString("</style>\n</head>\n<body class=\"report-file\">\n<div id=\"app\"></div>\n")

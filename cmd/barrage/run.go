@@ -296,7 +296,7 @@ func finishRun(ctx context.Context, c *client.Client, runID string, cfg runConfi
 			return fmt.Errorf("write JUnit report: %w", err)
 		}
 	}
-	fmt.Printf("\nreport: %s\n", path)
+	fmt.Printf("\nreport.json: %s\nreport: %s\n", filepath.Join(filepath.Dir(path), "report.json"), path)
 	switch {
 	case rep.Status != "completed":
 		return &exitError{code: exitRunFailed, err: fmt.Errorf("run %s %s", runID, rep.Status)}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -11,29 +12,109 @@ import (
 // Redacted stands where a secret value was.
 const Redacted = "[redacted]"
 
-// secretName matches a header, variable, feeder column or JSON body key
-// whose literal value is taken for a secret.
-var secretName = regexp.MustCompile(`(?i)(authorization|cookie|passw(or)?d|secret|token|api[-_]?key|credential|private[-_]?key|session)`)
+// secretWords are the words that make a name secret: a header, variable,
+// feeder column, body member or query parameter one of whose words is one
+// of these holds a secret (X-Auth-Token, client_secret, X-Amz-Signature,
+// apiKey); secretParts make it secret anywhere in the name (passwordHash).
+var (
+	secretWords = wordSet("authorization authorisation authentication auth cookie password passwd pwd pass passphrase pin " +
+		"secret token jwt bearer key apikey credential credentials signature sig session sessionid sid otp")
+	secretParts = []string{"apikey", "accesskey", "privatekey", "subscriptionkey", "password", "passwd", "secret", "token", "credential"}
+)
 
-// secretInBody matches a secret-named JSON string member or form field of a
-// body template: "password": "x" or password=x.
-var secretInBody = regexp.MustCompile(`(?i)("[^"]*(?:passw(?:or)?d|secret|token|api[-_]?key|credential)[^"]*"\s*:\s*)"(?:[^"\\]|\\.)*"|(\b[a-z_]*(?:passw(?:or)?d|secret|token|api[-_]?key)[a-z_]*=)[^&\s"]*`)
+func wordSet(s string) map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(s) {
+		m[w] = true
+	}
+	return m
+}
+
+// secretName reports whether a name is taken for a secret's.
+func secretName(name string) bool {
+	words := nameWords(name)
+	for _, w := range words {
+		if secretWords[w] {
+			return true
+		}
+	}
+	joined := strings.Join(words, "")
+	for _, p := range secretParts {
+		if strings.Contains(joined, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// nameWords splits a name into lower-case words at anything but letters
+// and digits, and where a lower-case letter meets an upper-case one.
+func nameWords(name string) []string {
+	var words []string
+	var cur []rune
+	var prevLower bool
+	flush := func() {
+		if len(cur) > 0 {
+			words = append(words, strings.ToLower(string(cur)))
+			cur = cur[:0]
+		}
+	}
+	for _, r := range name {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if unicode.IsUpper(r) && prevLower {
+				flush()
+			}
+			cur = append(cur, r)
+			prevLower = unicode.IsLower(r)
+		default:
+			flush()
+			prevLower = false
+		}
+	}
+	flush()
+	return words
+}
+
+// secretInBody matches a secret-named JSON string member ("password": "x")
+// or form field / query parameter (password=x) of a body or URL template.
+var secretInBody = regexp.MustCompile(`(?i)("([^"]*)"\s*:\s*)"((?:[^"\\]|\\.)*)"|\b([a-z0-9_.\-]+)=((?:\{\{[^}]*\}\}|[^&\s"#])*)`)
+
+// userinfo matches the user:password@ of a URL.
+var userinfo = regexp.MustCompile(`(?i)(\b[a-z][a-z0-9+.\-]*://)[^/@\s]+@`)
+
+// templateOnly matches a value that is nothing but template references,
+// after an authorization scheme at most ("Bearer {{ token }}").
+var templateOnly = regexp.MustCompile(`(?i)^\s*((bearer|basic|token|digest)\s+)?(\{\{[^}]*\}\}\s*)+$`)
+
+// templateRef matches a template reference's variable name.
+var templateRef = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_]*)`)
 
 // RedactedYAML renders a stored scenario (its JSON document) as YAML for
 // people to read, with secrets replaced by [redacted]: the values of
-// secret-named headers and variables (Authorization, Cookie, *token*,
-// *password*, *secret*, *api_key*…), secret-named members of body templates
-// and query parameters of URL templates
-// and secret-named columns of inline feeder records. A value that is only
-// a template reference ({{ … }}) is kept: it names a variable, whose own
-// value is redacted where it is set. Inline feeder records beyond the
+// secret-named headers, variables and inline feeder columns, and the
+// secret-named members of body templates and query parameters of URL
+// templates (a name is secret when one of its words is: Authorization,
+// Cookie, X-Auth-Token, password, pwd, client_secret, api_key, key,
+// X-Amz-Signature, session…; see secretWords), and the user:password of a
+// URL. A value that is only template references ({{ … }}) is kept: it
+// names a variable, whose own value is redacted where it is set if its
+// name is secret. Inline feeder records beyond the
 // first few are summarized, not listed.
 func RedactedYAML(doc []byte) (string, error) {
 	var n yaml.Node
 	if err := yaml.Unmarshal(doc, &n); err != nil {
 		return "", fmt.Errorf("scenario document: %w", err)
 	}
-	redactNode(&n, "")
+	// A variable or feeder column that a secret value refers to is a
+	// secret too, whatever its name ({{ auth }} in an Authorization header).
+	refs := map[string]bool{}
+	walkSecrets(&n, "", func(value string) {
+		for _, m := range templateRef.FindAllStringSubmatch(value, -1) {
+			refs[m[1]] = true
+		}
+	})
+	redactNode(&n, "", refs)
 	blockStyle(&n)
 	out, err := yaml.Marshal(&n)
 	if err != nil {
@@ -45,8 +126,40 @@ func RedactedYAML(doc []byte) (string, error) {
 // shownRecords is how many inline feeder records RedactedYAML lists.
 const shownRecords = 5
 
-// redactNode walks n; parent is the key of the mapping n is the value of.
-func redactNode(n *yaml.Node, parent string) {
+// walkSecrets calls fn with every secret value under n: the values of
+// secret-named headers, variables and feeder columns, and of secret-named
+// members and parameters of body and URL templates. parent is the key of
+// the mapping n is the value of.
+func walkSecrets(n *yaml.Node, parent string, fn func(value string)) {
+	switch n.Kind {
+	case yaml.DocumentNode, yaml.SequenceNode:
+		for _, c := range n.Content {
+			walkSecrets(c, parent, fn)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			switch {
+			case v.Kind == yaml.ScalarNode && secretValue(parent, k.Value, nil):
+				fn(v.Value)
+			case v.Kind == yaml.ScalarNode && (k.Value == "body_template" || k.Value == "url_template"):
+				for _, m := range secretInBody.FindAllStringSubmatch(v.Value, -1) {
+					if m[1] != "" && secretName(m[2]) {
+						fn(m[3])
+					} else if m[1] == "" && secretName(m[4]) {
+						fn(m[5])
+					}
+				}
+			default:
+				walkSecrets(v, k.Value, fn)
+			}
+		}
+	}
+}
+
+// redactNode redacts the secrets under n; refs are the variables and
+// feeder columns that secret values refer to.
+func redactNode(n *yaml.Node, parent string, refs map[string]bool) {
 	switch n.Kind {
 	case yaml.DocumentNode, yaml.SequenceNode:
 		if parent == "data" && n.Kind == yaml.SequenceNode && len(n.Content) > shownRecords {
@@ -55,44 +168,53 @@ func redactNode(n *yaml.Node, parent string) {
 			n.HeadComment = fmt.Sprintf("%d more records not shown", more)
 		}
 		for _, c := range n.Content {
-			redactNode(c, parent)
+			redactNode(c, parent, refs)
 		}
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			switch {
-			case v.Kind == yaml.ScalarNode && secretValue(parent, k.Value):
-				if !strings.Contains(v.Value, "{{") {
+			case v.Kind == yaml.ScalarNode && secretValue(parent, k.Value, refs):
+				if !templateOnly.MatchString(v.Value) {
 					v.Value, v.Tag, v.Style = Redacted, "!!str", 0
 				}
 			case v.Kind == yaml.ScalarNode && (k.Value == "body_template" || k.Value == "url_template"):
+				v.Value = userinfo.ReplaceAllString(v.Value, "${1}"+Redacted+"@")
 				v.Value = secretInBody.ReplaceAllStringFunc(v.Value, redactMember)
 			default:
-				redactNode(v, k.Value)
+				redactNode(v, k.Value, refs)
 			}
 		}
 	}
 }
 
 // secretValue reports whether the scalar at key, in a mapping that is the
-// value of parent, holds a secret.
-func secretValue(parent, key string) bool {
+// value of parent, holds a secret: by its name, or (variables and feeder
+// columns) because a secret value refers to it.
+func secretValue(parent, key string, refs map[string]bool) bool {
 	switch parent {
-	case "headers", "variables", "data":
-		return secretName.MatchString(key)
+	case "headers":
+		return secretName(key)
+	case "variables", "data":
+		return secretName(key) || refs[key]
 	}
 	return false
 }
 
+// redactMember redacts one JSON member or form field whose name is secret
+// and whose value is not only template references.
 func redactMember(m string) string {
 	sub := secretInBody.FindStringSubmatch(m)
-	if strings.Contains(m, "{{") {
-		return m
-	}
-	if sub[1] != "" {
+	if sub[1] != "" { // "name": "value"
+		if !secretName(sub[2]) || templateOnly.MatchString(sub[3]) {
+			return m
+		}
 		return sub[1] + `"` + Redacted + `"`
 	}
-	return sub[2] + Redacted
+	if !secretName(sub[4]) || templateOnly.MatchString(sub[5]) || sub[5] == "" {
+		return m
+	}
+	return sub[4] + "=" + Redacted
 }
 
 // blockStyle undoes the flow style a JSON document parses with, so that the

@@ -34,3 +34,27 @@ func TestRedactedYAML(t *testing.T) {
 		t.Error("malformed document: no error")
 	}
 }
+
+// TestRedactedYAMLNames: secret names as people write them, and names that
+// only look like them.
+func TestRedactedYAMLNames(t *testing.T) {
+	doc := `{"name":"n","variables":{"pwd":"v-pwd","apiKey":"v-apikey","keyboard":"layout-us","author":"ann","passenger":"bob","tok":"v-tok-by-ref"},
+	"steps":[{"name":"s","url_template":"https://alice:hunter2@api.example/x?key=AIzaKEY&X-Amz-Signature=abc123&page=2&sig={{ s }}",
+	"headers":{"X-Auth-Token":"h-auth","Ocp-Apim-Subscription-Key":"h-sub","X-Access-Key":"h-access","Authorization":"Bearer {{ tok }}",
+	  "X-Api-Key":"sk_live_123{{ suffix }}","Accept":"application/json"},
+	"body_template":"{\"session\":\"b-session\",\"private_key\":\"b-pk\",\"authorization\":\"b-authz\",\"user\":\"u1\"}"}]}`
+	out, err := RedactedYAML([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, leaked := range []string{"v-pwd", "v-apikey", "hunter2", "alice", "AIzaKEY", "abc123", "h-auth", "h-sub", "h-access", "sk_live_123", "b-session", "b-pk", "b-authz", "v-tok-by-ref"} {
+		if strings.Contains(out, leaked) {
+			t.Errorf("%q leaked:\n%s", leaked, out)
+		}
+	}
+	for _, kept := range []string{"layout-us", "ann", "bob", "page=2", "sig={{ s }}", "Bearer {{ tok }}", "application/json", "u1"} {
+		if !strings.Contains(out, kept) {
+			t.Errorf("%q redacted, though not a secret:\n%s", kept, out)
+		}
+	}
+}

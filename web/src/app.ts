@@ -103,7 +103,11 @@ export class Router {
       const m = r.re.exec(path);
       if (m) {
         page = r.page;
-        args = m.slice(1).map((s) => decodeURIComponent(s));
+        try {
+          args = m.slice(1).map((s) => decodeURIComponent(s));
+        } catch {
+          page = this.notFound; // a malformed escape (%E0) names no page
+        }
         break;
       }
     }

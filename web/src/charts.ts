@@ -108,8 +108,11 @@ function eventMarkers(events: () => readonly RunEvent[]): uPlot.Plugin {
   };
 }
 
+// A chart is built again, not only given new data, when anything its
+// options capture changes: its series, and the ticks and labels of its x
+// axis (histogram buckets, the percentile span).
 function signature(spec: ChartSpec): string {
-  return [spec.kind, spec.stepped ? "s" : "", ...spec.series.map((s) => `${s.label}|${s.scale ?? "y"}|${s.stroke}`)].join("\n");
+  return [spec.kind, spec.stepped ? "s" : "", (spec.xLabels ?? []).join("|"), (spec.xTicks ?? []).join("|"), ...spec.series.map((s) => `${s.label}|${s.scale ?? "y"}|${s.stroke}`)].join("\n");
 }
 
 export interface ChartEnv {
@@ -177,6 +180,8 @@ export class ChartHandle {
   /** Whether the chart is near enough the viewport to draw now. */
   private near(): boolean {
     if (this.forced || !lazyObserver() || window.matchMedia?.("print").matches) return true;
+    // Not in the page (yet): the observer draws it once it is there and near.
+    if (!this.el.isConnected) return false;
     const r = this.el.getBoundingClientRect();
     return r.top < window.innerHeight + LAZY_MARGIN && r.bottom > -LAZY_MARGIN;
   }

@@ -103,11 +103,14 @@ export function downsample<T extends SeriesPoint>(points: readonly T[], max = DI
   if (points.length <= max) return points;
   const k = Math.ceil(points.length / max);
   const out: SeriesPoint[] = [];
-  for (let i = 0; i < points.length; i += k) {
+  // Groups end at the last point, so that the newest one is a whole group:
+  // a short group there would read as a dip (or its sliver as a spike).
+  for (let i = points.length % k === 0 ? 0 : -(k - (points.length % k)); i < points.length; i += k) {
     // mergePoints reads, never writes, its arguments; a series point has no
     // interval, which a merged one only carries along.
-    let acc = points[i]! as unknown as BufferedPoint;
-    for (let j = i + 1; j < Math.min(i + k, points.length); j++) acc = mergePoints(acc, points[j]! as unknown as BufferedPoint);
+    const from = Math.max(i, 0);
+    let acc = points[from]! as unknown as BufferedPoint;
+    for (let j = from + 1; j < Math.min(i + k, points.length); j++) acc = mergePoints(acc, points[j]! as unknown as BufferedPoint);
     out.push(acc);
   }
   return out;

@@ -82,6 +82,13 @@ export class ChartGroup {
     for (const c of this.cards.values()) c.handle?.redraw();
   }
 
+  /** Destroys every chart (their plots, listeners and sync membership). */
+  destroy(): void {
+    for (const c of this.cards.values()) this.drop(c);
+    this.cards.clear();
+    this.el.replaceChildren();
+  }
+
   private drop(c: Card): void {
     if (!c.handle) return;
     this.resizer.unwatch(c.handle);
@@ -150,6 +157,7 @@ export class RunView {
   }
 
   destroy(): void {
+    for (const g of [this.time, this.dist, this.stepGroup, this.overlay]) g.destroy();
     this.resizer.disconnect();
     if (this.downloadUrl) URL.revokeObjectURL(this.downloadUrl);
   }

@@ -125,4 +125,13 @@ describe("downsample", () => {
     expect(Math.max(...d.map((x) => x.p95))).toBe(6);
     expect(d[1]!.error_rate).toBeCloseTo(0.1);
   });
+  it("ends its groups at the newest point, so the newest is a whole group", () => {
+    const p = pts(3602); // k = 4: the first group takes the 2 left over
+    const d = downsample(p, 1200);
+    expect(d.length).toBe(901);
+    expect(d[0]!.requests).toBe(20);
+    expect(d[d.length - 1]!.requests).toBe(40);
+    expect(d[d.length - 1]!.t).toBe(3602);
+    expect(d.reduce((s, x) => s + (x.requests ?? 0), 0)).toBe(36020);
+  });
 });

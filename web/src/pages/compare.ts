@@ -42,6 +42,7 @@ export async function comparePage(ctx: PageCtx): Promise<void> {
   ctx.onDispose(() => resizer.disconnect());
   const env: ChartEnv = { events: () => [] };
   const group = new ChartGroup("charts", env, resizer);
+  ctx.onDispose(() => group.destroy());
   const section = h("section", { class: "card", "data-section": "compare" }, h("h2", null, "Over time"), group.el);
   main.append(
     h("div", { class: "kpis" }, ref("Base", cmp.base), ref("Head", cmp.head)),

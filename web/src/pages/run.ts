@@ -114,7 +114,16 @@ export async function runPage(ctx: PageCtx, id: string): Promise<void> {
   let events: readonly RunEvent[] = report.events ?? [];
   let finished = false;
   let es: EventSource | null = null;
-  const timers: ReturnType<typeof setTimeout>[] = [];
+  // Pending timers; each removes itself when it fires, so a page left open
+  // for hours holds a few, not one per poll.
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const later = (fn: () => void, ms: number) => {
+    const id = setTimeout(() => {
+      timers.delete(id);
+      fn();
+    }, ms);
+    timers.add(id);
+  };
   let frame = 0;
   let frameTimer: ReturnType<typeof setTimeout> | undefined;
   const ctl = controls(view, id);
@@ -138,6 +147,7 @@ export async function runPage(ctx: PageCtx, id: string): Promise<void> {
     es?.close();
     es = null;
     timers.forEach(clearTimeout);
+    timers.clear();
     cancelAnimationFrame(frame);
     clearTimeout(frameTimer);
   };
@@ -191,13 +201,11 @@ export async function runPage(ctx: PageCtx, id: string): Promise<void> {
       // CLOSED means the server refused: check whether the run has ended.
       if (!es || es.readyState !== EventSource.CLOSED || finished) return;
       es = null;
-      timers.push(
-        setTimeout(() => {
-          void api<Run>(`/runs/${enc(id)}`)
-            .then((r) => (LIVE_STATUSES.includes(r.status) ? open() : finish()))
-            .catch(() => open());
-        }, 2000),
-      );
+      later(() => {
+        void api<Run>(`/runs/${enc(id)}`)
+          .then((r) => (LIVE_STATUSES.includes(r.status) ? open() : finish()))
+          .catch(() => open());
+      }, 2000);
     };
   };
 
@@ -213,10 +221,15 @@ export async function runPage(ctx: PageCtx, id: string): Promise<void> {
       // An older server has no events endpoint: the report so far lists them.
       if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return;
     }
-    if (!finished && ctx.alive()) timers.push(setTimeout(() => void pollEvents(), 2000));
+    if (!finished && ctx.alive()) later(() => void pollEvents(), 2000);
   };
+  // The report so far (thresholds, workers, histogram) is built by the
+  // server from every interval: a long run's costs it seconds. It is asked
+  // for every 10 s, or 20 times as long as it took, whichever is longer, so
+  // that a page left open costs the server at most 5 % of a core.
   const refreshReport = async () => {
     if (finished || !ctx.alive()) return;
+    const began = performance.now();
     try {
       report = await api<Report>(`/runs/${enc(id)}/report`);
       if (events.length === 0 && report.events?.length) events = report.events;
@@ -224,12 +237,13 @@ export async function runPage(ctx: PageCtx, id: string): Promise<void> {
     } catch {
       /* keep the previous report so far */
     }
-    if (!finished && ctx.alive()) timers.push(setTimeout(() => void refreshReport(), 10000));
+    const next = Math.max(10000, 20 * (performance.now() - began));
+    if (!finished && ctx.alive()) later(() => void refreshReport(), next);
   };
 
   ctx.el.append(view.root);
   view.update({ report, live: store.points, run, status, events });
   open();
-  timers.push(setTimeout(() => void pollEvents(), 0));
-  timers.push(setTimeout(() => void refreshReport(), 10000));
+  later(() => void pollEvents(), 0);
+  later(() => void refreshReport(), 10000);
 }

@@ -106,7 +106,8 @@ export async function scenarioPage(ctx: PageCtx, id: string): Promise<void> {
   const latest = await api<StoredScenario>(`/scenarios/${enc(id)}`);
   const wanted = parseInt(ctx.params.get("version") ?? "", 10);
   const sc = wanted > 0 && wanted !== latest.version ? await api<StoredScenario>(`/scenarios/${enc(id)}?version=${wanted}`) : latest;
-  const text = sc.yaml ?? JSON.stringify(sc.scenario, null, 2);
+  // Never the raw document: it is not redacted.
+  const text = sc.yaml ?? "(This server did not send the scenario as redacted YAML, so it is not shown.)";
   const versions = h("ol", { class: "versions", "data-testid": "versions", reversed: true });
   for (let v = latest.version; v >= 1; v--) {
     const label = v === latest.version ? `version ${v} (latest)` : `version ${v}`;
@@ -132,7 +133,7 @@ export async function scenarioPage(ctx: PageCtx, id: string): Promise<void> {
       { class: "scenario-page", "data-testid": "scenario-page", "data-scenario-id": id },
       h("header", { class: "run-header" }, h("div", { class: "title-row" }, h("h1", null, sc.name)), h("dl", { class: "meta" }, h("div", null, h("dt", null, "ID"), h("dd", null, h("code", null, sc.scenario_id))), h("div", null, h("dt", null, "Version"), h("dd", null, String(sc.version))), h("div", null, h("dt", null, "Created"), h("dd", null, fmtDate(sc.created_at))))),
       h("section", { class: "card controls" }, h("h2", null, "Start a run (latest version)"), startForm(ctx, id)),
-      h("div", { class: "split" }, h("section", { class: "card" }, h("h2", null, sc.yaml != null ? "Scenario (YAML)" : "Scenario (JSON)"), h("pre", { class: "yaml", "data-testid": "scenario-yaml" }, text)), h("section", { class: "card narrow" }, h("h2", null, "Versions"), versions)),
+      h("div", { class: "split" }, h("section", { class: "card" }, h("h2", null, "Scenario (YAML)"), h("pre", { class: "yaml", "data-testid": "scenario-yaml" }, text)), h("section", { class: "card narrow" }, h("h2", null, "Versions"), versions)),
       h("section", { class: "card" }, h("h2", null, "Runs"), runsHolder),
     ),
   );
