@@ -151,7 +151,10 @@ func PrintPDF(ctx context.Context, doc []byte) ([]byte, error) {
 	if err := chromedp.Do(bctx, chromedp.Navigate("file://"+file), WaitRendered(), DrawAll()); err != nil {
 		return nil, fmt.Errorf("print report to PDF: %w", err)
 	}
-	out, err := chromedp.Run(bctx, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4), chromedp.PDFMargin(0.4), chromedp.PDFPrintBackground()))
+	out, err := chromedp.Run(bctx, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4), chromedp.PDFMargin(0.4), chromedp.PDFPrintBackground(),
+		// The page lays out at about 1,000 CSS px (its charts' width), not the
+		// 717 px of an A4 page's printable width.
+		chromedp.PDFScale(0.72)))
 	if err != nil {
 		return nil, fmt.Errorf("print report to PDF: %w", err)
 	}
