@@ -264,11 +264,31 @@ func TestBrowser(t *testing.T) {
 		}
 		noInjection(t, tab, "runs list")
 		b.shot(t, tab, "runs")
+		listed := `Array.from(document.querySelectorAll('[data-testid=runs-table] tbody tr[data-run-id]')).map(r => r.dataset.runId).join(',')`
+		open(t, tab, c.url+"/ui/?status=aborted")
+		until(t, tab, 10*time.Second, "only the aborted run", listed+` === `+jsString(run.RunID))
+		open(t, tab, c.url+"/ui/?tag=release%3Da")
+		until(t, tab, 10*time.Second, "only the run tagged release=a", listed+` === `+jsString(base.RunID))
 
 		open(t, tab, c.url+"/ui/scenarios/"+ref.ScenarioID)
 		until(t, tab, 10*time.Second, "the scenario's YAML", `document.querySelector('[data-testid=scenario-yaml]')?.textContent.includes('virtual_users: 4')`)
 		noInjection(t, tab, "scenario page")
 		b.shot(t, tab, "scenario")
+		// Start a run from the scenario's page: the page goes to the new run.
+		eval[bool](t, tab, `(() => {
+			const set = (id, v) => { const el = document.querySelector('[data-testid=' + id + ']'); el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); };
+			set('start-target', `+jsString(tg.url)+`); set('start-workers', '1'); set('start-tags', 'release=c');
+			set('start-overrides', '{"duration_seconds": 2}');
+			document.querySelector('[data-testid=start-submit]').click();
+			return true;
+		})()`)
+		until(t, tab, 10*time.Second, "the new run's page", `location.pathname.startsWith('/ui/runs/') && !!document.querySelector('[data-testid=run-page]')`)
+		started := eval[string](t, tab, `document.querySelector('[data-testid=run-page]').dataset.runId`)
+		waitFor(t, 60*time.Second, "the run started from the page to complete", func() bool {
+			r, err := c.api.GetRun(ctx, started)
+			return err == nil && r.Status == "completed" && r.Tags["release"] == "c" && r.TargetBaseURL == tg.url && r.WorkerCount == 1
+		})
+		until(t, tab, 30*time.Second, "its page showing the stored report", `document.querySelector('[data-testid=run-page]')?.dataset.mode === 'report'`)
 
 		open(t, tab, c.url+"/ui/compare?base="+base.RunID+"&head="+run.RunID)
 		until(t, tab, 10*time.Second, "the Δ table", `document.querySelectorAll('[data-testid=compare-table] tbody tr').length >= 5`)
