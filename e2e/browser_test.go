@@ -190,7 +190,7 @@ func TestBrowser(t *testing.T) {
 		return err == nil && r.Summary != nil && r.Status == "completed"
 	})
 	run, err := c.api.StartRun(ctx, client.RunRequest{ScenarioID: ref.ScenarioID, TargetBaseURL: tg.url, WorkerCount: 2,
-		Tags: map[string]string{"release": "b"}, BaselineRunID: base.RunID, Overrides: json.RawMessage(`{"duration_seconds": 120}`)})
+		Tags: map[string]string{"release": "b", "note": xssName}, BaselineRunID: base.RunID, Overrides: json.RawMessage(`{"duration_seconds": 120}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,10 +236,12 @@ func TestBrowser(t *testing.T) {
 		// Abort, confirmed in the page.
 		eval[bool](t, tab, `(document.querySelector('[data-testid=abort]').click(), true)`)
 		until(t, tab, 5*time.Second, "the confirmation", `!!document.querySelector('[data-testid=confirm-abort]')`)
+		// The reason goes into the run's events and its reason: text too.
+		eval[bool](t, tab, `(() => { const el = document.querySelector('[data-testid=abort-reason]'); el.value = `+jsString(xssName)+`; el.dispatchEvent(new Event('input', {bubbles: true})); return true; })()`)
 		eval[bool](t, tab, `(document.querySelector('[data-testid=confirm-abort]').click(), true)`)
 		until(t, tab, 30*time.Second, "the status aborted", `document.querySelector('[data-testid=run-status]')?.textContent.trim() === 'aborted'`)
-		if r, err := c.api.GetRun(ctx, run.RunID); err != nil || r.Status != "aborted" {
-			t.Fatalf("run after the page's abort: %+v %v", r, err)
+		if r, err := c.api.GetRun(ctx, run.RunID); err != nil || r.Status != "aborted" || !strings.Contains(r.Reason, xssName) {
+			t.Fatalf("run after the page's abort (with the reason typed there): %+v %v", r, err)
 		}
 		// The finished page is the stored report, drawn by the same code.
 		until(t, tab, 30*time.Second, "the stored report", `document.querySelector('[data-testid=run-page]')?.dataset.mode === 'report'`)
