@@ -415,11 +415,8 @@ func (s *Server) baselineReport(c *gin.Context, r *store.Run) *reports.Report {
 	if err != nil {
 		return nil
 	}
-	var base reports.Report
-	if json.Unmarshal(b, &base) != nil {
-		return nil
-	}
-	return &base
+	base, _ := reports.Parse(b)
+	return base
 }
 
 // report returns the stored report of a finished run, or builds the report so far.

@@ -4,6 +4,7 @@
 package reports
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -54,6 +55,15 @@ type Report struct {
 type Percentile struct {
 	Percentile float64 `json:"percentile"`
 	MS         float64 `json:"ms"`
+}
+
+// Parse reads a report.json document; nil and the error when it is not one.
+func Parse(b []byte) (*Report, error) {
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("report.json: %w", err)
+	}
+	return &r, nil
 }
 
 // Gap is a measurement gap: a lost shard's load that no snapshot counts,

@@ -27,7 +27,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -51,19 +50,12 @@ func main() {
 	}
 }
 
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
-}
-
 func progress(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05.000")+" console: "+format+"\n", args...)
 }
 
 func run() error {
-	workers, steps, minutes, rounds := envInt("WORKERS", 20), envInt("STEPS", 10), envInt("MINUTES", 60), envInt("ROUNDS", 5)
+	workers, steps, minutes, rounds := storedrun.EnvInt("WORKERS", 20), storedrun.EnvInt("STEPS", 10), storedrun.EnvInt("MINUTES", 60), storedrun.EnvInt("ROUNDS", 5)
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "barrage-console-bench-")
 	if err != nil {

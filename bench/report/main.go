@@ -19,7 +19,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -44,7 +43,7 @@ func main() {
 		}
 		return
 	}
-	workers, minutes := envInt("WORKERS", 100), envInt("MINUTES", 60)
+	workers, minutes := storedrun.EnvInt("WORKERS", 100), storedrun.EnvInt("MINUTES", 60)
 	stores := []string{"sqlite"}
 	pg := os.Getenv("BARRAGE_TEST_PG")
 	switch s := os.Getenv("STORE"); {
@@ -59,13 +58,6 @@ func main() {
 			os.Exit(1)
 		}
 	}
-}
-
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
 }
 
 func progress(format string, args ...any) {

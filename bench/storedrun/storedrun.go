@@ -6,6 +6,8 @@ package storedrun
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/barrage/barrage/bench/synth"
@@ -14,6 +16,14 @@ import (
 	"github.com/barrage/barrage/internal/scenario"
 	"github.com/barrage/barrage/internal/store"
 )
+
+// EnvInt is the positive integer in the environment variable name, else def.
+func EnvInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
 
 // Shape is the run to store.
 type Shape struct {

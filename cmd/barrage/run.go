@@ -356,11 +356,8 @@ func baselineOf(ctx context.Context, c *client.Client, rep *reports.Report) *rep
 	if err != nil {
 		return nil
 	}
-	var base reports.Report
-	if json.Unmarshal(b, &base) != nil {
-		return nil
-	}
-	return &base
+	base, _ := reports.Parse(b)
+	return base
 }
 
 // progress prints one line per interval.

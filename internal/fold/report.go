@@ -130,10 +130,7 @@ func reportInput(ctx context.Context, st store.Store, r *store.Run) (reports.Inp
 		// A baseline without a stored report leaves baseline thresholds
 		// unevaluated (each says why) rather than failing the report.
 		if body, err := st.GetReport(ctx, r.BaselineRunID); err == nil {
-			var base reports.Report
-			if json.Unmarshal(body, &base) == nil {
-				in.Baseline = &base
-			}
+			in.Baseline, _ = reports.Parse(body)
 		}
 	}
 	return in, gapEvents, nil
