@@ -100,7 +100,7 @@ export function timeCharts(s: Shaped): ChartSlot[] {
         cols.push(s.vusByWorker!.cols[i]!);
       });
     }
-    out.push({ name: "vus", title: "Virtual users (open model: iterations in flight)", spec: { name: "vus", kind: "time", series, data: data(s.t, ...cols), yFmt: countFmt } });
+    out.push({ name: "vus", title: "Virtual users", note: "In the open model, VUs are the iterations in flight and the target is arrivals per second.", spec: { name: "vus", kind: "time", series, data: data(s.t, ...cols), yFmt: countFmt } });
   }
 
   out.push(

@@ -89,33 +89,6 @@ export function mergePoints(a: BufferedPoint, b: BufferedPoint): BufferedPoint {
   return out;
 }
 
-/** How many points a time chart draws at most; longer series are merged. */
-export const DISPLAY_MAX = 1200;
-
-/**
- * The series as a chart draws it: at most `max` points, consecutive points
- * merged k at a time (as mergePoints merges two) when there are more. A
- * 1-hour run at 1 s is drawn at 3 s: a canvas has no more pixels than that,
- * and drawing stays well under a second. Tables and totals read the
- * series itself.
- */
-export function downsample<T extends SeriesPoint>(points: readonly T[], max = DISPLAY_MAX): readonly SeriesPoint[] {
-  if (points.length <= max) return points;
-  const k = Math.ceil(points.length / max);
-  const out: SeriesPoint[] = [];
-  // Groups end at the last point, so that the newest one is a whole group:
-  // a short group there would read as a dip (or its sliver as a spike).
-  for (let i = points.length % k === 0 ? 0 : -(k - (points.length % k)); i < points.length; i += k) {
-    // mergePoints reads, never writes, its arguments; a series point has no
-    // interval, which a merged one only carries along.
-    const from = Math.max(i, 0);
-    let acc = points[from]! as unknown as BufferedPoint;
-    for (let j = from + 1; j < Math.min(i + k, points.length); j++) acc = mergePoints(acc, points[j]! as unknown as BufferedPoint);
-    out.push(acc);
-  }
-  return out;
-}
-
 export class PointStore {
   readonly cap: number;
   private buf: BufferedPoint[] = [];

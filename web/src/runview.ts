@@ -6,9 +6,8 @@ import { ChartHandle, ChartResizer, type ChartEnv } from "./charts";
 import { distributionCharts, overlayCharts, stepCharts, timeCharts, type ChartSlot } from "./chartspecs";
 import { fill, h, isHttpUrl, note, type Child } from "./dom";
 import { fmtBytes, fmtDate, fmtDuration, fmtInt, fmtMs, fmtPct, fmtRate, secondsBetween } from "./format";
-import { shapeSeries } from "./shape";
+import { decimate, shapeSeries } from "./shape";
 import { liveStepRows, liveTotals, stepRows, thresholdVerdict, type StepRow } from "./summary";
-import { downsample } from "./live";
 import { compareStepsTable, compareTable, countsTable, eventsList, gapsList, sortableTable, stepColumns, thresholdsTable, workersTable, type SortState } from "./tables";
 import type { Comparison, Report, Run, RunEvent, SeriesPoint } from "./types";
 
@@ -185,7 +184,7 @@ export class RunView {
     this.root.dataset.points = String(points.length);
     this.root.dataset.mode = live ? "live" : "report";
 
-    const shaped = shapeSeries(downsample(points), r.steps?.length ?? 0);
+    const shaped = decimate(shapeSeries(points, r.steps?.length ?? 0));
     performance.mark("barrage:shaped");
     this.renderHeader(m);
     this.renderKpis(m, points, live);
@@ -290,7 +289,7 @@ export class RunView {
     this.overlay.el.hidden = !base;
     if (base) {
       const headPoints = m.live ?? m.report.series ?? [];
-      this.overlay.set(overlayCharts(shapeSeries(downsample(base.series ?? [])), shapeSeries(downsample(headPoints)), "baseline", "this run"));
+      this.overlay.set(overlayCharts(decimate(shapeSeries(base.series ?? [])), decimate(shapeSeries(headPoints)), "baseline", "this run"));
     }
   }
 

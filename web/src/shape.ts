@@ -281,6 +281,100 @@ export function shapeSeries(points: readonly SeriesPoint[], stepCount = 0): Shap
   };
 }
 
+// ------------------------------------------------------------- decimation
+
+/** How many points a time chart draws at most; longer series are merged. */
+export const DISPLAY_MAX = 1200;
+
+type Agg = "rate" | "max" | "last";
+
+/**
+ * The shaped series as a chart draws it: at most `max` points, consecutive
+ * intervals merged k at a time when there are more. Rates are averaged over
+ * the merged time, latencies keep the worst, gauges (VUs, workers) the
+ * latest. Groups end at the newest interval, so that it is a whole group.
+ * A 1-hour run at 1 s is drawn at 3 s: a canvas has no more pixels than
+ * that. It works on the columns (typed arrays), so it costs a few ms.
+ */
+export function decimate(s: Shaped, max = DISPLAY_MAX): Shaped {
+  const n = s.n;
+  if (n <= max) return s;
+  const k = Math.ceil(n / max);
+  const starts: number[] = [];
+  for (let i = n % k === 0 ? 0 : -(k - (n % k)); i < n; i += k) starts.push(Math.max(i, 0));
+  const m = starts.length;
+  const end = (g: number) => (g + 1 < m ? starts[g + 1]! : n);
+  const dt = new Float64Array(m);
+  const t = new Float64Array(m);
+  for (let g = 0; g < m; g++) {
+    let w = 0;
+    for (let i = starts[g]!; i < end(g); i++) w += s.dt[i]!;
+    dt[g] = w;
+    t[g] = s.t[end(g) - 1]!;
+  }
+  function col(c: Float64Array, how: Agg): Float64Array;
+  function col(c: Column, how: Agg): Column;
+  function col(c: Column, how: Agg): Column {
+    const typed = c instanceof Float64Array;
+    const out: Column = typed ? new Float64Array(m) : new Array<number | null>(m);
+    for (let g = 0; g < m; g++) {
+      const a = starts[g]!;
+      const b = end(g);
+      let v: number | null = null;
+      if (how === "last") {
+        v = c[b - 1] ?? null;
+      } else if (how === "max") {
+        for (let i = a; i < b; i++) {
+          const x = c[i];
+          if (x != null && (v == null || x > v)) v = x;
+        }
+      } else {
+        let sum = 0;
+        let w = 0;
+        for (let i = a; i < b; i++) {
+          const x = c[i];
+          if (x == null) continue;
+          sum += x * s.dt[i]!;
+          w += s.dt[i]!;
+        }
+        v = w > 0 ? sum / w : null;
+      }
+      out[g] = typed ? (v ?? 0) : v;
+    }
+    return out;
+  }
+  const opt = (c: Column | null, how: Agg) => (c ? col(c, how) : null);
+  const keyed = (kc: Keyed | null, how: Agg): Keyed | null => (kc ? { keys: kc.keys, cols: kc.cols.map((c) => col(c, how)) } : null);
+  const rps = col(s.rps, "rate");
+  const errRps = col(s.errRps, "rate");
+  const errorRate = new Float64Array(m);
+  for (let g = 0; g < m; g++) errorRate[g] = rps[g]! > 0 ? errRps[g]! / rps[g]! : 0;
+  return {
+    n: m,
+    t,
+    dt,
+    rps,
+    okRps: col(s.okRps, "rate"),
+    errRps,
+    errorRate,
+    p50: col(s.p50, "max"),
+    p95: col(s.p95, "max"),
+    p99: col(s.p99, "max"),
+    p90: opt(s.p90, "max"),
+    max: opt(s.max, "max"),
+    vus: col(s.vus, "last"),
+    workers: col(s.workers, "last"),
+    targetVus: opt(s.targetVus, "last"),
+    vusByWorker: keyed(s.vusByWorker, "last"),
+    dropped: opt(s.dropped, "rate"),
+    bytesSent: opt(s.bytesSent, "rate"),
+    bytesReceived: opt(s.bytesReceived, "rate"),
+    statusCodes: keyed(s.statusCodes, "rate"),
+    errorClasses: keyed(s.errorClasses, "rate"),
+    steps: s.steps ? s.steps.map((st) => ({ rps: col(st.rps, "rate"), errRps: col(st.errRps, "rate"), p50: col(st.p50, "max"), p95: col(st.p95, "max"), p99: col(st.p99, "max") })) : null,
+  };
+}
+
 /** Whether a column holds anything but zeros and gaps. */
 export function hasData(col: Column | null | undefined): boolean {
   if (!col) return false;

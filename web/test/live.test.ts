@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { PointStore, downsample, mergePoints } from "../src/live";
+import { PointStore, mergePoints } from "../src/live";
 import { shapeSeries } from "../src/shape";
-import type { LivePoint, SeriesPoint } from "../src/types";
+import type { LivePoint } from "../src/types";
 
 const lp = (interval: number, extra: Partial<LivePoint> = {}): LivePoint => ({
   interval,
@@ -105,33 +105,5 @@ describe("mergePoints", () => {
     expect(m.steps![0]).toEqual({ requests: 30, errors: 1, p50: 2, p95: 2, p99: 3 });
     expect(m.bytes_sent).toBe(100);
     expect("bytes_received" in m).toBe(false);
-  });
-});
-
-describe("downsample", () => {
-  const pts = (n: number): SeriesPoint[] =>
-    Array.from({ length: n }, (_, i) => ({ t: i + 1, rps: 10, error_rate: 0.1, p50: 1, p95: i % 7, p99: 3, vus: i, workers: 2, requests: 10, errors: 1 }));
-  it("leaves a short series as it is", () => {
-    const p = pts(100);
-    expect(downsample(p, 1200)).toBe(p);
-  });
-  it("draws a 1-hour series in at most max points, keeping counts, the worst latency and the last gauges", () => {
-    const p = pts(3600);
-    const d = downsample(p, 1200);
-    expect(d.length).toBe(1200);
-    expect(d.reduce((s, x) => s + (x.requests ?? 0), 0)).toBe(36000);
-    expect(d[0]!.t).toBe(3);
-    expect(d[0]!.vus).toBe(2);
-    expect(Math.max(...d.map((x) => x.p95))).toBe(6);
-    expect(d[1]!.error_rate).toBeCloseTo(0.1);
-  });
-  it("ends its groups at the newest point, so the newest is a whole group", () => {
-    const p = pts(3602); // k = 4: the first group takes the 2 left over
-    const d = downsample(p, 1200);
-    expect(d.length).toBe(901);
-    expect(d[0]!.requests).toBe(20);
-    expect(d[d.length - 1]!.requests).toBe(40);
-    expect(d[d.length - 1]!.t).toBe(3602);
-    expect(d.reduce((s, x) => s + (x.requests ?? 0), 0)).toBe(36020);
   });
 });

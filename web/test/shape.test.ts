@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { PointStore } from "../src/live";
 import { distributionCharts, overlayCharts, stepCharts, timeCharts } from "../src/chartspecs";
-import { MAX_NINES, MAX_WORKER_LINES, hasData, histogramBars, intervalWidths, joinOnT, keyedRates, ninesLabel, ninesTicks, ninesX, percentileCurve, shapeSeries, workerVus } from "../src/shape";
+import { MAX_NINES, MAX_WORKER_LINES, decimate, hasData, histogramBars, intervalWidths, joinOnT, keyedRates, ninesLabel, ninesTicks, ninesX, percentileCurve, shapeSeries, workerVus } from "../src/shape";
 import type { Report, SeriesPoint } from "../src/types";
 import { makeReport } from "./gen-report.mjs";
 
@@ -275,5 +275,37 @@ describe("a one-hour run", () => {
     // merged points keep every request counted
     const total = store.points.reduce((a, p) => a + (p.requests ?? 0), 0);
     expect(total).toBe(r.series!.reduce((a, p) => a + (p.requests ?? 0), 0));
+  });
+});
+
+describe("decimate", () => {
+  const pts = (n: number): SeriesPoint[] =>
+    Array.from({ length: n }, (_, i) => ({ t: i + 1, rps: 10, error_rate: 0.1, p50: 1, p95: i % 7, p99: 3, vus: i, workers: 2, requests: 10, errors: 1, status_codes: { "200": 9, "503": 1 }, vus_by_worker: { w1: i } }));
+  it("leaves a short series as it is", () => {
+    const s = shapeSeries(pts(100));
+    expect(decimate(s, 1200)).toBe(s);
+  });
+  it("draws a 1-hour series in at most max points: rates averaged, the worst latency, the last gauges", () => {
+    const d = decimate(shapeSeries(pts(3600)), 1200);
+    expect(d.n).toBe(1200);
+    expect(d.t[0]).toBe(3);
+    expect(d.dt[0]).toBe(3);
+    expect(d.rps[0]).toBeCloseTo(10);
+    expect(d.errRps[0]).toBeCloseTo(1);
+    expect(d.errorRate[5]).toBeCloseTo(0.1);
+    expect(d.vus[0]).toBe(2);
+    expect(d.vusByWorker!.cols[0]![0]).toBe(2);
+    expect(Math.max(...d.p95)).toBe(6);
+    expect(d.statusCodes!.cols[d.statusCodes!.keys.indexOf("503")]![7]).toBeCloseTo(1);
+  });
+  it("ends its groups at the newest interval, so the newest is a whole group", () => {
+    const d = decimate(shapeSeries(pts(3602)), 1200); // k = 4: the first group takes the 2 left over
+    expect(d.n).toBe(901);
+    expect(d.dt[0]).toBe(2);
+    expect(d.dt[d.n - 1]).toBe(4);
+    expect(d.t[d.n - 1]).toBe(3602);
+    let requests = 0;
+    for (let g = 0; g < d.n; g++) requests += d.rps[g]! * d.dt[g]!;
+    expect(requests).toBeCloseTo(36020);
   });
 });

@@ -6,10 +6,9 @@ import { ChartResizer, type ChartEnv } from "../charts";
 import { overlayCharts } from "../chartspecs";
 import { h } from "../dom";
 import { ChartGroup } from "../runview";
-import { shapeSeries } from "../shape";
+import { decimate, shapeSeries } from "../shape";
 import { compareStepsTable, compareTable, thresholdsTable } from "../tables";
 import type { Comparison, Report } from "../types";
-import { downsample } from "../live";
 import { statusBadge } from "./runs";
 
 function pickForm(ctx: PageCtx): HTMLElement {
@@ -63,6 +62,6 @@ export async function comparePage(ctx: PageCtx): Promise<void> {
       section,
     );
   }
-  if (base && head) group.set(overlayCharts(shapeSeries(downsample(base.series ?? [])), shapeSeries(downsample(head.series ?? [])), "base", "head"));
+  if (base && head) group.set(overlayCharts(decimate(shapeSeries(base.series ?? [])), decimate(shapeSeries(head.series ?? [])), "base", "head"));
   else section.appendChild(h("p", { class: "note" }, "The runs' reports could not be loaded, so there are no charts."));
 }

@@ -245,5 +245,5 @@ export async function runPage(ctx: PageCtx, id: string): Promise<void> {
   view.update({ report, live: store.points, run, status, events });
   open();
   later(() => void pollEvents(), 0);
-  later(() => void refreshReport(), 10000);
+  later(() => void refreshReport(), 3000); // soon: at the page's start the run had little to report
 }
