@@ -98,7 +98,7 @@ func New(cfg Config) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: log, runs: newRunCache(cfg.Store), controls: newControls(cfg.Store), broker: newBroker(),
-		summaries: summaries{m: map[string]*client.RunSummary{}}, pdfSlots: make(chan struct{}, maxPDFPrints),
+		summaries: summaries{names: map[string]string{}, m: map[string]*client.RunSummary{}}, pdfSlots: make(chan struct{}, maxPDFPrints),
 		metrics: newServiceMetrics(cfg.Store)}
 	s.folder = newFolder(s)
 	s.watch = newWatch(s)

@@ -15,32 +15,26 @@ import (
 // summaryCacheSize bounds the finished runs' summaries kept in memory.
 const summaryCacheSize = 4096
 
-// summaries keeps the summaries of finished runs, read once from their
-// stored reports: a runs list does not parse every report again.
+// summaries keeps what a runs list shows of each run that does not change:
+// the scenario's name as run, and a finished run's summary, read once from
+// its stored report. A list polled every 2 s parses neither again.
 type summaries struct {
-	mu sync.Mutex
-	m  map[string]*client.RunSummary
+	mu    sync.Mutex
+	names map[string]string
+	m     map[string]*client.RunSummary
 }
 
 // reportHead is the part of report.json a summary reads.
 type reportHead struct {
-	Totals     reports.Totals  `json:"totals"`
-	LatencyMS  reports.Latency `json:"latency_ms"`
-	Thresholds []struct {
-		Passed     bool `json:"passed"`
-		NoBaseline bool `json:"no_baseline"`
-	} `json:"thresholds"`
+	Totals     reports.Totals            `json:"totals"`
+	LatencyMS  reports.Latency           `json:"latency_ms"`
+	Thresholds []reports.ThresholdResult `json:"thresholds"`
 }
 
 // withSummary adds the run's scenario name and its summary to its JSON.
 // A summary that cannot be read leaves it out: the run is still shown.
 func (s *Server) withSummary(ctx context.Context, r *store.Run, out *runJSON) {
-	var doc struct {
-		Name string `json:"name"`
-	}
-	if json.Unmarshal(r.Scenario, &doc) == nil {
-		out.ScenarioName = doc.Name
-	}
+	out.ScenarioName = s.scenarioName(r)
 	if store.Finished(r.Status) {
 		out.Summary = s.finishedSummary(ctx, r.ID)
 		return
@@ -48,6 +42,28 @@ func (s *Server) withSummary(ctx context.Context, r *store.Run, out *runJSON) {
 	if r.Status == store.StatusRunning && !r.Epoch.IsZero() {
 		out.Summary = s.liveSummary(ctx, r)
 	}
+}
+
+// scenarioName is the name in the run's scenario document (which may carry
+// megabytes of inline feeder records: it is parsed once per run).
+func (s *Server) scenarioName(r *store.Run) string {
+	s.summaries.mu.Lock()
+	name, ok := s.summaries.names[r.ID]
+	s.summaries.mu.Unlock()
+	if ok {
+		return name
+	}
+	var doc struct {
+		Name string `json:"name"`
+	}
+	_ = json.Unmarshal(r.Scenario, &doc) // a stored run's document parses
+	s.summaries.mu.Lock()
+	if len(s.summaries.names) >= summaryCacheSize {
+		clear(s.summaries.names)
+	}
+	s.summaries.names[r.ID] = doc.Name
+	s.summaries.mu.Unlock()
+	return doc.Name
 }
 
 func (s *Server) finishedSummary(ctx context.Context, id string) *client.RunSummary {
@@ -66,17 +82,12 @@ func (s *Server) finishedSummary(ctx context.Context, id string) *client.RunSumm
 		return nil
 	}
 	sum = &client.RunSummary{Requests: h.Totals.Requests, RPS: h.Totals.RPS, P95MS: h.LatencyMS.P95, ErrorRate: h.Totals.ErrorRate}
-	evaluated := false
-	passed := true
 	for _, t := range h.Thresholds {
-		if t.NoBaseline {
-			continue
+		if !t.NoBaseline { // one was evaluated: the verdict is the report's
+			passed := (&reports.Report{Thresholds: h.Thresholds}).Passed()
+			sum.ThresholdsPassed = &passed
+			break
 		}
-		evaluated = true
-		passed = passed && t.Passed
-	}
-	if evaluated {
-		sum.ThresholdsPassed = &passed
 	}
 	s.summaries.mu.Lock()
 	if len(s.summaries.m) >= summaryCacheSize {

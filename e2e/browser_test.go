@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -250,7 +251,7 @@ func TestBrowser(t *testing.T) {
 		}
 		drawn := eval[[]string](t, tab, drawnCharts)
 		for _, name := range []string{"rps", "latency", "vus", "histogram", "percentiles", "step-0"} {
-			if !contains(drawn, name) {
+			if !slices.Contains(drawn, name) {
 				t.Errorf("finished run page: chart %s not drawn (drawn: %v)", name, drawn)
 			}
 		}
@@ -322,7 +323,7 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("charts drawn %v of %v", drawn, all)
 		}
 		for _, name := range []string{"rps", "latency", "error_rate", "vus", "workers", "bytes", "status_codes", "histogram", "percentiles", "step-0", "step-1"} {
-			if !contains(drawn, name) {
+			if !slices.Contains(drawn, name) {
 				t.Errorf("chart %s not drawn", name)
 			}
 		}
@@ -358,15 +359,6 @@ func TestBrowser(t *testing.T) {
 			t.Error(err)
 		}
 	})
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // foldedIntervals is how many intervals of a run the server has folded.

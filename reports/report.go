@@ -252,10 +252,14 @@ type Folded struct {
 	Steps                    []StepFolded
 }
 
-// StepFolded is one step's part of a folded interval (latencies in µs).
+// StepFolded is one step's part of a folded interval (latencies in µs),
+// as the fold stores it in an interval's summary.
 type StepFolded struct {
-	Requests, Errors uint64
-	P50, P95, P99    int64
+	Requests uint64 `json:"requests"`
+	Errors   uint64 `json:"errors"`
+	P50      int64  `json:"p50_us"`
+	P95      int64  `json:"p95_us"`
+	P99      int64  `json:"p99_us"`
 }
 
 // Builder makes a report from intervals added one at a time, so that a long

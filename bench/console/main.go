@@ -20,7 +20,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -37,7 +36,6 @@ import (
 	"github.com/barrage/barrage/api"
 	"github.com/barrage/barrage/bench/storedrun"
 	"github.com/barrage/barrage/internal/chrome"
-	"github.com/barrage/barrage/internal/fold"
 	"github.com/barrage/barrage/internal/store"
 	"github.com/barrage/barrage/reports"
 )
@@ -73,15 +71,8 @@ func run() error {
 		return err
 	}
 	progress("stored %d workers × %d steps × %d min in %s", workers, steps, minutes, time.Since(began).Round(time.Second))
-	rep, err := fold.BuildReport(ctx, st, runID, nil)
+	rep, body, err := storedrun.StoreReport(ctx, st, runID)
 	if err != nil {
-		return err
-	}
-	body, err := json.Marshal(rep)
-	if err != nil {
-		return err
-	}
-	if err := st.PutReport(ctx, runID, body); err != nil {
 		return err
 	}
 	doc, err := reports.HTML(rep, nil)

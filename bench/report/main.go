@@ -14,7 +14,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -24,7 +23,6 @@ import (
 
 	"github.com/barrage/barrage/bench/benchdb"
 	"github.com/barrage/barrage/bench/storedrun"
-	"github.com/barrage/barrage/internal/fold"
 	"github.com/barrage/barrage/internal/store"
 )
 
@@ -131,15 +129,8 @@ func build(dsn string) error {
 	}
 	defer st.Close()
 	began := time.Now()
-	rep, err := fold.BuildReport(ctx, st, runID, nil)
+	rep, body, err := storedrun.StoreReport(ctx, st, runID)
 	if err != nil {
-		return err
-	}
-	body, err := json.Marshal(rep)
-	if err != nil {
-		return err
-	}
-	if err := st.PutReport(ctx, runID, body); err != nil {
 		return err
 	}
 	fmt.Printf("report of %d series points, %d requests, p99 %.1f ms, %d KB, built in %s",

@@ -5,6 +5,7 @@ package storedrun
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/barrage/barrage/internal/hist"
 	"github.com/barrage/barrage/internal/scenario"
 	"github.com/barrage/barrage/internal/store"
+	"github.com/barrage/barrage/reports"
 )
 
 // EnvInt is the positive integer in the environment variable name, else def.
@@ -75,6 +77,23 @@ func Populate(ctx context.Context, st store.Store, sh Shape) (Sizes, error) {
 	}
 	ended := r.Epoch.Add(time.Duration(sh.Minutes) * time.Minute)
 	return sz, st.FinishRun(ctx, r.ID, store.StatusCompleted, "", ended)
+}
+
+// StoreReport builds the run's report as the report activity does, and
+// stores it; it returns the report and its encoding.
+func StoreReport(ctx context.Context, st store.Store, runID string) (*reports.Report, []byte, error) {
+	rep, err := fold.BuildReport(ctx, st, runID, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := json.Marshal(rep)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := st.PutReport(ctx, runID, body); err != nil {
+		return nil, nil, err
+	}
+	return rep, body, nil
 }
 
 func createRun(ctx context.Context, st store.Store, sh Shape) (*store.Run, error) {

@@ -62,14 +62,9 @@ type WorkerFigures struct {
 	Shards   []int  `json:"shards"`
 }
 
-// StepFigures is one step's part of an interval (latencies in µs).
-type StepFigures struct {
-	Requests uint64 `json:"requests"`
-	Errors   uint64 `json:"errors"`
-	P50      int64  `json:"p50_us"`
-	P95      int64  `json:"p95_us"`
-	P99      int64  `json:"p99_us"`
-}
+// StepFigures is one step's part of an interval (latencies in µs): the
+// report's own type, so that a report reads it as stored.
+type StepFigures = reports.StepFolded
 
 // Folder folds intervals, reusing its count arrays from one to the next.
 // It is not safe for concurrent use.

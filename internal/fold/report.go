@@ -209,13 +209,10 @@ func Folded(row *store.Interval, sum *Summary, width time.Duration) reports.Fold
 		P50: sum.P50, P95: sum.P95, P99: sum.P99, VUs: int(sum.VUs), Workers: row.Workers,
 		P90: sum.P90, Max: sum.Max, TargetVUs: float64(sum.TargetVUs), Dropped: sum.Dropped,
 		BytesSent: sum.BytesSent, BytesReceived: sum.BytesReceived, StatusCodes: sum.StatusCodes, ErrorsByClass: sum.ErrorsByClass,
-		VUsByWorker: make(map[string]int, len(sum.Workers)), Steps: make([]reports.StepFolded, len(sum.Steps)),
+		VUsByWorker: make(map[string]int, len(sum.Workers)), Steps: sum.Steps,
 	}
 	for id, w := range sum.Workers {
 		f.VUsByWorker[id] = int(w.VUs)
-	}
-	for i, st := range sum.Steps {
-		f.Steps[i] = reports.StepFolded{Requests: st.Requests, Errors: st.Errors, P50: st.P50, P95: st.P95, P99: st.P99}
 	}
 	return f
 }

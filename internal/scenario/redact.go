@@ -109,12 +109,26 @@ func RedactedYAML(doc []byte) (string, error) {
 	// A variable or feeder column that a secret value refers to is a
 	// secret too, whatever its name ({{ auth }} in an Authorization header).
 	refs := map[string]bool{}
-	walkSecrets(&n, "", func(value string) {
+	addRefs := func(value string) {
 		for _, m := range templateRef.FindAllStringSubmatch(value, -1) {
 			refs[m[1]] = true
 		}
+	}
+	visit(&n, "", nil, func(v *yaml.Node) { addRefs(v.Value) }, func(v *yaml.Node) {
+		for _, m := range secretInBody.FindAllStringSubmatch(v.Value, -1) {
+			if value, ok := secretMember(m); ok {
+				addRefs(value)
+			}
+		}
 	})
-	redactNode(&n, "", refs)
+	visit(&n, "", refs, func(v *yaml.Node) {
+		if !templateOnly.MatchString(v.Value) {
+			v.Value, v.Tag, v.Style = Redacted, "!!str", 0
+		}
+	}, func(v *yaml.Node) {
+		v.Value = userinfo.ReplaceAllString(v.Value, "${1}"+Redacted+"@")
+		v.Value = secretInBody.ReplaceAllStringFunc(v.Value, redactMember)
+	})
 	blockStyle(&n)
 	out, err := yaml.Marshal(&n)
 	if err != nil {
@@ -126,40 +140,11 @@ func RedactedYAML(doc []byte) (string, error) {
 // shownRecords is how many inline feeder records RedactedYAML lists.
 const shownRecords = 5
 
-// walkSecrets calls fn with every secret value under n: the values of
-// secret-named headers, variables and feeder columns, and of secret-named
-// members and parameters of body and URL templates. parent is the key of
-// the mapping n is the value of.
-func walkSecrets(n *yaml.Node, parent string, fn func(value string)) {
-	switch n.Kind {
-	case yaml.DocumentNode, yaml.SequenceNode:
-		for _, c := range n.Content {
-			walkSecrets(c, parent, fn)
-		}
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			switch {
-			case v.Kind == yaml.ScalarNode && secretValue(parent, k.Value, nil):
-				fn(v.Value)
-			case v.Kind == yaml.ScalarNode && (k.Value == "body_template" || k.Value == "url_template"):
-				for _, m := range secretInBody.FindAllStringSubmatch(v.Value, -1) {
-					if m[1] != "" && secretName(m[2]) {
-						fn(m[3])
-					} else if m[1] == "" && secretName(m[4]) {
-						fn(m[5])
-					}
-				}
-			default:
-				walkSecrets(v, k.Value, fn)
-			}
-		}
-	}
-}
-
-// redactNode redacts the secrets under n; refs are the variables and
-// feeder columns that secret values refer to.
-func redactNode(n *yaml.Node, parent string, refs map[string]bool) {
+// visit calls secret with every scalar under n that holds a secret (see
+// secretValue; refs may be nil) and template with every body and URL
+// template. parent is the key of the mapping n is the value of. It also
+// cuts inline feeder records to shownRecords, saying how many it left out.
+func visit(n *yaml.Node, parent string, refs map[string]bool, secret, template func(v *yaml.Node)) {
 	switch n.Kind {
 	case yaml.DocumentNode, yaml.SequenceNode:
 		if parent == "data" && n.Kind == yaml.SequenceNode && len(n.Content) > shownRecords {
@@ -168,21 +153,18 @@ func redactNode(n *yaml.Node, parent string, refs map[string]bool) {
 			n.HeadComment = fmt.Sprintf("%d more records not shown", more)
 		}
 		for _, c := range n.Content {
-			redactNode(c, parent, refs)
+			visit(c, parent, refs, secret, template)
 		}
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			switch {
 			case v.Kind == yaml.ScalarNode && secretValue(parent, k.Value, refs):
-				if !templateOnly.MatchString(v.Value) {
-					v.Value, v.Tag, v.Style = Redacted, "!!str", 0
-				}
+				secret(v)
 			case v.Kind == yaml.ScalarNode && (k.Value == "body_template" || k.Value == "url_template"):
-				v.Value = userinfo.ReplaceAllString(v.Value, "${1}"+Redacted+"@")
-				v.Value = secretInBody.ReplaceAllStringFunc(v.Value, redactMember)
+				template(v)
 			default:
-				redactNode(v, k.Value, refs)
+				visit(v, k.Value, refs, secret, template)
 			}
 		}
 	}
@@ -201,17 +183,26 @@ func secretValue(parent, key string, refs map[string]bool) bool {
 	return false
 }
 
+// secretMember returns the value of a secretInBody match — a JSON member
+// or a form field — when its name is secret.
+func secretMember(m []string) (string, bool) {
+	if m[1] != "" { // "name": "value"
+		return m[3], secretName(m[2])
+	}
+	return m[5], secretName(m[4]) // name=value
+}
+
 // redactMember redacts one JSON member or form field whose name is secret
 // and whose value is not only template references.
 func redactMember(m string) string {
 	sub := secretInBody.FindStringSubmatch(m)
-	if sub[1] != "" { // "name": "value"
-		if !secretName(sub[2]) || templateOnly.MatchString(sub[3]) {
-			return m
-		}
+	value, secret := secretMember(sub)
+	switch {
+	case !secret || templateOnly.MatchString(value):
+		return m
+	case sub[1] != "":
 		return sub[1] + `"` + Redacted + `"`
-	}
-	if !secretName(sub[4]) || templateOnly.MatchString(sub[5]) || sub[5] == "" {
+	case value == "": // name= with nothing to hide
 		return m
 	}
 	return sub[4] + "=" + Redacted
