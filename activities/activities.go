@@ -23,9 +23,6 @@ import (
 	"github.com/barrage/barrage/workflows"
 )
 
-// DefaultIntervalMS is the snapshot interval of a run.
-const DefaultIntervalMS = 1000
-
 // errInvalidRun is the type of errors retrying cannot fix.
 const errInvalidRun = "invalid_run"
 
@@ -104,7 +101,7 @@ func (a *Activities) PrepareRun(ctx context.Context, runID string) (workflows.Ru
 		MaxWorkers: r.MaxWorkers,
 	}
 	if spec.IntervalMS <= 0 {
-		spec.IntervalMS = DefaultIntervalMS
+		spec.IntervalMS = fold.DefaultIntervalMS
 	}
 	if r.Status == store.StatusRunning {
 		spec.Epoch = r.Epoch

@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/barrage/barrage/internal/scenario"
+	"github.com/barrage/barrage/internal/service"
 	"github.com/barrage/barrage/internal/store"
 )
 
@@ -89,14 +90,29 @@ func bindJSON(c *gin.Context, out any) bool {
 
 var unknownField = regexp.MustCompile(`unknown field "([^"]+)"`)
 
-// validID accepts the IDs this service makes: letters, digits, - and _.
-var validID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
 func pathID(c *gin.Context) (string, bool) {
 	id := c.Param("id")
-	if !validID.MatchString(id) {
+	if !service.ValidID(id) {
 		fail(c, http.StatusBadRequest, "bad_id", "id", "%q is not a valid ID", id)
 		return "", false
 	}
 	return id, true
+}
+
+// failService answers an error of the run service: a refusal with its
+// status and code, anything else as failErr does.
+func failService(c *gin.Context, err error, what string) {
+	var se *service.Error
+	if !errors.As(err, &se) {
+		failErr(c, err, what)
+		return
+	}
+	status := map[service.Kind]int{
+		service.BadRequest: http.StatusBadRequest, service.NotFound: http.StatusNotFound, service.Conflict: http.StatusConflict,
+		service.Invalid: http.StatusUnprocessableEntity, service.Unavailable: http.StatusServiceUnavailable,
+	}[se.Kind]
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	fail(c, status, se.Code, se.Field, "%s", se.Message)
 }

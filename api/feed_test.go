@@ -165,9 +165,8 @@ func pointOf(t *testing.T, p feedPoint) Point {
 }
 
 // TestIntervalParts: a snapshot completes its shard's part of an interval
-// when it ends at the interval's end; an interval only parts of which came
-// (a run's last, cut short) is due FoldGrace after its end, one a shard
-// sent whole FoldGrace after that shard did.
+// when it ends at the interval's end (when such an interval is due:
+// package fold's TestPendingDue).
 func TestIntervalParts(t *testing.T) {
 	epoch := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	r := &store.Run{ID: "r", Epoch: epoch, IntervalMS: 1000}
@@ -180,14 +179,5 @@ func TestIntervalParts(t *testing.T) {
 		if k := intervalIndex(r, end); k != tc.k || endsInterval(r, k, end) != tc.whole {
 			t.Errorf("a snapshot ending at %v: interval %d whole %v, want %d %v", tc.end, k, endsInterval(r, k, end), tc.k, tc.whole)
 		}
-	}
-	seen := epoch.Add(2100 * time.Millisecond)
-	p := &pendingInterval{seen: seen, end: epoch.Add(3 * time.Second)}
-	if got := p.due(time.Second); !got.Equal(epoch.Add(4 * time.Second)) {
-		t.Errorf("parts only: due at %v, want a second after the interval's end", got.Sub(epoch))
-	}
-	p.first = epoch.Add(3050 * time.Millisecond)
-	if got := p.due(time.Second); !got.Equal(epoch.Add(4050 * time.Millisecond)) {
-		t.Errorf("one shard whole: due at %v, want a second after it", got.Sub(epoch))
 	}
 }

@@ -15,8 +15,9 @@ import (
 
 	"github.com/barrage/barrage/internal/fold"
 	"github.com/barrage/barrage/internal/hist"
+	"github.com/barrage/barrage/internal/service"
 	"github.com/barrage/barrage/internal/store"
-	"github.com/barrage/barrage/workflows"
+	"github.com/barrage/barrage/internal/wire"
 )
 
 // runCache keeps what ingest needs of a run (token, epoch, interval, status)
@@ -169,7 +170,7 @@ func (s *Server) ingestSnapshot(c *gin.Context) {
 		}
 		s.metrics.ingested.WithLabelValues("stored").Inc()
 		s.metrics.ingestLag.Observe(time.Since(end).Seconds())
-		s.folder.arrived(r, k, shard, endsInterval(r, k, end))
+		s.folder.Arrived(r, k, shard, endsInterval(r, k, end))
 		s.watch.snapshot(r, snap)
 	})
 	if err != nil {
@@ -217,15 +218,6 @@ func (s *Server) ingestEvent(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"seq": seq})
 }
 
-type shardStateRequest struct {
-	Shard   int    `json:"shard"`
-	Attempt int    `json:"attempt"`
-	Worker  string `json:"worker"`
-	MaxVUs  int    `json:"max_vus"`
-	MaxRPS  int    `json:"max_rps"`
-	Detail  string `json:"detail"`
-}
-
 // ingestShard relays a load activity's start to the run's workflow (which
 // then counts the shard and its worker's capacity) and records it.
 func (s *Server) ingestShard(c *gin.Context) {
@@ -233,7 +225,7 @@ func (s *Server) ingestShard(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var req shardStateRequest
+	var req wire.ShardState
 	if !bindJSON(c, &req) {
 		return
 	}
@@ -241,8 +233,7 @@ func (s *Server) ingestShard(c *gin.Context) {
 		fail(c, http.StatusBadRequest, "invalid_field", "shard", "a shard state needs shard >= 0, a worker and capacities >= 0")
 		return
 	}
-	st := workflows.ShardState{Shard: req.Shard, Attempt: req.Attempt, Worker: req.Worker, MaxVUs: req.MaxVUs, MaxRPS: req.MaxRPS}
-	if err := s.shardStarts.relay(c.Request.Context(), r.ID, r.WorkflowID, st); err != nil {
+	if err := s.runsvc.ShardStarted(c, r, req); err != nil {
 		fail(c, http.StatusServiceUnavailable, "temporal_unavailable", "", "relay the shard's start: %v", err)
 		return
 	}
@@ -257,15 +248,6 @@ func (s *Server) ingestShard(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"shard": req.Shard})
 }
 
-type heartbeatRequest struct {
-	ID     string `json:"id"`
-	MaxVUs int    `json:"max_vus"`
-	MaxRPS int    `json:"max_rps"`
-	Host   string `json:"host"`
-	RunID  string `json:"run_id"`
-	Shard  int    `json:"shard"`
-}
-
 func (s *Server) workerHeartbeat(c *gin.Context) {
 	if s.cfg.FleetToken != "" {
 		token := strings.TrimPrefix(c.GetHeader("Authorization"), "Bearer ")
@@ -274,11 +256,11 @@ func (s *Server) workerHeartbeat(c *gin.Context) {
 			return
 		}
 	}
-	var req heartbeatRequest
+	var req wire.WorkerBeat
 	if !bindJSON(c, &req) {
 		return
 	}
-	if !validID.MatchString(req.ID) || req.MaxVUs < 0 || req.MaxRPS < 0 {
+	if !service.ValidID(req.ID) || req.MaxVUs < 0 || req.MaxRPS < 0 {
 		fail(c, http.StatusBadRequest, "invalid_field", "id", "a worker needs an id of letters, digits, - and _, and capacities >= 0")
 		return
 	}

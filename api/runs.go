@@ -1,8 +1,6 @@
 package api
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,43 +11,18 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"go.temporal.io/api/serviceerror"
-	sdkclient "go.temporal.io/sdk/client"
 
-	"github.com/barrage/barrage/activities"
-	"github.com/barrage/barrage/api/client"
 	"github.com/barrage/barrage/internal/chrome"
 	"github.com/barrage/barrage/internal/fold"
-	"github.com/barrage/barrage/internal/profile"
-	"github.com/barrage/barrage/internal/scenario"
+	"github.com/barrage/barrage/internal/service"
 	"github.com/barrage/barrage/internal/store"
+	"github.com/barrage/barrage/internal/wire"
 	"github.com/barrage/barrage/reports"
-	"github.com/barrage/barrage/workflows"
 )
 
-// MaxWorkers bounds a run's worker count.
-const MaxWorkers = 1000
-
-type runRequest struct {
-	ScenarioID    string            `json:"scenario_id"`
-	TargetBaseURL string            `json:"target_base_url"`
-	WorkerCount   int               `json:"worker_count"`
-	Overrides     json.RawMessage   `json:"overrides"`
-	Tags          map[string]string `json:"tags"`
-	// Baseline names the run to compare with by tag: the newest finished
-	// run tagged key=value. BaselineRunID names it directly.
-	Baseline      string `json:"baseline"`
-	BaselineRunID string `json:"baseline_run_id"`
-	// Elastic runs take every idle worker that joins, beyond worker_count,
-	// up to MaxWorkers shards (0: no cap). Runs are elastic unless this is
-	// false.
-	Elastic    *bool `json:"elastic"`
-	MaxWorkers int   `json:"max_workers"`
-}
-
-// runJSON is a run as the API shows it: the client's type, so that the two
-// cannot drift apart.
-type runJSON = client.Run
+// runJSON is a run as the API shows it (package wire: the client decodes
+// the same type).
+type runJSON = wire.Run
 
 func (s *Server) toRunJSON(r *store.Run) runJSON {
 	out := runJSON{
@@ -79,195 +52,16 @@ func (s *Server) toRunJSON(r *store.Run) runJSON {
 }
 
 func (s *Server) createRun(c *gin.Context) {
-	var req runRequest
+	var req wire.RunRequest
 	if !bindJSON(c, &req) {
 		return
 	}
-	r, ok := s.newRun(c, req)
-	if !ok {
-		return
-	}
-	if err := s.cfg.Store.CreateRun(c, r); err != nil {
-		failErr(c, err, "run")
-		return
-	}
-	opts := sdkclient.StartWorkflowOptions{ID: r.WorkflowID, TaskQueue: workflows.ControlQueue}
-	if _, err := s.cfg.Temporal.ExecuteWorkflow(c, opts, workflows.Run, workflows.RunInput{RunID: r.ID}); err != nil {
-		_ = s.cfg.Store.FinishRun(c, r.ID, store.StatusFailed, "could not start its workflow: "+err.Error(), time.Now())
-		fail(c, http.StatusServiceUnavailable, "temporal_unavailable", "", "start the run's workflow: %v", err)
+	r, err := s.runsvc.Start(c, req)
+	if err != nil {
+		failService(c, err, "run")
 		return
 	}
 	c.JSON(http.StatusCreated, s.toRunJSON(r))
-}
-
-// newRun validates a run request into a queued run.
-func (s *Server) newRun(c *gin.Context, req runRequest) (*store.Run, bool) {
-	if req.ScenarioID == "" {
-		// 400 as the OpenAPI document says: the request names no scenario at all.
-		fail(c, http.StatusBadRequest, "missing_field", "scenario_id", "scenario_id is required")
-		return nil, false
-	}
-	if !validID.MatchString(req.ScenarioID) {
-		fail(c, http.StatusBadRequest, "bad_id", "scenario_id", "%q is not a valid ID", req.ScenarioID)
-		return nil, false
-	}
-	sc, err := s.cfg.Store.GetScenario(c, req.ScenarioID, 0)
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			fail(c, http.StatusNotFound, "not_found", "scenario_id", "scenario %s not found", req.ScenarioID)
-		} else {
-			failErr(c, err, "scenario")
-		}
-		return nil, false
-	}
-	doc, plan, ok := applyOverrides(c, sc.Document, req.Overrides)
-	if !ok {
-		return nil, false
-	}
-	workers := req.WorkerCount
-	if workers == 0 {
-		workers = 1
-	}
-	if workers < 1 || workers > MaxWorkers {
-		fail(c, http.StatusUnprocessableEntity, "invalid_field", "worker_count", "worker_count must be 1..%d, got %d", MaxWorkers, req.WorkerCount)
-		return nil, false
-	}
-	elastic := req.Elastic == nil || *req.Elastic
-	if req.MaxWorkers != 0 && (req.MaxWorkers < workers || req.MaxWorkers > MaxWorkers) {
-		fail(c, http.StatusUnprocessableEntity, "invalid_field", "max_workers", "max_workers must be 0 (no cap) or worker_count (%d)..%d, got %d", workers, MaxWorkers, req.MaxWorkers)
-		return nil, false
-	}
-	if !checkTarget(c, req.TargetBaseURL, plan) {
-		return nil, false
-	}
-	for k := range req.Tags {
-		if k == "" || strings.ContainsAny(k, "=,") {
-			fail(c, http.StatusUnprocessableEntity, "invalid_field", "tags", "tag name %q must be non-empty without = or ,", k)
-			return nil, false
-		}
-	}
-	baseline, ok := s.resolveBaseline(c, req)
-	if !ok {
-		return nil, false
-	}
-	id := newID("run_")
-	return &store.Run{BaselineRunID: baseline, Elastic: elastic, MaxWorkers: req.MaxWorkers,
-		ID: id, ScenarioID: sc.ID, ScenarioVersion: sc.Version, Scenario: doc, Overrides: req.Overrides,
-		Status: store.StatusQueued, TargetBaseURL: strings.TrimSuffix(req.TargetBaseURL, "/"), WorkerCount: workers,
-		Tags: req.Tags, WorkflowID: id, Token: newToken(), IntervalMS: activities.DefaultIntervalMS, CreatedAt: time.Now(),
-	}, true
-}
-
-// resolveBaseline finds the run a new run is compared with.
-func (s *Server) resolveBaseline(c *gin.Context, req runRequest) (string, bool) {
-	switch {
-	case req.Baseline != "" && req.BaselineRunID != "":
-		fail(c, http.StatusUnprocessableEntity, "invalid_field", "baseline", "give baseline (a tag) or baseline_run_id, not both")
-		return "", false
-	case req.BaselineRunID != "":
-		if !validID.MatchString(req.BaselineRunID) {
-			fail(c, http.StatusBadRequest, "bad_id", "baseline_run_id", "%q is not a valid ID", req.BaselineRunID)
-			return "", false
-		}
-		if _, err := s.cfg.Store.GetRun(c, req.BaselineRunID); err != nil {
-			fail(c, http.StatusNotFound, "not_found", "baseline_run_id", "baseline run %s not found", req.BaselineRunID)
-			return "", false
-		}
-		return req.BaselineRunID, true
-	case req.Baseline != "":
-		k, v, found := strings.Cut(req.Baseline, "=")
-		if !found || k == "" {
-			fail(c, http.StatusUnprocessableEntity, "invalid_field", "baseline", "baseline must be a tag key=value, got %q", req.Baseline)
-			return "", false
-		}
-		r, err := s.cfg.Store.LatestRunWithTag(c, k, v)
-		if err != nil {
-			fail(c, http.StatusNotFound, "not_found", "baseline", "no finished run is tagged %s", req.Baseline)
-			return "", false
-		}
-		return r.ID, true
-	}
-	return "", true
-}
-
-func newToken() string {
-	var b [24]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// seedLoad are the top-level fields that describe the load without a load block.
-var seedLoad = []string{"virtual_users", "rate_per_second", "duration_seconds", "ramp_up_seconds"}
-
-// applyOverrides merges a JSON object of top-level fields into the scenario
-// document. Giving virtual_users drops rate_per_second and the load block
-// (and the other way round), so that an override can switch models.
-func applyOverrides(c *gin.Context, doc, overrides json.RawMessage) ([]byte, *scenario.Plan, bool) {
-	var base map[string]json.RawMessage
-	if err := json.Unmarshal(doc, &base); err != nil {
-		failErr(c, err, "stored scenario")
-		return nil, nil, false
-	}
-	if len(overrides) > 0 && string(overrides) != "null" {
-		var over map[string]json.RawMessage
-		if err := json.Unmarshal(overrides, &over); err != nil {
-			fail(c, http.StatusBadRequest, "malformed_json", "overrides", "overrides must be a JSON object of scenario fields: %v", err)
-			return nil, nil, false
-		}
-		if _, ok := over["virtual_users"]; ok {
-			delete(base, "rate_per_second")
-			delete(base, "load")
-		}
-		if _, ok := over["rate_per_second"]; ok {
-			delete(base, "virtual_users")
-			delete(base, "load")
-		}
-		if _, ok := over["load"]; ok {
-			for _, f := range seedLoad {
-				delete(base, f)
-			}
-		}
-		for k, v := range over {
-			base[k] = v
-		}
-	}
-	merged, _ := json.Marshal(base)
-	sc, err := scenario.ParseJSON(merged)
-	if err != nil {
-		if es, ok := scenario.AsErrors(err); ok && len(es) > 0 {
-			fail(c, http.StatusUnprocessableEntity, "invalid_overrides", "overrides."+es[0].Path, "the scenario with these overrides is invalid: %v", err)
-		} else {
-			fail(c, http.StatusUnprocessableEntity, "invalid_overrides", "overrides", "%v", err)
-		}
-		return nil, nil, false
-	}
-	plan, _ := scenario.Compile(sc)
-	canonical, _ := sc.JSON()
-	return canonical, plan, true
-}
-
-// checkTarget requires a base URL when a step's URL is a path, and checks it.
-func checkTarget(c *gin.Context, target string, plan *scenario.Plan) bool {
-	relative := false
-	for _, st := range plan.Steps {
-		src := strings.ToLower(st.URL.Source())
-		if !strings.HasPrefix(src, "http://") && !strings.HasPrefix(src, "https://") && !strings.HasPrefix(src, "{{") {
-			relative = true
-		}
-	}
-	if target == "" {
-		if relative {
-			fail(c, http.StatusUnprocessableEntity, "missing_field", "target_base_url", "target_base_url is required: the scenario's steps have paths, not absolute URLs")
-			return false
-		}
-		return true
-	}
-	u, err := url.Parse(target)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-		fail(c, http.StatusUnprocessableEntity, "invalid_field", "target_base_url", "target_base_url %q must be an http(s) URL without a query", target)
-		return false
-	}
-	return true
 }
 
 func (s *Server) getRun(c *gin.Context) {
@@ -299,7 +93,7 @@ func (s *Server) listRuns(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if f.Before != "" && !validID.MatchString(f.Before) {
+	if f.Before != "" && !service.ValidID(f.Before) {
 		fail(c, http.StatusBadRequest, "bad_query", "before", "before must be a run ID, got %q", f.Before)
 		return
 	}
@@ -470,24 +264,8 @@ func (s *Server) abortRun(c *gin.Context) {
 	if c.Request.ContentLength != 0 && !bindJSON(c, &req) {
 		return
 	}
-	if store.Finished(r.Status) {
-		fail(c, http.StatusConflict, "finished", "", "run %s is already %s", r.ID, r.Status)
-		return
-	}
-	if req.By == "" {
-		req.By = "api"
-	}
-	sig := workflows.AbortSignal{By: req.By, Reason: req.Reason}
-	err := s.cfg.Temporal.SignalWorkflow(c, r.WorkflowID, "", workflows.SignalAbort, sig)
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) {
-		// The workflow is gone (it never started, or its history was lost):
-		// nothing runs the load any more, so end the run here.
-		_ = s.cfg.Store.FinishRun(c, r.ID, store.StatusAborted, "aborted by "+req.By+" (no workflow)", time.Now())
-		err = nil
-	}
-	if err != nil {
-		fail(c, http.StatusServiceUnavailable, "temporal_unavailable", "", "signal abort: %v", err)
+	if err := s.runsvc.Abort(c, r, req.By, req.Reason); err != nil {
+		failService(c, err, "abort of run "+r.ID)
 		return
 	}
 	c.JSON(http.StatusAccepted, gin.H{"run_id": r.ID, "status": "aborting"})
@@ -508,29 +286,8 @@ func (s *Server) rampRun(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	if req.Target == nil || *req.Target < 0 {
-		fail(c, http.StatusUnprocessableEntity, "invalid_field", "target", "target must be a number >= 0 (VUs, or iterations/s in the open model)")
-		return
-	}
-	if req.OverSeconds < 0 || req.OverSeconds > 3600 {
-		fail(c, http.StatusUnprocessableEntity, "invalid_field", "over_seconds", "over_seconds must be 0..3600")
-		return
-	}
-	if store.Finished(r.Status) {
-		fail(c, http.StatusConflict, "finished", "", "run %s is already %s", r.ID, r.Status)
-		return
-	}
-	if plan, err := fold.CompileRun(r); err == nil && plan.MaxVUs > 0 && plan.Profile.Model == profile.Closed && *req.Target > float64(plan.MaxVUs) {
-		fail(c, http.StatusUnprocessableEntity, "invalid_field", "target", "target %g is above the scenario's max_vus (%d)", *req.Target, plan.MaxVUs)
-		return
-	}
-	if *req.Target > profile.MaxVUs {
-		fail(c, http.StatusUnprocessableEntity, "invalid_field", "target", "target %g is above the limit of %d", *req.Target, profile.MaxVUs)
-		return
-	}
-	sig := workflows.RampSignal{Target: *req.Target, Over: time.Duration(req.OverSeconds * float64(time.Second)), By: req.By}
-	if err := s.cfg.Temporal.SignalWorkflow(c, r.WorkflowID, "", workflows.SignalRamp, sig); err != nil {
-		fail(c, http.StatusServiceUnavailable, "temporal_unavailable", "", "signal ramp: %v", err)
+	if err := s.runsvc.Ramp(c, r, req.Target, req.OverSeconds, req.By); err != nil {
+		failService(c, err, "ramp of run "+r.ID)
 		return
 	}
 	c.JSON(http.StatusAccepted, gin.H{"run_id": r.ID, "target": *req.Target})
@@ -545,7 +302,7 @@ func (s *Server) compareRuns(c *gin.Context) {
 			fail(c, http.StatusBadRequest, "missing_field", name, "%s is required: GET /runs/compare?base=RUN&head=RUN", name)
 			return
 		}
-		if !validID.MatchString(id) {
+		if !service.ValidID(id) {
 			fail(c, http.StatusBadRequest, "bad_id", name, "%q is not a valid ID", id)
 			return
 		}

@@ -2,8 +2,6 @@ package api
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,18 +11,13 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/barrage/barrage/internal/scenario"
+	"github.com/barrage/barrage/internal/service"
 	"github.com/barrage/barrage/internal/store"
 )
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 // newID returns a time-ordered ID with a prefix: sc_20261128T061500_3f9a1c2b.
-func newID(prefix string) string {
-	var b [5]byte
-	_, _ = rand.Read(b[:])
-	return prefix + time.Now().UTC().Format("20060102T150405") + "_" + hex.EncodeToString(b[:])
-}
-
 type scenarioJSON struct {
 	ScenarioID string          `json:"scenario_id"`
 	Version    int             `json:"version"`
@@ -68,7 +61,7 @@ func (s *Server) createScenario(c *gin.Context) {
 	if !ok {
 		return
 	}
-	st := &store.Scenario{ID: newID("sc_"), Version: 1, Name: sc.Name, Document: doc, CreatedAt: time.Now()}
+	st := &store.Scenario{ID: service.NewID("sc_"), Version: 1, Name: sc.Name, Document: doc, CreatedAt: time.Now()}
 	if err := s.cfg.Store.CreateScenario(c, st); err != nil {
 		failErr(c, err, "scenario")
 		return

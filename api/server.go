@@ -7,18 +7,19 @@ package api
 
 import (
 	"context"
-	"github.com/barrage/barrage/api/client"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	sdkclient "go.temporal.io/sdk/client"
 
+	"github.com/barrage/barrage/internal/fold"
 	"github.com/barrage/barrage/internal/scenario"
+	"github.com/barrage/barrage/internal/service"
 	"github.com/barrage/barrage/internal/store"
-	"github.com/barrage/barrage/workflows"
+	"github.com/barrage/barrage/internal/wire"
 )
 
 // Defaults of Config.
@@ -31,8 +32,10 @@ const (
 
 // Config is what the server needs.
 type Config struct {
-	Store    store.Store
-	Temporal sdkclient.Client
+	Store store.Store
+	// Orchestrator runs the runs (Temporal, through temporalport); nil:
+	// runs cannot be started or steered (a read-only server).
+	Orchestrator service.Orchestrator
 	// TemporalUI is the base URL of the Temporal Web UI, for links ("" = none).
 	TemporalUI string
 	Namespace  string
@@ -58,24 +61,24 @@ const maxPDFPrints = 2
 
 // Server is the HTTP service.
 type Server struct {
-	cfg         Config
-	log         *slog.Logger
-	router      *gin.Engine
-	runs        *runCache
-	controls    *controls
-	shardStarts *shardStarts
-	snapshots   *batchWriter[store.Snapshot, bool]
-	events      *batchWriter[store.Event, int64]
-	feeds       *feeds
-	folder      *folder
-	watch       *watch
-	feeders     sequentialFeeders
-	broker      *broker
-	metrics     *serviceMetrics
-	summaries   summaries
-	pdfSlots    chan struct{} // PDF prints running (each a Chromium)
-	wg          sync.WaitGroup
-	stop        context.CancelFunc
+	cfg       Config
+	log       *slog.Logger
+	router    *gin.Engine
+	runs      *runCache
+	controls  *controls
+	runsvc    *service.Runs
+	snapshots *batchWriter[store.Snapshot, bool]
+	events    *batchWriter[store.Event, int64]
+	feeds     *feeds
+	folder    *fold.Scheduler
+	watch     *watch
+	feeders   sequentialFeeders
+	broker    *broker
+	metrics   *serviceMetrics
+	summaries summaries
+	pdfSlots  chan struct{} // PDF prints running (each a Chromium)
+	wg        sync.WaitGroup
+	stop      context.CancelFunc
 }
 
 // foldChannel is the Postgres NOTIFY channel on which servers announce
@@ -98,16 +101,18 @@ func New(cfg Config) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: log, runs: newRunCache(cfg.Store), controls: newControls(cfg.Store), broker: newBroker(),
-		summaries: summaries{names: map[string]string{}, m: map[string]*client.RunSummary{}}, pdfSlots: make(chan struct{}, maxPDFPrints),
+		summaries: summaries{names: map[string]string{}, m: map[string]*wire.RunSummary{}}, pdfSlots: make(chan struct{}, maxPDFPrints),
 		metrics: newServiceMetrics(cfg.Store)}
-	s.folder = newFolder(s)
+	orch := cfg.Orchestrator
+	if orch == nil {
+		orch = noOrchestrator{}
+	}
+	s.runsvc = service.NewRuns(cfg.Store, orch)
+	s.folder = s.newScheduler()
 	s.watch = newWatch(s)
 	s.feeds = newFeeds(s)
 	s.snapshots = newSnapshotWriter(cfg.Store)
 	s.events = newEventWriter(cfg.Store)
-	s.shardStarts = newShardStarts(func(ctx context.Context, workflowID string, batch workflows.ShardStates) error {
-		return cfg.Temporal.SignalWorkflow(ctx, workflowID, "", workflows.SignalShardStates, batch)
-	})
 	ctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	if n, ok := cfg.Store.(store.Notifier); ok {
@@ -118,7 +123,7 @@ func New(cfg Config) *Server {
 			_ = n.Listen(ctx, foldChannel, func(runID string) { s.published(runID) })
 		}()
 	}
-	if cfg.Temporal != nil {
+	if cfg.Orchestrator != nil {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -159,7 +164,7 @@ func (s *Server) Close() {
 	s.stop()
 	s.snapshots.close()
 	s.events.close()
-	s.folder.close()
+	s.folder.Close()
 	s.wg.Wait()
 }
 
@@ -237,4 +242,24 @@ func (s *Server) readyz(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ok", "checks": checks})
+}
+
+// noOrchestrator stands in when a server has none: the API reads, but
+// starting or steering a run answers 503.
+type noOrchestrator struct{}
+
+var errNoOrchestrator = errors.New("this server runs no orchestrator")
+
+func (noOrchestrator) Start(context.Context, *store.Run) error { return errNoOrchestrator }
+func (noOrchestrator) Abort(context.Context, *store.Run, string, string, bool) error {
+	return errNoOrchestrator
+}
+func (noOrchestrator) Ramp(context.Context, *store.Run, float64, time.Duration, string) error {
+	return errNoOrchestrator
+}
+func (noOrchestrator) ShardsStarted(context.Context, string, []wire.ShardState) error {
+	return errNoOrchestrator
+}
+func (noOrchestrator) ShardSilent(context.Context, *store.Run, int, string, string) error {
+	return errNoOrchestrator
 }

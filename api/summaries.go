@@ -6,9 +6,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/barrage/barrage/api/client"
 	"github.com/barrage/barrage/internal/fold"
 	"github.com/barrage/barrage/internal/store"
+	"github.com/barrage/barrage/internal/wire"
 	"github.com/barrage/barrage/reports"
 )
 
@@ -21,7 +21,7 @@ const summaryCacheSize = 4096
 type summaries struct {
 	mu    sync.Mutex
 	names map[string]string
-	m     map[string]*client.RunSummary
+	m     map[string]*wire.RunSummary
 }
 
 // reportHead is the part of report.json a summary reads.
@@ -66,7 +66,7 @@ func (s *Server) scenarioName(r *store.Run) string {
 	return doc.Name
 }
 
-func (s *Server) finishedSummary(ctx context.Context, id string) *client.RunSummary {
+func (s *Server) finishedSummary(ctx context.Context, id string) *wire.RunSummary {
 	s.summaries.mu.Lock()
 	sum, ok := s.summaries.m[id]
 	s.summaries.mu.Unlock()
@@ -81,7 +81,7 @@ func (s *Server) finishedSummary(ctx context.Context, id string) *client.RunSumm
 	if json.Unmarshal(body, &h) != nil {
 		return nil
 	}
-	sum = &client.RunSummary{Requests: h.Totals.Requests, RPS: h.Totals.RPS, P95MS: h.LatencyMS.P95, ErrorRate: h.Totals.ErrorRate}
+	sum = &wire.RunSummary{Requests: h.Totals.Requests, RPS: h.Totals.RPS, P95MS: h.LatencyMS.P95, ErrorRate: h.Totals.ErrorRate}
 	for _, t := range h.Thresholds {
 		if !t.NoBaseline { // one was evaluated: the verdict is the report's
 			passed := (&reports.Report{Thresholds: h.Thresholds}).Passed()
@@ -99,7 +99,7 @@ func (s *Server) finishedSummary(ctx context.Context, id string) *client.RunSumm
 }
 
 // liveSummary is a running run's latest folded interval's figures.
-func (s *Server) liveSummary(ctx context.Context, r *store.Run) *client.RunSummary {
+func (s *Server) liveSummary(ctx context.Context, r *store.Run) *wire.RunSummary {
 	width := fold.Width(r)
 	now := int64(time.Since(r.Epoch) / width)
 	rows, err := s.cfg.Store.ListIntervals(ctx, r.ID, now-8, 16)
@@ -112,5 +112,5 @@ func (s *Server) liveSummary(ctx context.Context, r *store.Run) *client.RunSumma
 		return nil
 	}
 	p := reports.SeriesPoint(r.Epoch, fold.Folded(last, sum, width))
-	return &client.RunSummary{Requests: p.Requests, RPS: p.RPS, P95MS: p.P95, ErrorRate: p.ErrorRate}
+	return &wire.RunSummary{Requests: p.Requests, RPS: p.RPS, P95MS: p.P95, ErrorRate: p.ErrorRate}
 }

@@ -9,13 +9,11 @@ import (
 	"sync"
 	"time"
 
-	"go.temporal.io/api/serviceerror"
-
 	"github.com/barrage/barrage/internal/fold"
 	"github.com/barrage/barrage/internal/hist"
+	"github.com/barrage/barrage/internal/service"
 	"github.com/barrage/barrage/internal/store"
 	"github.com/barrage/barrage/reports"
-	"github.com/barrage/barrage/workflows"
 )
 
 // Watching shards. A shard holds a control request open at all times and
@@ -163,9 +161,11 @@ func (w *watch) loop(ctx context.Context) {
 }
 
 type silentShard struct {
-	run   *store.Run
-	watch *shardWatch
-	sig   workflows.ShardSilent
+	run    *store.Run
+	watch  *shardWatch
+	shard  int
+	worker string
+	why    string
 }
 
 // silent returns the shards that went silent, each once, and forgets runs
@@ -175,7 +175,7 @@ func (w *watch) silent(now time.Time) []silentShard {
 	defer w.mu.Unlock()
 	var out []silentShard
 	for id, rw := range w.runs {
-		if now.Sub(rw.touched) > idleAfter {
+		if now.Sub(rw.touched) > fold.IdleAfter {
 			delete(w.runs, id)
 			continue
 		}
@@ -188,9 +188,9 @@ func (w *watch) silent(now time.Time) []silentShard {
 				continue
 			}
 			sw.told = true
-			out = append(out, silentShard{run: rw.run, watch: sw, sig: workflows.ShardSilent{Shard: shard, Worker: sw.worker,
-				Why: fmt.Sprintf("silent: its connection to the server closed %s ago and its last snapshot came %s ago",
-					now.Sub(sw.dropped).Round(10*time.Millisecond), now.Sub(sw.lastAt).Round(10*time.Millisecond))}})
+			out = append(out, silentShard{run: rw.run, watch: sw, shard: shard, worker: sw.worker,
+				why: fmt.Sprintf("silent: its connection to the server closed %s ago and its last snapshot came %s ago",
+					now.Sub(sw.dropped).Round(10*time.Millisecond), now.Sub(sw.lastAt).Round(10*time.Millisecond))})
 		}
 	}
 	return out
@@ -199,19 +199,18 @@ func (w *watch) silent(now time.Time) []silentShard {
 func (w *watch) tell(ctx context.Context, s silentShard) {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	err := w.s.cfg.Temporal.SignalWorkflow(cctx, s.run.WorkflowID, "", workflows.SignalShardSilent, s.sig)
-	var gone *serviceerror.NotFound
+	err := w.s.runsvc.ShardSilent(cctx, s.run, s.shard, s.worker, s.why)
 	switch {
-	case errors.As(err, &gone):
+	case errors.Is(err, service.ErrNoWorkflow):
 		return // the run's workflow has ended: nothing to tell
 	case err != nil:
-		w.s.log.Warn("tell the run a shard went silent", "run", s.run.ID, "shard", s.sig.Shard, "err", err)
+		w.s.log.Warn("tell the run a shard went silent", "run", s.run.ID, "shard", s.shard, "err", err)
 		w.mu.Lock()
 		s.watch.told, s.watch.retryAt = false, time.Now().Add(2*time.Second)
 		w.mu.Unlock()
 		return
 	}
-	w.s.log.Info("shard went silent", "run", s.run.ID, "shard", s.sig.Shard, "worker", s.sig.Worker, "why", s.sig.Why)
+	w.s.log.Info("shard went silent", "run", s.run.ID, "shard", s.shard, "worker", s.worker, "why", s.why)
 }
 
 // ShardLost is told, by the run's workflow through its event activity,

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/barrage/barrage/internal/profile"
+	"github.com/barrage/barrage/internal/wire"
 )
 
 // Task queues, signals and the query of the run workflow.
@@ -247,20 +248,9 @@ type StartInput struct {
 	IntervalMS int
 }
 
-// Control is what every shard of a run follows: the global profile, each
-// shard's fraction of it, and whether to stop. Version increases with every
-// change; workers poll it from the server.
-type Control struct {
-	RunID     string
-	Version   int
-	Profile   profile.Profile
-	Fractions []float64
-	Aborted   bool
-	Reason    string
-	// Served is the fraction of the asked load the fleet carries (below 1
-	// when capacity is exhausted).
-	Served float64
-}
+// Control is what every shard of a run follows (see wire.Control): the
+// workflow publishes it, workers poll it from the server.
+type Control = wire.Control
 
 // ShardInput is one load activity's work. Its size does not grow with the
 // fleet: a shard reads its share of the load from the run's control.

@@ -3,21 +3,11 @@ package client
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
-
-	"github.com/barrage/barrage/workflows"
 )
-
-// ScenarioRef is the answer to storing a scenario.
-type ScenarioRef struct {
-	ScenarioID string `json:"scenario_id"`
-	Version    int    `json:"version"`
-	Name       string `json:"name"`
-}
 
 // CreateScenario stores a scenario (its JSON form).
 func (c *Client) CreateScenario(ctx context.Context, scenarioJSON []byte) (*ScenarioRef, error) {
@@ -33,15 +23,6 @@ func (c *Client) UpdateScenario(ctx context.Context, id string, scenarioJSON []b
 	return &out, err
 }
 
-// ScenarioInfo is a stored scenario as listed.
-type ScenarioInfo struct {
-	ScenarioID string          `json:"scenario_id"`
-	Version    int             `json:"version"`
-	Name       string          `json:"name"`
-	CreatedAt  time.Time       `json:"created_at"`
-	Scenario   json.RawMessage `json:"scenario,omitempty"`
-}
-
 // ListScenarios lists stored scenarios, newest first.
 func (c *Client) ListScenarios(ctx context.Context) ([]ScenarioInfo, error) {
 	var out struct {
@@ -49,57 +30,6 @@ func (c *Client) ListScenarios(ctx context.Context) ([]ScenarioInfo, error) {
 	}
 	err := c.doJSON(ctx, http.MethodGet, "/scenarios", "", nil, &out)
 	return out.Scenarios, err
-}
-
-// RunRequest starts a run.
-type RunRequest struct {
-	ScenarioID    string            `json:"scenario_id"`
-	TargetBaseURL string            `json:"target_base_url,omitempty"`
-	WorkerCount   int               `json:"worker_count,omitempty"`
-	Overrides     json.RawMessage   `json:"overrides,omitempty"`
-	Tags          map[string]string `json:"tags,omitempty"`
-	Baseline      string            `json:"baseline,omitempty"` // tag key=value of the run to compare with
-	BaselineRunID string            `json:"baseline_run_id,omitempty"`
-	// Elastic: take workers that join during the run (nil: the server's
-	// default, yes); MaxWorkers caps the shards it runs at once (0: none).
-	Elastic    *bool `json:"elastic,omitempty"`
-	MaxWorkers int   `json:"max_workers,omitempty"`
-}
-
-// Run is a run as the API shows it.
-type Run struct {
-	RunID              string            `json:"run_id"`
-	ScenarioID         string            `json:"scenario_id"`
-	ScenarioVersion    int               `json:"scenario_version"`
-	Status             string            `json:"status"`
-	TargetBaseURL      string            `json:"target_base_url"`
-	WorkerCount        int               `json:"worker_count"`
-	Tags               map[string]string `json:"tags"`
-	Reason             string            `json:"reason,omitempty"`
-	CreatedAt          time.Time         `json:"created_at"`
-	StartedAt          *time.Time        `json:"started_at,omitempty"`
-	EndedAt            *time.Time        `json:"ended_at,omitempty"`
-	TemporalWorkflowID string            `json:"temporal_workflow_id"`
-	TemporalUIURL      string            `json:"temporal_ui_url,omitempty"`
-	BaselineRunID      string            `json:"baseline_run_id,omitempty"`
-	Elastic            bool              `json:"elastic"`
-	MaxWorkers         int               `json:"max_workers"`
-	// ScenarioName is the scenario's name as run.
-	ScenarioName string `json:"scenario_name,omitempty"`
-	// Summary is what the run measured: its report's figures when it is
-	// finished, its latest interval's while it runs; absent before any.
-	Summary *RunSummary `json:"summary,omitempty"`
-}
-
-// RunSummary is a run's headline figures.
-type RunSummary struct {
-	Requests  uint64  `json:"requests"`
-	RPS       float64 `json:"rps"`
-	P95MS     float64 `json:"p95_ms"`
-	ErrorRate float64 `json:"error_rate"`
-	// ThresholdsPassed is the thresholds' verdict (absent: none, or not
-	// evaluated yet).
-	ThresholdsPassed *bool `json:"thresholds_passed,omitempty"`
 }
 
 // StartRun starts a run of a stored scenario.
@@ -176,16 +106,6 @@ func (c *Client) Health(ctx context.Context) error {
 
 // ---- the worker side: ingest, control, spec, registry ----
 
-// RunSpec is what a worker needs to run a shard.
-type RunSpec struct {
-	RunID         string          `json:"run_id"`
-	Scenario      json.RawMessage `json:"scenario"`
-	TargetBaseURL string          `json:"target_base_url"`
-	Shards        int             `json:"shards"`
-	IntervalMS    int             `json:"interval_ms"`
-	Epoch         time.Time       `json:"epoch"`
-}
-
 // Spec fetches a run's spec with the run's token.
 func (c *Client) Spec(ctx context.Context, runID, token string) (*RunSpec, error) {
 	var out RunSpec
@@ -194,27 +114,19 @@ func (c *Client) Spec(ctx context.Context, runID, token string) (*RunSpec, error
 }
 
 // Control fetches a run's current control (profile, shares, abort).
-func (c *Client) Control(ctx context.Context, runID, token string) (*workflows.Control, error) {
+func (c *Client) Control(ctx context.Context, runID, token string) (*Control, error) {
 	return c.ControlAfter(ctx, runID, token, -1, 0)
 }
 
 // ControlAfter waits up to wait for a control newer than version after and
 // returns it; when none came, the answer carries only the version, which
 // is then not above after.
-func (c *Client) ControlAfter(ctx context.Context, runID, token string, after int, wait time.Duration) (*workflows.Control, error) {
+func (c *Client) ControlAfter(ctx context.Context, runID, token string, after int, wait time.Duration) (*Control, error) {
 	return c.ControlFor(ctx, runID, token, nil, after, wait)
 }
 
-// ShardRef names the shard a load activity runs, in the requests it makes:
-// the server watches each shard's requests to notice one gone silent.
-type ShardRef struct {
-	Shard   int
-	Attempt int
-	Worker  string
-}
-
 // ControlFor is ControlAfter on behalf of shard who (nil: none named).
-func (c *Client) ControlFor(ctx context.Context, runID, token string, who *ShardRef, after int, wait time.Duration) (*workflows.Control, error) {
+func (c *Client) ControlFor(ctx context.Context, runID, token string, who *ShardRef, after int, wait time.Duration) (*Control, error) {
 	q := url.Values{}
 	if who != nil {
 		q.Set("shard", strconv.Itoa(who.Shard))
@@ -231,15 +143,9 @@ func (c *Client) ControlFor(ctx context.Context, runID, token string, who *Shard
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	var out workflows.Control
+	var out Control
 	err := c.doJSON(ctx, http.MethodGet, path, token, nil, &out)
 	return &out, err
-}
-
-// IngestResult is the answer to a snapshot.
-type IngestResult struct {
-	Inserted bool  `json:"inserted"`
-	Interval int64 `json:"interval"`
 }
 
 // PostSnapshot sends one encoded snapshot.
@@ -273,16 +179,6 @@ func (c *Client) ClaimRecords(ctx context.Context, runID, token string, who Shar
 	return out.Lo, out.Hi, err
 }
 
-// WorkerBeat is a worker's announcement of itself.
-type WorkerBeat struct {
-	ID     string `json:"id"`
-	MaxVUs int    `json:"max_vus"`
-	MaxRPS int    `json:"max_rps"`
-	Host   string `json:"host"`
-	RunID  string `json:"run_id,omitempty"`
-	Shard  int    `json:"shard"`
-}
-
 // Heartbeat announces a worker (its capacity, and what it runs).
 func (c *Client) Heartbeat(ctx context.Context, fleetToken string, b WorkerBeat) error {
 	return c.doJSON(ctx, http.MethodPost, "/workers/heartbeat", fleetToken, b, nil)
@@ -292,14 +188,4 @@ func (c *Client) Heartbeat(ctx context.Context, fleetToken string, b WorkerBeat)
 // this worker took a shard.
 func (c *Client) ShardStarted(ctx context.Context, runID, token string, st ShardState) error {
 	return c.doJSON(ctx, http.MethodPost, "/ingest/runs/"+url.PathEscape(runID)+"/shards", token, st, nil)
-}
-
-// ShardState is a shard's start as a worker reports it.
-type ShardState struct {
-	Shard   int    `json:"shard"`
-	Attempt int    `json:"attempt"`
-	Worker  string `json:"worker"`
-	MaxVUs  int    `json:"max_vus"`
-	MaxRPS  int    `json:"max_rps"`
-	Detail  string `json:"detail,omitempty"`
 }

@@ -17,9 +17,10 @@ package fold
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/barrage/barrage/reports"
 	"slices"
 	"time"
+
+	"github.com/barrage/barrage/reports"
 
 	"github.com/barrage/barrage/internal/hist"
 	"github.com/barrage/barrage/internal/scenario"
@@ -160,6 +161,9 @@ func (f *Folder) figures(sum *Summary, head *hist.Snapshot) {
 		sum.Steps[i] = sf
 	}
 }
+
+// DefaultIntervalMS is a run's snapshot interval.
+const DefaultIntervalMS = 1000
 
 // Bounds returns interval k's wall-clock bounds.
 func Bounds(r *store.Run, k int64) (start, end time.Time) {

@@ -22,6 +22,7 @@ import (
 	"github.com/barrage/barrage/api"
 	apiclient "github.com/barrage/barrage/api/client"
 	"github.com/barrage/barrage/internal/devserver"
+	"github.com/barrage/barrage/internal/service/temporalport"
 	"github.com/barrage/barrage/internal/store"
 	"github.com/barrage/barrage/workers"
 )
@@ -91,7 +92,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.URL = "http://" + ln.Addr().String()
 	s.api = api.New(api.Config{
-		Store: s.st, Temporal: s.tc, TemporalUI: s.UI, Namespace: cfg.Namespace, FoldGrace: cfg.FoldGrace,
+		Store: s.st, Orchestrator: temporalport.New(s.tc), TemporalUI: s.UI, Namespace: cfg.Namespace, FoldGrace: cfg.FoldGrace,
 		FleetToken: cfg.FleetToken, Logger: log, Ready: s.temporalReady, RetainSnapshots: cfg.RetainSnapshots,
 	})
 	s.http = &http.Server{Handler: s.api.Handler(), ReadHeaderTimeout: 10 * time.Second}

@@ -1,11 +1,11 @@
-package api
+package service
 
 import (
 	"context"
 	"sync"
 	"time"
 
-	"github.com/barrage/barrage/workflows"
+	"github.com/barrage/barrage/internal/wire"
 )
 
 // Shard starts are relayed to the run's workflow as signals. A fleet
@@ -20,26 +20,26 @@ const (
 )
 
 type shardStarts struct {
-	signal func(ctx context.Context, workflowID string, batch workflows.ShardStates) error
+	signal func(ctx context.Context, workflowID string, batch []wire.ShardState) error
 	mu     sync.Mutex
 	runs   map[string]*shardBatch // the open batch of each run
 }
 
 type shardBatch struct {
 	workflowID string
-	states     []workflows.ShardState
+	states     []wire.ShardState
 	done       chan struct{} // closed once the batch's signal is sent, or failed
 	err        error
 	timer      *time.Timer
 }
 
-func newShardStarts(signal func(ctx context.Context, workflowID string, batch workflows.ShardStates) error) *shardStarts {
+func newShardStarts(signal func(ctx context.Context, workflowID string, batch []wire.ShardState) error) *shardStarts {
 	return &shardStarts{signal: signal, runs: map[string]*shardBatch{}}
 }
 
 // relay adds a shard's start to its run's batch and waits until the batch
 // is signalled.
-func (ss *shardStarts) relay(ctx context.Context, runID, workflowID string, st workflows.ShardState) error {
+func (ss *shardStarts) relay(ctx context.Context, runID, workflowID string, st wire.ShardState) error {
 	ss.mu.Lock()
 	b := ss.runs[runID]
 	if b == nil {
@@ -74,6 +74,6 @@ func (ss *shardStarts) flush(runID string, b *shardBatch) {
 	ss.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	b.err = ss.signal(ctx, b.workflowID, workflows.ShardStates{States: states})
+	b.err = ss.signal(ctx, b.workflowID, states)
 	close(b.done)
 }

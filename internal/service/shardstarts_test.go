@@ -1,4 +1,4 @@
-package api
+package service
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/barrage/barrage/workflows"
+	"github.com/barrage/barrage/internal/wire"
 )
 
 // TestShardStartsGatherABurst: a burst of starts of one run goes out as a
@@ -15,10 +15,10 @@ import (
 func TestShardStartsGatherABurst(t *testing.T) {
 	var (
 		mu      sync.Mutex
-		signals = map[string][]workflows.ShardStates{}
+		signals = map[string][][]wire.ShardState{}
 		failing = map[string]bool{"wf-bad": true}
 	)
-	ss := newShardStarts(func(_ context.Context, wf string, b workflows.ShardStates) error {
+	ss := newShardStarts(func(_ context.Context, wf string, b []wire.ShardState) error {
 		mu.Lock()
 		defer mu.Unlock()
 		signals[wf] = append(signals[wf], b)
@@ -32,21 +32,21 @@ func TestShardStartsGatherABurst(t *testing.T) {
 	errs := make([]error, n+3)
 	for i := range n {
 		wg.Go(func() {
-			errs[i] = ss.relay(t.Context(), "run-a", "wf-a", workflows.ShardState{Shard: i, Worker: "w"})
+			errs[i] = ss.relay(t.Context(), "run-a", "wf-a", wire.ShardState{Shard: i, Worker: "w"})
 		})
 	}
 	for i := range 3 {
 		wg.Go(func() {
-			errs[n+i] = ss.relay(t.Context(), "run-b", "wf-bad", workflows.ShardState{Shard: i, Worker: "w"})
+			errs[n+i] = ss.relay(t.Context(), "run-b", "wf-bad", wire.ShardState{Shard: i, Worker: "w"})
 		})
 	}
 	wg.Wait()
 	seen := map[int]int{}
 	for _, b := range signals["wf-a"] {
-		if len(b.States) > shardBatchMax {
-			t.Errorf("a signal of %d states", len(b.States))
+		if len(b) > shardBatchMax {
+			t.Errorf("a signal of %d states", len(b))
 		}
-		for _, st := range b.States {
+		for _, st := range b {
 			seen[st.Shard]++
 		}
 	}
