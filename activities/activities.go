@@ -1,8 +1,8 @@
 // Package activities holds the work of a run, as Temporal activities: the
 // server's (prepare, start, publish control, record events, finish, build the
-// report) and the fleet's (LoadShard). They are methods on one struct that
-// carries the dependencies; a server sets the store side, a worker the
-// client side.
+// report), methods on Server, which holds the store; and the fleet's
+// (LoadShard), methods on Fleet, which holds the server's HTTP client. A
+// process registers the ones it runs (package workers).
 package activities
 
 import (
@@ -26,9 +26,9 @@ import (
 // errInvalidRun is the type of errors retrying cannot fix.
 const errInvalidRun = "invalid_run"
 
-// Activities carries what the activities need.
-type Activities struct {
-	// The server's side.
+// Server carries what the server's activities need: they prepare, start,
+// steer, finish and report runs on the control queue, next to the store.
+type Server struct {
 	Store store.Store
 	// ControlPublished, when set, learns every control this process stores,
 	// so that the API serves it to the run's shards at once.
@@ -36,8 +36,12 @@ type Activities struct {
 	// ShardLost, when set, learns every shard the run's workflow takes as
 	// lost (the server declares its measurement gap).
 	ShardLost func(runID string, shard int)
+	Logger    *slog.Logger
+}
 
-	// The fleet's side.
+// Fleet carries what a worker's load activity needs: it runs shards on the
+// load queue and talks to the server over HTTP only.
+type Fleet struct {
 	Server   *client.Client
 	WorkerID string
 	MaxVUs   int // this worker's declared capacity (0: none)
@@ -48,19 +52,18 @@ type Activities struct {
 	// TemporalHealthy returns when this worker last reached Temporal (nil:
 	// always trusted).
 	TemporalHealthy func() time.Time
-
-	Logger *slog.Logger
+	Logger          *slog.Logger
 }
 
-func (a *Activities) log() *slog.Logger {
+func (a *Fleet) log() *slog.Logger {
 	if a.Logger == nil {
 		return slog.New(slog.DiscardHandler)
 	}
 	return a.Logger
 }
 
-// RegisterControl registers the server's activities on w.
-func (a *Activities) RegisterControl(w worker.Registry) {
+// Register registers the server's activities on w.
+func (a *Server) Register(w worker.Registry) {
 	for name, fn := range map[string]any{
 		workflows.ActivityPrepareRun: a.PrepareRun, workflows.ActivityStartRun: a.StartRun,
 		workflows.ActivityPublishControl: a.PublishControl, workflows.ActivityRecordEvent: a.RecordEvent,
@@ -70,8 +73,8 @@ func (a *Activities) RegisterControl(w worker.Registry) {
 	}
 }
 
-// RegisterLoad registers the fleet's activity on w.
-func (a *Activities) RegisterLoad(w worker.Registry) {
+// Register registers the fleet's activity on w.
+func (a *Fleet) Register(w worker.Registry) {
 	w.RegisterActivityWithOptions(a.LoadShard, activity.RegisterOptions{Name: workflows.ActivityLoadShard})
 }
 
@@ -80,7 +83,7 @@ func invalid(format string, args ...any) error {
 }
 
 // PrepareRun reads the run and checks that it can run.
-func (a *Activities) PrepareRun(ctx context.Context, runID string) (workflows.RunSpec, error) {
+func (a *Server) PrepareRun(ctx context.Context, runID string) (workflows.RunSpec, error) {
 	r, err := a.Store.GetRun(ctx, runID)
 	if errors.Is(err, store.ErrNotFound) {
 		return workflows.RunSpec{}, invalid("run %s does not exist", runID)
@@ -113,7 +116,7 @@ func (a *Activities) PrepareRun(ctx context.Context, runID string) (workflows.Ru
 }
 
 // StartRun marks the run running; repeating it is harmless.
-func (a *Activities) StartRun(ctx context.Context, in workflows.StartInput) error {
+func (a *Server) StartRun(ctx context.Context, in workflows.StartInput) error {
 	err := a.Store.StartRun(ctx, in.RunID, in.Epoch, in.IntervalMS, time.Now())
 	if errors.Is(err, store.ErrConflict) {
 		r, gerr := a.Store.GetRun(ctx, in.RunID)
@@ -131,7 +134,7 @@ func (a *Activities) StartRun(ctx context.Context, in workflows.StartInput) erro
 }
 
 // PublishControl stores the control every shard follows.
-func (a *Activities) PublishControl(ctx context.Context, c workflows.Control) error {
+func (a *Server) PublishControl(ctx context.Context, c workflows.Control) error {
 	doc, err := json.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("encode control: %w", err)
@@ -146,7 +149,7 @@ func (a *Activities) PublishControl(ctx context.Context, c workflows.Control) er
 }
 
 // RecordEvent adds a line to the run's timeline.
-func (a *Activities) RecordEvent(ctx context.Context, in workflows.EventInput) error {
+func (a *Server) RecordEvent(ctx context.Context, in workflows.EventInput) error {
 	if _, err := a.Store.AppendEvent(ctx, store.Event{RunID: in.RunID, At: time.Now(), Kind: in.Kind, Detail: in.Detail}); err != nil {
 		return err
 	}
@@ -157,7 +160,7 @@ func (a *Activities) RecordEvent(ctx context.Context, in workflows.EventInput) e
 }
 
 // FinishRun marks the run finished; repeating it is harmless.
-func (a *Activities) FinishRun(ctx context.Context, in workflows.FinishInput) error {
+func (a *Server) FinishRun(ctx context.Context, in workflows.FinishInput) error {
 	err := a.Store.FinishRun(ctx, in.RunID, in.Status, in.Reason, time.Now())
 	if errors.Is(err, store.ErrConflict) {
 		return nil // finished by an earlier attempt
@@ -178,7 +181,7 @@ func (a *Activities) FinishRun(ctx context.Context, in workflows.FinishInput) er
 
 // BuildReport builds the run's report from its stored folded intervals and
 // stores it.
-func (a *Activities) BuildReport(ctx context.Context, runID string) error {
+func (a *Server) BuildReport(ctx context.Context, runID string) error {
 	rep, err := fold.BuildReport(ctx, a.Store, runID, func(done int) {
 		activity.RecordHeartbeat(ctx, done)
 	})

@@ -33,7 +33,7 @@ const (
 // abort), sends a snapshot every interval to the server's ingest endpoint and
 // heartbeats its progress to Temporal. It returns when the profile ends,
 // when the run is aborted, or when Temporal cancels it.
-func (a *Activities) LoadShard(ctx context.Context, in workflows.ShardInput) (workflows.ShardResult, error) {
+func (a *Fleet) LoadShard(ctx context.Context, in workflows.ShardInput) (workflows.ShardResult, error) {
 	info := activity.GetInfo(ctx)
 	res := workflows.ShardResult{Shard: in.Shard, Worker: a.WorkerID, Attempt: int(info.Attempt)}
 	log := a.log().With("run", in.RunID, "shard", in.Shard, "attempt", info.Attempt)
@@ -124,7 +124,7 @@ func (a *Activities) LoadShard(ctx context.Context, in workflows.ShardInput) (wo
 
 // fetchPlan reads the run's spec from the server, retrying for a while, and
 // compiles its scenario.
-func (a *Activities) fetchPlan(ctx context.Context, in workflows.ShardInput) (*scenario.Plan, *client.RunSpec, error) {
+func (a *Fleet) fetchPlan(ctx context.Context, in workflows.ShardInput) (*scenario.Plan, *client.RunSpec, error) {
 	var spec *client.RunSpec
 	var err error
 	for attempt := 0; attempt < 20; attempt++ {
@@ -157,7 +157,7 @@ func (a *Activities) fetchPlan(ctx context.Context, in workflows.ShardInput) (*s
 // drive runs the engine while following the run's control and Temporal's
 // cancellation.
 // It returns the engine's summary and, when the run was aborted, by whom.
-func (a *Activities) drive(ctx context.Context, in workflows.ShardInput, who *client.ShardRef, eng *engine.Engine, log interface {
+func (a *Fleet) drive(ctx context.Context, in workflows.ShardInput, who *client.ShardRef, eng *engine.Engine, log interface {
 	Warn(string, ...any)
 }) (engine.Summary, string) {
 	runCtx, stop := context.WithCancel(context.Background())
@@ -208,7 +208,7 @@ func (a *Activities) drive(ctx context.Context, in workflows.ShardInput, who *cl
 // Temporal for longer than the heartbeat timeout: by then the run has
 // declared the shard lost and given its share to others, and going on would
 // double the load on the target. Snapshots are still delivered.
-func (a *Activities) watchTemporal(runCtx context.Context, abort func(string)) {
+func (a *Fleet) watchTemporal(runCtx context.Context, abort func(string)) {
 	if a.TemporalHealthy == nil {
 		return
 	}
@@ -227,7 +227,7 @@ func (a *Activities) watchTemporal(runCtx context.Context, abort func(string)) {
 	}
 }
 
-func (a *Activities) progress(eng *engine.Engine, snd *sender) workflows.ShardProgress {
+func (a *Fleet) progress(eng *engine.Engine, snd *sender) workflows.ShardProgress {
 	delivered, _, _, _ := snd.stats()
 	return workflows.ShardProgress{Worker: a.WorkerID, Offset: eng.Offset(), Snapshots: delivered}
 }
@@ -268,7 +268,7 @@ func firstBeat() time.Duration {
 
 // followControl follows the run's control — each request waits for a
 // newer version — and applies changes to the engine.
-func (a *Activities) followControl(runCtx context.Context, in workflows.ShardInput, who *client.ShardRef, eng *engine.Engine, abort func(string), log interface {
+func (a *Fleet) followControl(runCtx context.Context, in workflows.ShardInput, who *client.ShardRef, eng *engine.Engine, abort func(string), log interface {
 	Warn(string, ...any)
 }) {
 	version := 0
@@ -307,7 +307,7 @@ func (a *Activities) followControl(runCtx context.Context, in workflows.ShardInp
 // firstControl reads the run's control once before the shard starts (nil
 // when it cannot be had soon: the shard then starts on the run's first plan
 // and follows the control as soon as it gets it).
-func (a *Activities) firstControl(ctx context.Context, in workflows.ShardInput) *workflows.Control {
+func (a *Fleet) firstControl(ctx context.Context, in workflows.ShardInput) *workflows.Control {
 	for attempt := 0; attempt < 3 && ctx.Err() == nil; attempt++ {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		c, err := a.Server.Control(cctx, in.RunID, in.Token)
@@ -345,7 +345,7 @@ func initialShare(c *workflows.Control, shard int) []float64 {
 // from then on. It retries for a while: without it the shard still runs, but
 // the workflow plans with less knowledge of the fleet, and an elastic run
 // waits for it before it queues a newcomer.
-func (a *Activities) reportStart(ctx context.Context, in workflows.ShardInput, attempt int, detail string) {
+func (a *Fleet) reportStart(ctx context.Context, in workflows.ShardInput, attempt int, detail string) {
 	st := client.ShardState{Shard: in.Shard, Attempt: attempt, Worker: a.WorkerID, MaxVUs: a.MaxVUs, MaxRPS: a.MaxRPS, Detail: detail}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -362,7 +362,7 @@ func (a *Activities) reportStart(ctx context.Context, in workflows.ShardInput, a
 	}
 }
 
-func (a *Activities) event(ctx context.Context, in workflows.ShardInput, kind, detail string) {
+func (a *Fleet) event(ctx context.Context, in workflows.ShardInput, kind, detail string) {
 	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := a.Server.PostShardEvent(ectx, in.RunID, in.Token, a.ref(ctx, in), kind, detail); err != nil {
@@ -371,7 +371,7 @@ func (a *Activities) event(ctx context.Context, in workflows.ShardInput, kind, d
 }
 
 // ref names the shard this activity runs, for the server's requests.
-func (a *Activities) ref(ctx context.Context, in workflows.ShardInput) *client.ShardRef {
+func (a *Fleet) ref(ctx context.Context, in workflows.ShardInput) *client.ShardRef {
 	return &client.ShardRef{Shard: in.Shard, Attempt: int(activity.GetInfo(ctx).Attempt), Worker: a.WorkerID}
 }
 

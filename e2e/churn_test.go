@@ -84,7 +84,7 @@ func TestThousandsOfReplacements(t *testing.T) {
 	defer st.Close()
 	run := createRun(ctx, t, st, 4)
 
-	control := workers.NewControl(tc, &activities.Activities{Store: st})
+	control := workers.NewControl(tc, &activities.Server{Store: st})
 	ch := &churner{tc: tc, losses: losses}
 	load := worker.New(tc, workflows.LoadQueue, worker.Options{MaxConcurrentActivityExecutionSize: 8, DisableWorkflowWorker: true})
 	load.RegisterActivityWithOptions(ch.LoadShard, activity.RegisterOptions{Name: workflows.ActivityLoadShard})

@@ -20,13 +20,13 @@ import (
 )
 
 // NewControl returns the server's worker: the run workflow and the store's activities.
-func NewControl(c client.Client, acts *activities.Activities) worker.Worker {
+func NewControl(c client.Client, acts *activities.Server) worker.Worker {
 	w := worker.New(c, workflows.ControlQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: 64,
 	})
 	w.RegisterWorkflowWithOptions(workflows.Run, workflow.RegisterOptions{Name: "Run"})
 	w.RegisterWorkflowWithOptions(workflows.ShardGroup, workflow.RegisterOptions{Name: workflows.WorkflowShardGroup})
-	acts.RegisterControl(w)
+	acts.Register(w)
 	return w
 }
 
@@ -34,13 +34,13 @@ func NewControl(c client.Client, acts *activities.Activities) worker.Worker {
 // sends each of its heartbeats (every workflows.HeartbeatEvery) at once,
 // rather than the SDK's default of holding them back up to 80 % of the
 // heartbeat timeout, so that loss detection stays predictable.
-func NewLoad(c client.Client, acts *activities.Activities) worker.Worker {
+func NewLoad(c client.Client, acts *activities.Fleet) worker.Worker {
 	w := worker.New(c, workflows.LoadQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: 1,
 		DisableWorkflowWorker:              true,
 		MaxHeartbeatThrottleInterval:       workflows.HeartbeatEvery,
 		DefaultHeartbeatThrottleInterval:   workflows.HeartbeatEvery,
 	})
-	acts.RegisterLoad(w)
+	acts.Register(w)
 	return w
 }

@@ -54,7 +54,7 @@ func RunNode(ctx context.Context, cfg NodeConfig) error {
 		_, err := tc.CheckHealth(ctx, &sdkclient.CheckHealthRequest{})
 		return err
 	})
-	acts := &activities.Activities{Server: c, WorkerID: cfg.ID, MaxVUs: cfg.MaxVUs, MaxRPS: cfg.MaxRPS, SpoolDir: cfg.SpoolDir,
+	acts := &activities.Fleet{Server: c, WorkerID: cfg.ID, MaxVUs: cfg.MaxVUs, MaxRPS: cfg.MaxRPS, SpoolDir: cfg.SpoolDir,
 		Logger: log, TemporalHealthy: health}
 	w := workers.NewLoad(tc, acts)
 	if err := w.Start(); err != nil {

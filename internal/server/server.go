@@ -97,7 +97,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	})
 	s.http = &http.Server{Handler: s.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.done <- s.http.Serve(ln) }()
-	acts := &activities.Activities{Store: s.st, Logger: log, ControlPublished: s.api.ControlPublished,
+	acts := &activities.Server{Store: s.st, Logger: log, ControlPublished: s.api.ControlPublished,
 		ShardLost: s.api.ShardLost}
 	s.workers = append(s.workers, workers.NewControl(s.tc, acts))
 	if err := s.addLocalWorkers(cfg); err != nil {
@@ -191,7 +191,7 @@ func (s *Server) addLocalWorkers(cfg Config) error {
 		return err
 	}
 	for i := 1; i <= cfg.LocalWorkers; i++ {
-		acts := &activities.Activities{Server: c, WorkerID: fmt.Sprintf("local-%d", i), MaxVUs: cfg.LocalMaxVUs, Logger: s.log}
+		acts := &activities.Fleet{Server: c, WorkerID: fmt.Sprintf("local-%d", i), MaxVUs: cfg.LocalMaxVUs, Logger: s.log}
 		s.workers = append(s.workers, workers.NewLoad(s.tc, acts))
 	}
 	return nil
