@@ -13,14 +13,11 @@ import (
 	"github.com/barrage/barrage/internal/scenario"
 	"github.com/barrage/barrage/internal/service"
 	"github.com/barrage/barrage/internal/store"
+	"github.com/barrage/barrage/internal/wire"
 )
 
 // apiError is the body of every error: {"error": {"code", "message", "field"}}.
-type apiError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
+type apiError = wire.APIError
 
 func fail(c *gin.Context, status int, code, field, format string, args ...any) {
 	c.AbortWithStatusJSON(status, gin.H{"error": apiError{Code: code, Message: fmt.Sprintf(format, args...), Field: field}})

@@ -12,6 +12,15 @@ import (
 	"github.com/barrage/barrage/internal/profile"
 )
 
+// APIError is what every error answer of the API holds, as
+// {"error": APIError}: a stable code, a message for people, and the
+// request field at fault, if one is.
+type APIError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
 // ScenarioRef is the answer to storing a scenario.
 type ScenarioRef struct {
 	ScenarioID string `json:"scenario_id"`
