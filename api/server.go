@@ -1,8 +1,17 @@
-// Package api is Barrage's HTTP service, on Gin: the user-facing API
-// (scenarios, runs, live metrics, abort, ramp, reports), the fleet's ingest
-// endpoints (snapshots, events, control, spec), and the folding of
-// snapshots into intervals. It is composition: the work is done by the store,
-// the activities and Temporal.
+// Package api is Barrage's HTTP layer, on Gin: it turns requests into
+// calls and answers, and holds no business rule of its own.
+//
+//   - The user-facing API: scenarios (to the store), runs (started and
+//     steered through the run service, package service), reports, live
+//     metrics over SSE, the run's events, and the web console under /ui/.
+//   - The fleet's ingest: snapshots (batched into the store, then folded by
+//     package fold's Scheduler), events, control polls, spec, feeder record
+//     claims and shard starts, each authenticated by the run's token.
+//   - The worker registry and the service's own /metrics.
+//
+// Its JSON shapes live in package wire, shared with the typed client
+// (api/client). It imports no Temporal package: the orchestrator sits
+// behind service.Orchestrator (Config.Orchestrator).
 package api
 
 import (
