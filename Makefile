@@ -4,8 +4,6 @@
 GO        ?= go
 BIN       := bin/barrage
 PKGS      := ./...
-STATICCHECK_VERSION := v0.8.2
-WORKFLOWCHECK_VERSION := v0.6.0
 TARGET_ADDR ?= 127.0.0.1:18080
 
 .PHONY: all build run test test-short vet workflowcheck fmt fmt-check lint fuzz bench bench-generator bench-open bench-memory bench-freeze clean web web-test
@@ -42,9 +40,9 @@ vet:
 	$(GO) vet $(PKGS)
 
 # Workflow code must stay deterministic (no time.Now, goroutines, maps ranged
-# for output, ...).
+# for output, ...). The checker's version is pinned by the tool directive in go.mod.
 workflowcheck:
-	$(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION) ./workflows/...
+	$(GO) tool workflowcheck ./workflows/...
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
@@ -53,8 +51,9 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# staticcheck's version is pinned by the tool directive in go.mod.
 lint: fmt-check vet workflowcheck
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
 
 # Runs each fuzz target for FUZZTIME (new findings land in testdata/fuzz).
 FUZZTIME ?= 30s
