@@ -20,6 +20,14 @@ func get(t *testing.T, h http.Handler, path string) *httptest.ResponseRecorder {
 	return w
 }
 
+// checkedGet is get, its answer held to api/openapi.json.
+func checkedGet(t *testing.T, h http.Handler, path string) *httptest.ResponseRecorder {
+	t.Helper()
+	w := get(t, h, path)
+	checkResponse(t, http.MethodGet, path, w.Code, w.Header(), w.Body.Bytes())
+	return w
+}
+
 // TestConsoleRoutes: / goes to the console; every console page is the
 // shell, under a policy that keeps it to this origin; the assets are the
 // embedded bundle.
@@ -55,7 +63,7 @@ func TestReportFormats(t *testing.T) {
 	s, _, id := feedFixture(t)
 	h := s.Handler()
 
-	w := get(t, h, "/runs/"+id+"/report?format=html")
+	w := checkedGet(t, h, "/runs/"+id+"/report?format=html")
 	body := w.Body.String()
 	if w.Code != http.StatusOK || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
 		t.Fatalf("html: %d %q %.300s", w.Code, w.Header().Get("Content-Type"), body)
@@ -72,7 +80,7 @@ func TestReportFormats(t *testing.T) {
 	}
 
 	t.Setenv("BARRAGE_CHROMIUM", "/nonexistent/chromium")
-	w = get(t, h, "/runs/"+id+"/report?format=pdf")
+	w = checkedGet(t, h, "/runs/"+id+"/report?format=pdf")
 	var e struct {
 		Error struct{ Code, Message string } `json:"error"`
 	}
@@ -80,10 +88,10 @@ func TestReportFormats(t *testing.T) {
 		!strings.Contains(e.Error.Message, "chromium") {
 		t.Fatalf("pdf without Chromium: %d %s", w.Code, w.Body)
 	}
-	if w := get(t, h, "/runs/"+id+"/report?format=docx"); w.Code != http.StatusBadRequest {
+	if w := checkedGet(t, h, "/runs/"+id+"/report?format=docx"); w.Code != http.StatusBadRequest {
 		t.Fatalf("unknown format: %d %s", w.Code, w.Body)
 	}
-	if w := get(t, h, "/runs/"+id+"/report"); w.Code != http.StatusOK {
+	if w := checkedGet(t, h, "/runs/"+id+"/report"); w.Code != http.StatusOK {
 		t.Fatalf("the json report after them: %d %s", w.Code, w.Body)
 	}
 }
@@ -102,7 +110,7 @@ func TestRunEvents(t *testing.T) {
 		}
 	}
 	h := s.Handler()
-	w := get(t, h, "/runs/"+id+"/events")
+	w := checkedGet(t, h, "/runs/"+id+"/events")
 	var out struct {
 		Events []struct {
 			T      float64 `json:"t"`
@@ -119,7 +127,7 @@ func TestRunEvents(t *testing.T) {
 	if e := out.Events[1]; e.T != 4.25 || e.Kind != "ramp" || e.Detail != "target 8 over 0s, asked by <b>x</b>" {
 		t.Errorf("second event %+v", e)
 	}
-	if w := get(t, h, "/runs/nope/events"); w.Code != http.StatusNotFound {
+	if w := checkedGet(t, h, "/runs/nope/events"); w.Code != http.StatusNotFound {
 		t.Fatalf("unknown run: %d", w.Code)
 	}
 }
