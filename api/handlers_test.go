@@ -165,7 +165,8 @@ type handlerCase struct {
 func bearer(token string) http.Header { return http.Header{"Authorization": {"Bearer " + token}} }
 
 // TestHandlers runs every route of the API, its successes and its refusals,
-// in process against a real store; the orchestrator is a fake.
+// in process against a real store; the orchestrator is a fake. Every answer
+// of a documented route must match api/openapi.json.
 func TestHandlers(t *testing.T) {
 	f := newHandlerFixture(t)
 	covered := map[string]bool{}
@@ -185,6 +186,9 @@ func TestHandlers(t *testing.T) {
 				if e.Error.Code != tc.code || e.Error.Field != tc.field || e.Error.Message == "" {
 					t.Fatalf("error %+v, want code %q field %q and a message", e.Error, tc.code, tc.field)
 				}
+			}
+			if tc.route != "" && tc.route != "GET /" && !strings.HasPrefix(tc.route, "GET /ui") {
+				checkResponse(t, tc.method, tc.path, rec.Code, rec.Header(), rec.Body.Bytes())
 			}
 			if tc.check != nil {
 				tc.check(t, f, rec)
