@@ -95,20 +95,20 @@ func metricValue(th scenario.Threshold, r *Report, p *scenario.Plan, steps []his
 		stats = &t
 	}
 	switch th.Metric {
-	case "min":
+	case scenario.MetricMin:
 		return lat.Min, nil
-	case "max":
+	case scenario.MetricMax:
 		return lat.Max, nil
-	case "mean":
+	case scenario.MetricMean:
 		return lat.Mean, nil
-	case "error_rate":
+	case scenario.MetricErrorRate:
 		return ratio(errors, requests), nil
-	case "check_rate":
+	case scenario.MetricCheckRate:
 		if passed+failed == 0 {
 			return 1, nil
 		}
 		return ratio(passed, passed+failed), nil
-	case "rps":
+	case scenario.MetricRPS:
 		if secs <= 0 {
 			secs = r.EndedAt.Sub(r.StartedAt).Seconds()
 		}
@@ -116,13 +116,13 @@ func metricValue(th scenario.Threshold, r *Report, p *scenario.Plan, steps []his
 			return 0, nil
 		}
 		return float64(requests) / secs, nil
-	case "requests":
+	case scenario.MetricRequests:
 		return float64(requests), nil
-	case "errors":
+	case scenario.MetricErrors:
 		return float64(errors), nil
-	case "dropped_iterations":
+	case scenario.MetricDroppedIterations:
 		return float64(r.Totals.DroppedIterations), nil
-	case "checks_failed":
+	case scenario.MetricChecksFailed:
 		return float64(failed), nil
 	}
 	return percentile(th.Percentile, lat, stats)

@@ -21,6 +21,35 @@ const (
 	KindCount                         // a plain count
 )
 
+// Metric is what a threshold measures: one of the constants below, or a
+// percentile of latency written pNN (p95, p99.9).
+type Metric string
+
+// The metrics a threshold can name, besides percentiles.
+const (
+	MetricMin               Metric = "min"
+	MetricMax               Metric = "max"
+	MetricMean              Metric = "mean"
+	MetricErrorRate         Metric = "error_rate"
+	MetricCheckRate         Metric = "check_rate"
+	MetricRPS               Metric = "rps"
+	MetricRequests          Metric = "requests"
+	MetricErrors            Metric = "errors"
+	MetricDroppedIterations Metric = "dropped_iterations"
+	MetricChecksFailed      Metric = "checks_failed"
+)
+
+// Op is a threshold's comparison.
+type Op string
+
+// The comparisons a threshold can make.
+const (
+	OpLess    Op = "<"
+	OpAtMost  Op = "<="
+	OpMore    Op = ">"
+	OpAtLeast Op = ">="
+)
+
 // Threshold is a pass/fail condition on a run's metrics, such as
 // `p95 < 300ms`, `error_rate < 1%`, `rps > 1000` or, against a baseline run,
 // `p95 < baseline * 1.1`. Written as a string, or as a mapping with the
@@ -29,10 +58,10 @@ type Threshold struct {
 	Expression string
 	Step       string // empty: the whole run
 
-	Metric     string  // p95, p99.9, min, max, mean, error_rate, check_rate, rps, requests, errors, dropped_iterations, checks_failed
+	Metric     Metric  // p95, p99.9, min, max, mean, error_rate, check_rate, rps, requests, errors, dropped_iterations, checks_failed
 	Percentile float64 // for pNN metrics: NN
 	Kind       MetricKind
-	Op         string  // <, <=, >, >=
+	Op         Op      // <, <=, >, >=
 	Value      float64 // normalised: ms for latency, a fraction for ratios
 	// Baseline thresholds compare with the same metric of a baseline run:
 	// limit = baseline*Factor + Offset.
@@ -96,34 +125,33 @@ func ParseThreshold(expr string) (Threshold, error) {
 	return t, nil
 }
 
-func cutOperator(s string, op *string) (left, right string, ok bool) {
+func cutOperator(s string, op *Op) (left, right string, ok bool) {
 	i := strings.IndexAny(s, "<>")
 	if i < 0 {
 		return "", "", false
 	}
-	*op = s[i : i+1]
 	j := i + 1
 	if j < len(s) && s[j] == '=' {
-		*op += "="
 		j++
 	}
+	*op = Op(s[i:j])
 	left, right = strings.TrimSpace(s[:i]), strings.TrimSpace(s[j:])
 	return left, right, left != "" && right != "" && !strings.ContainsAny(right, "<>=")
 }
 
-var metricKinds = map[string]MetricKind{
-	"min": KindLatency, "max": KindLatency, "mean": KindLatency, "avg": KindLatency, "med": KindLatency,
-	"error_rate": KindRatio, "check_rate": KindRatio,
-	"rps":      KindRate,
-	"requests": KindCount, "errors": KindCount, "dropped_iterations": KindCount, "checks_failed": KindCount,
+var metricKinds = map[Metric]MetricKind{
+	MetricMin: KindLatency, MetricMax: KindLatency, MetricMean: KindLatency, "avg": KindLatency, "med": KindLatency,
+	MetricErrorRate: KindRatio, MetricCheckRate: KindRatio,
+	MetricRPS:      KindRate,
+	MetricRequests: KindCount, MetricErrors: KindCount, MetricDroppedIterations: KindCount, MetricChecksFailed: KindCount,
 }
 
 func (t *Threshold) setMetric(m string) error {
 	m = strings.ToLower(m)
-	if kind, ok := metricKinds[m]; ok {
-		t.Metric, t.Kind = m, kind
+	if kind, ok := metricKinds[Metric(m)]; ok {
+		t.Metric, t.Kind = Metric(m), kind
 		if m == "avg" {
-			t.Metric = "mean"
+			t.Metric = MetricMean
 		}
 		if m == "med" {
 			t.Metric, t.Percentile = "p50", 50
@@ -136,7 +164,7 @@ func (t *Threshold) setMetric(m string) error {
 			p, err = 99.9, nil
 		}
 		if err == nil && p > 0 && p <= 100 {
-			t.Metric, t.Kind, t.Percentile = m, KindLatency, p
+			t.Metric, t.Kind, t.Percentile = Metric(m), KindLatency, p
 			if m == "p999" {
 				t.Metric = "p99.9"
 			}
@@ -230,13 +258,13 @@ func (t Threshold) Evaluate(actual float64, baseline *float64) (bool, error) {
 		return false, err
 	}
 	switch t.Op {
-	case "<":
+	case OpLess:
 		return actual < limit, nil
-	case "<=":
+	case OpAtMost:
 		return actual <= limit, nil
-	case ">":
+	case OpMore:
 		return actual > limit, nil
-	case ">=":
+	case OpAtLeast:
 		return actual >= limit, nil
 	}
 	return false, fmt.Errorf("threshold %q: bad operator %q", t.Expression, t.Op)

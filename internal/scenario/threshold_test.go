@@ -9,9 +9,9 @@ import (
 func TestParseThreshold(t *testing.T) {
 	for _, tc := range []struct {
 		expr       string
-		metric     string
+		metric     Metric
 		kind       MetricKind
-		op         string
+		op         Op
 		value      float64
 		percentile float64
 	}{
