@@ -2,21 +2,21 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/barrage/barrage/migrations"
 )
 
-// postgresStore is the Store on Postgres, through a pgx pool.
+// postgresStore is the Store on Postgres. Its queries go through
+// database/sql over the pgx pool (pgx's stdlib adapter); LISTEN/NOTIFY and
+// the migration lock use pgx itself.
 type postgresStore struct {
+	sqlStore
 	pool *pgxpool.Pool
 }
 
@@ -26,12 +26,7 @@ var _ Store = (*postgresStore)(nil)
 // of one database (advisory locks are scoped to the database).
 const migrationLockKey int64 = 0x6261727261676521 // "barrage!"
 
-// Postgres error codes the store maps to its own errors.
-const (
-	defaultMaxConns       = 16 // unless the DSN sets pool_max_conns
-	pgUniqueViolation     = "23505"
-	pgForeignKeyViolation = "23503"
-)
+const defaultMaxConns = 16 // unless the DSN sets pool_max_conns
 
 func openPostgres(ctx context.Context, dsn string) (*postgresStore, error) {
 	if _, err := migratePostgresDSN(ctx, dsn); err != nil {
@@ -50,7 +45,8 @@ func openPostgres(ctx context.Context, dsn string) (*postgresStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres %s: %w", redactDSN(dsn), err)
 	}
-	return &postgresStore{pool: pool}, nil
+	db := stdlib.OpenDBFromPool(pool)
+	return &postgresStore{sqlStore: newSQLStore(dialectPostgres, db, db), pool: pool}, nil
 }
 
 // migratePostgresDSN migrates on a connection of its own: the advisory
@@ -117,138 +113,8 @@ func migratePostgres(ctx context.Context, conn *pgx.Conn) ([]string, error) {
 	return applied, nil
 }
 
-func pgCode(err error) string {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code
-	}
-	return ""
-}
-
-// pgTime is a time argument: NULL for the zero time.
-func pgTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return dbTime(t)
-}
-
-// fromPG reads a nullable timestamptz back in UTC.
-func fromPG(t pgtype.Timestamptz) time.Time {
-	if !t.Valid {
-		return time.Time{}
-	}
-	return t.Time.UTC()
-}
-
-func (p *postgresStore) Ping(ctx context.Context) error {
-	if err := p.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("ping postgres: %w", err)
-	}
-	return nil
-}
-
 func (p *postgresStore) Close() error {
+	err := p.sqlStore.Close()
 	p.pool.Close()
-	return nil
-}
-
-func (p *postgresStore) CreateScenario(ctx context.Context, s *Scenario) error {
-	if s.ID == "" {
-		return fmt.Errorf("create scenario: empty id")
-	}
-	created := orNow(s.CreatedAt)
-	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "INSERT INTO scenarios (id, latest_version, created_at) VALUES ($1, 1, $2)",
-			s.ID, created); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO scenario_versions (scenario_id, version, name, document, created_at)
-			VALUES ($1, 1, $2, $3, $4)`, s.ID, s.Name, blob(s.Document), created)
-		return err
-	})
-	if pgCode(err) == pgUniqueViolation {
-		return fmt.Errorf("create scenario %s: id already used: %w", s.ID, ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("create scenario %s: %w", s.ID, err)
-	}
-	s.Version, s.CreatedAt = 1, created
-	return nil
-}
-
-func (p *postgresStore) UpdateScenario(ctx context.Context, id, name string, document []byte) (*Scenario, error) {
-	s := &Scenario{ID: id, Name: name, Document: readBlob(document), CreatedAt: orNow(time.Time{})}
-	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
-		// The row lock taken here makes concurrent updates queue, so each
-		// gets its own version.
-		err := tx.QueryRow(ctx, "UPDATE scenarios SET latest_version = latest_version + 1 WHERE id = $1 RETURNING latest_version",
-			id).Scan(&s.Version)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO scenario_versions (scenario_id, version, name, document, created_at)
-			VALUES ($1, $2, $3, $4, $5)`, id, s.Version, name, blob(document), s.CreatedAt)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("update scenario %s: %w", id, err)
-	}
-	return s, nil
-}
-
-const pgScenarioCols = "v.scenario_id, v.version, v.name, v.document, v.created_at"
-
-func (p *postgresStore) GetScenario(ctx context.Context, id string, version int) (*Scenario, error) {
-	q := "SELECT " + pgScenarioCols + " FROM scenario_versions v WHERE v.scenario_id = $1 AND v.version = $2"
-	args := []any{id, version}
-	if version == 0 {
-		q = "SELECT " + pgScenarioCols + ` FROM scenarios s
-			JOIN scenario_versions v ON v.scenario_id = s.id AND v.version = s.latest_version WHERE s.id = $1`
-		args = args[:1]
-	}
-	rows, _ := p.pool.Query(ctx, q, args...)
-	s, err := pgx.CollectExactlyOneRow(rows, scanPGScenario)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("get scenario %s version %d: %w", id, version, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get scenario %s version %d: %w", id, version, err)
-	}
-	return &s, nil
-}
-
-func (p *postgresStore) ListScenarios(ctx context.Context, limit, offset int) ([]Scenario, error) {
-	rows, _ := p.pool.Query(ctx, "SELECT "+pgScenarioCols+` FROM scenarios s
-		JOIN scenario_versions v ON v.scenario_id = s.id AND v.version = s.latest_version
-		ORDER BY v.created_at DESC, v.scenario_id DESC LIMIT $1 OFFSET $2`, clampLimit(limit), max(offset, 0))
-	ss, err := pgx.CollectRows(rows, scanPGScenario)
-	if err != nil {
-		return nil, fmt.Errorf("list scenarios: %w", err)
-	}
-	return ss, nil
-}
-
-func scanPGScenario(row pgx.CollectableRow) (Scenario, error) {
-	var s Scenario
-	err := row.Scan(&s.ID, &s.Version, &s.Name, &s.Document, &s.CreatedAt)
-	s.Document, s.CreatedAt = readBlob(s.Document), s.CreatedAt.UTC()
-	return s, err
-}
-
-func (p *postgresStore) DeleteScenario(ctx context.Context, id string) error {
-	tag, err := p.pool.Exec(ctx, "DELETE FROM scenarios WHERE id = $1", id)
-	if pgCode(err) == pgForeignKeyViolation {
-		return fmt.Errorf("delete scenario %s: runs use it: %w", id, ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("delete scenario %s: %w", id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("delete scenario %s: %w", id, ErrNotFound)
-	}
-	return nil
+	return err
 }

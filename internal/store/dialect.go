@@ -1,0 +1,119 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// dialect is what differs between the databases the store runs on. The rest
+// — queries, transactions, scans — is one implementation over database/sql
+// (sqlStore), which relies on two things both drivers do alike:
+//
+//   - Placeholders are $1, $2, …: modernc binds $N to the Nth argument.
+//   - Times go in as time.Time and come out through timeCol: modernc keeps
+//     them as microseconds since the epoch (see sqliteDSN), Postgres as
+//     timestamptz.
+type dialect struct {
+	name string
+	// tagsObject aggregates the tags of a run (run_tags t) into one JSON
+	// object; NULL on Postgres when the run has none, {} on SQLite.
+	tagsObject string
+	// arrays: the driver binds Go slices as SQL arrays, so that a batch of
+	// rows goes in with one statement over unnest (one parse, one plan, one
+	// round trip). Otherwise a batch runs one prepared statement per row,
+	// which costs little in-process.
+	arrays bool
+	// forUpdate ends a SELECT of rows the transaction then changes. SQLite
+	// has no row locks: its BEGIN IMMEDIATE took the write lock already.
+	forUpdate string
+	// lockFeeder ($1 run, $2 feeder) serializes the transactions that
+	// change several rows of one feeder, whose first rows do not exist yet
+	// to be locked; none on SQLite, for the same reason.
+	lockFeeder string
+	// deleteChunk bounds the snapshots one DELETE removes (0: no bound).
+	// SQLite has one writer, and a run's millions of snapshots in one
+	// statement would hold up every live run's ingest meanwhile.
+	deleteChunk int
+}
+
+var (
+	dialectPostgres = dialect{
+		name:       "postgres",
+		tagsObject: "jsonb_object_agg(t.key, t.value)",
+		arrays:     true,
+		forUpdate:  " FOR UPDATE",
+		lockFeeder: "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 7))",
+	}
+	dialectSQLite = dialect{
+		name:        "sqlite",
+		tagsObject:  "json_group_object(t.key, t.value)",
+		deleteChunk: 5000,
+	}
+)
+
+func (d dialect) String() string { return d.name }
+
+// violation is a constraint a write broke, as far as the store maps it.
+type violation int
+
+const (
+	noViolation violation = iota
+	uniqueViolation
+	foreignKeyViolation
+)
+
+// violated tells which constraint a driver's error reports, for either
+// driver: their error types tell them apart.
+func violated(err error) violation {
+	if err == nil {
+		return noViolation
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505":
+			return uniqueViolation
+		case "23503":
+			return foreignKeyViolation
+		}
+		return noViolation
+	}
+	switch sqliteCode(err) {
+	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return uniqueViolation
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return foreignKeyViolation
+	}
+	return noViolation
+}
+
+func sqliteCode(err error) int {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code()
+	}
+	return 0
+}
+
+// timeCol scans a time column into t, in UTC: microseconds since the epoch
+// (SQLite), a timestamptz (Postgres), or NULL, read as the zero time.
+type timeCol struct{ t *time.Time }
+
+func (c timeCol) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*c.t = time.Time{}
+	case int64:
+		*c.t = time.UnixMicro(v).UTC()
+	case time.Time:
+		*c.t = v.UTC()
+	default:
+		return fmt.Errorf("scan time: unexpected %T", src)
+	}
+	return nil
+}
