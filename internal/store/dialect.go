@@ -3,11 +3,14 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/barrage/barrage/migrations"
 )
 
 // dialect is what differs between the databases the store runs on. The rest
@@ -39,6 +42,11 @@ type dialect struct {
 	// SQLite has one writer, and a run's millions of snapshots in one
 	// statement would hold up every live run's ingest meanwhile.
 	deleteChunk int
+	// migrationsTable creates the table of applied migrations.
+	migrationsTable string
+	// lockMigrations and unlockMigrations take and release a lock of the
+	// session over migrating; none on SQLite, whose BEGIN IMMEDIATE does.
+	lockMigrations, unlockMigrations string
 }
 
 var (
@@ -48,15 +56,34 @@ var (
 		arrays:     true,
 		forUpdate:  " FOR UPDATE",
 		lockFeeder: "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 7))",
+		migrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER     PRIMARY KEY,
+			name       TEXT        NOT NULL,
+			applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+		// The key, 0x6261727261676521 ("barrage!"), is the database's:
+		// advisory locks are scoped to it.
+		lockMigrations:   "SELECT pg_advisory_lock(7089073124043875617)",
+		unlockMigrations: "SELECT pg_advisory_unlock(7089073124043875617)",
 	}
 	dialectSQLite = dialect{
 		name:        "sqlite",
 		tagsObject:  "json_group_object(t.key, t.value)",
 		deleteChunk: 5000,
+		migrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT    NOT NULL,
+			applied_at INTEGER NOT NULL) STRICT`,
 	}
 )
 
 func (d dialect) String() string { return d.name }
+
+func (d dialect) migrations() fs.FS {
+	if d == dialectPostgres {
+		return migrations.Postgres()
+	}
+	return migrations.SQLite()
+}
 
 // violation is a constraint a write broke, as far as the store maps it.
 type violation int

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	sqlite3 "modernc.org/sqlite/lib"
-
-	"github.com/barrage/barrage/migrations"
 )
 
 // sqliteStore is the Store on an SQLite file (or memory), in pure Go.
@@ -82,7 +80,7 @@ func openSQLite(ctx context.Context, path string) (*sqliteStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := migrateSQLite(ctx, w); err != nil {
+	if _, err := migrate(ctx, w, dialectSQLite); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -103,57 +101,5 @@ func migrateSQLiteDSN(ctx context.Context, path string) ([]string, error) {
 		return nil, err
 	}
 	defer w.Close()
-	return migrateSQLite(ctx, w)
-}
-
-// migrateSQLite applies pending migrations, all of them in one BEGIN
-// IMMEDIATE transaction that first checks which ones another process
-// applied while this one waited for the write lock — what pg_advisory_lock
-// gives the Postgres store. A failing migration leaves nothing applied.
-func migrateSQLite(ctx context.Context, db *sql.DB) ([]string, error) {
-	ms, err := loadMigrations(migrations.SQLite())
-	if err != nil {
-		return nil, err
-	}
-	const create = `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT    NOT NULL,
-		applied_at INTEGER NOT NULL) STRICT`
-	if _, err := db.ExecContext(ctx, create); err != nil {
-		return nil, fmt.Errorf("create schema_migrations: %w", err)
-	}
-	var applied []string
-	err = inTx(ctx, db, func(tx *sql.Tx) error {
-		applied = nil // a retried transaction starts over
-		for _, m := range ms {
-			did, err := applySQLiteMigration(ctx, tx, m)
-			if err != nil {
-				return fmt.Errorf("apply migration %s: %w", m.name, err)
-			}
-			if did {
-				applied = append(applied, m.name)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return applied, nil
-}
-
-func applySQLiteMigration(ctx context.Context, tx *sql.Tx, m migration) (bool, error) {
-	var n int
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", m.version).Scan(&n); err != nil {
-		return false, err
-	}
-	if n > 0 {
-		return false, nil
-	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return false, err
-	}
-	_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-		m.version, m.name, time.Now())
-	return err == nil, err
+	return migrate(ctx, w, dialectSQLite)
 }
