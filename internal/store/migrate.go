@@ -61,7 +61,7 @@ func migrate(ctx context.Context, db *sql.DB, d dialect) (applied []string, err 
 	if err != nil {
 		return nil, err
 	}
-	conn, err := db.Conn(ctx) // one session: the advisory lock is its
+	conn, err := db.Conn(ctx) // one session, which the advisory lock belongs to
 	if err != nil {
 		return nil, fmt.Errorf("connect %s: %w", d, err)
 	}
@@ -80,7 +80,6 @@ func migrate(ctx context.Context, db *sql.DB, d dialect) (applied []string, err 
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
 	err = inTx(ctx, conn, func(tx *sql.Tx) error {
-		applied = nil // a retried transaction starts over
 		for _, m := range ms {
 			did, err := applyMigration(ctx, tx, m)
 			if err != nil {
@@ -107,7 +106,7 @@ func applyMigration(ctx context.Context, tx *sql.Tx, m migration) (bool, error) 
 		return false, nil
 	}
 	// No arguments: pgx sends the file with the simple protocol, which
-	// runs several statements; so does modernc.
+	// runs several statements (modernc runs them all anyway).
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return false, err
 	}

@@ -7,17 +7,16 @@ import (
 	"time"
 )
 
-// insertSnapshot keeps the first write of a key (DO NOTHING): a replayed
-// snapshot never replaces what was folded from the original.
 const (
-	insertSnapshot  = "INSERT INTO snapshots (run_id, shard, attempt, seq, interval_index, worker, data, received_at)"
-	snapshotFirst   = " ON CONFLICT (run_id, shard, attempt, seq) DO NOTHING"
-	snapshotColumns = "run_id, shard, attempt, seq, interval_index, worker, data, received_at"
+	insertSnapshot = "INSERT INTO snapshots (run_id, shard, attempt, seq, interval_index, worker, data, received_at)"
+	// keepFirst keeps the first write of a key: a replayed snapshot never
+	// replaces what was folded from the original.
+	keepFirst = " ON CONFLICT (run_id, shard, attempt, seq) DO NOTHING"
 )
 
 func (s *sqlStore) PutSnapshot(ctx context.Context, sn *Snapshot) (bool, error) {
 	sn.ReceivedAt = orNow(sn.ReceivedAt)
-	n, err := affected(s.w.ExecContext(ctx, insertSnapshot+" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"+snapshotFirst,
+	n, err := affected(s.w.ExecContext(ctx, insertSnapshot+" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"+keepFirst,
 		sn.RunID, sn.Shard, sn.Attempt, sn.Seq, sn.Interval, sn.Worker, blob(sn.Data), sn.ReceivedAt))
 	if violated(err) == foreignKeyViolation {
 		err = ErrNotFound
@@ -61,8 +60,8 @@ type snapshotKey struct {
 
 // insertSnapshotArrays passes the batch's rows as arrays: one parse, one
 // plan and one commit for what a thousand workers send in a moment.
-// RETURNING names the rows that were new; DO NOTHING keeps the first write,
-// also of a key twice in the batch.
+// RETURNING names the rows that were new; keepFirst applies also to a key
+// twice in the batch.
 func insertSnapshotArrays(ctx context.Context, q querier, snaps []Snapshot, inserted []bool) error {
 	var (
 		runIDs, workers  = make([]string, len(snaps)), make([]string, len(snaps))
@@ -83,7 +82,7 @@ func insertSnapshotArrays(ctx context.Context, q querier, snaps []Snapshot, inse
 	}
 	rows, err := q.QueryContext(ctx, insertSnapshot+`
 		SELECT * FROM unnest($1::text[], $2::int4[], $3::int4[], $4::int8[], $5::int8[], $6::text[], $7::bytea[], $8::timestamptz[])`+
-		snapshotFirst+" RETURNING run_id, shard, attempt, seq",
+		keepFirst+" RETURNING run_id, shard, attempt, seq",
 		runIDs, shards, attempts, seqs, intervals, workers, data, received)
 	keys, err := collect(rows, err, func(row scanner) (snapshotKey, error) {
 		var k snapshotKey
@@ -98,7 +97,7 @@ func insertSnapshotArrays(ctx context.Context, q querier, snaps []Snapshot, inse
 }
 
 func insertSnapshotRows(ctx context.Context, tx *sql.Tx, snaps []Snapshot, inserted []bool) error {
-	stmt, err := tx.PrepareContext(ctx, insertSnapshot+" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"+snapshotFirst)
+	stmt, err := tx.PrepareContext(ctx, insertSnapshot+" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"+keepFirst)
 	if err != nil {
 		return err
 	}
@@ -115,7 +114,7 @@ func insertSnapshotRows(ctx context.Context, tx *sql.Tx, snaps []Snapshot, inser
 }
 
 func (s *sqlStore) ListSnapshots(ctx context.Context, runID string, interval int64) ([]Snapshot, error) {
-	const cols = "SELECT " + snapshotColumns + " FROM snapshots"
+	const cols = "SELECT run_id, shard, attempt, seq, interval_index, worker, data, received_at FROM snapshots"
 	const order = " ORDER BY interval_index, shard, attempt, seq"
 	q, args := cols+" WHERE run_id = $1"+order, []any{runID}
 	if interval >= 0 {
