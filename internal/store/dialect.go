@@ -60,8 +60,8 @@ var (
 			version    INTEGER     PRIMARY KEY,
 			name       TEXT        NOT NULL,
 			applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
-		// The key, 0x6261727261676521 ("barrage!"), is the database's:
-		// advisory locks are scoped to it.
+		// The key is 0x6261727261676521, "barrage!". Advisory locks are
+		// per database: servers of other databases do not wait.
 		lockMigrations:   "SELECT pg_advisory_lock(7089073124043875617)",
 		unlockMigrations: "SELECT pg_advisory_unlock(7089073124043875617)",
 	}
