@@ -3,10 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -49,13 +45,6 @@ func Migrate(ctx context.Context, dsn string) (applied []string, err error) {
 	return migrateSQLiteDSN(ctx, target)
 }
 
-type dialect int
-
-const (
-	dialectPostgres dialect = iota + 1
-	dialectSQLite
-)
-
 // parseDSN tells the dialect and returns what its driver is given: the whole
 // URL for Postgres, the path for SQLite.
 func parseDSN(dsn string) (dialect, string, error) {
@@ -65,16 +54,16 @@ func parseDSN(dsn string) (dialect, string, error) {
 	case strings.HasPrefix(dsn, "sqlite:"):
 		p := strings.TrimPrefix(dsn, "sqlite:")
 		if p == "" {
-			return 0, "", fmt.Errorf("database %q: empty SQLite path: %s", dsn, dsnHelp)
+			return dialect{}, "", fmt.Errorf("database %q: empty SQLite path: %s", dsn, dsnHelp)
 		}
 		// The driver reads anything after '?' as its own options; ours are
 		// fixed (see sqliteDSN), so a '?' could only be a mistake.
 		if strings.Contains(p, "?") {
-			return 0, "", fmt.Errorf("database %q: SQLite path takes no query parameters: %s", dsn, dsnHelp)
+			return dialect{}, "", fmt.Errorf("database %q: SQLite path takes no query parameters: %s", dsn, dsnHelp)
 		}
 		return dialectSQLite, p, nil
 	default:
-		return 0, "", fmt.Errorf("database %q: unknown form: %s", redactDSN(dsn), dsnHelp)
+		return dialect{}, "", fmt.Errorf("database %q: unknown form: %s", redactDSN(dsn), dsnHelp)
 	}
 }
 
@@ -90,43 +79,4 @@ func redactDSN(dsn string) string {
 		return dsn[:scheme+3] + user + ":xxxxx" + dsn[at:]
 	}
 	return dsn
-}
-
-// migration is one numbered SQL file of a dialect.
-type migration struct {
-	version int
-	name    string // file name without .sql, e.g. 0001_init
-	sql     string
-}
-
-// loadMigrations reads NNNN_name.sql files, ordered by version.
-func loadMigrations(fsys fs.FS) ([]migration, error) {
-	entries, err := fs.ReadDir(fsys, ".")
-	if err != nil {
-		return nil, fmt.Errorf("read migrations: %w", err)
-	}
-	var ms []migration
-	seen := map[int]string{}
-	for _, e := range entries {
-		if e.IsDir() || path.Ext(e.Name()) != ".sql" {
-			continue
-		}
-		name := strings.TrimSuffix(e.Name(), ".sql")
-		num, _, _ := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name does not start with a positive number", e.Name())
-		}
-		if prev, dup := seen[v]; dup {
-			return nil, fmt.Errorf("migration %s: version %d already used by %s", e.Name(), v, prev)
-		}
-		seen[v] = name
-		body, err := fs.ReadFile(fsys, e.Name())
-		if err != nil {
-			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(body)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	return ms, nil
 }

@@ -2,15 +2,15 @@ package store
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
 // whereBuilder collects the conditions of a query whose filters are
-// optional. Dialects differ only in how a placeholder is spelled.
+// optional, numbering their placeholders.
 type whereBuilder struct {
-	placeholder func(n int) string // n counts from 1
-	conds       []string
-	args        []any
+	conds []string
+	args  []any
 }
 
 // add appends a condition; cond has one %s per arg, replaced by its
@@ -19,7 +19,7 @@ func (w *whereBuilder) add(cond string, args ...any) {
 	phs := make([]any, len(args))
 	for i, a := range args {
 		w.args = append(w.args, a)
-		phs[i] = w.placeholder(len(w.args))
+		phs[i] = placeholder(len(w.args))
 	}
 	w.conds = append(w.conds, fmt.Sprintf(cond, phs...))
 }
@@ -27,8 +27,11 @@ func (w *whereBuilder) add(cond string, args ...any) {
 // next returns the placeholder for one more argument (e.g. LIMIT).
 func (w *whereBuilder) next(arg any) string {
 	w.args = append(w.args, arg)
-	return w.placeholder(len(w.args))
+	return placeholder(len(w.args))
 }
+
+// placeholder is the nth argument's ($1, $2, …).
+func placeholder(n int) string { return "$" + strconv.Itoa(n) }
 
 func (w *whereBuilder) String() string {
 	if len(w.conds) == 0 {
@@ -40,8 +43,8 @@ func (w *whereBuilder) String() string {
 // listRunsQuery builds ListRuns' query over runs r. cursorAt is the created
 // time of the cursor run in the dialect's representation (ignored when
 // f.Before is empty).
-func listRunsQuery(columns string, f RunFilter, cursorAt any, placeholder func(int) string) (string, []any) {
-	w := &whereBuilder{placeholder: placeholder}
+func listRunsQuery(columns string, f RunFilter, cursorAt any) (string, []any) {
+	w := &whereBuilder{}
 	if f.ScenarioID != "" {
 		w.add("r.scenario_id = %s", f.ScenarioID)
 	}

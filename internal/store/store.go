@@ -1,7 +1,9 @@
 // Package store is Barrage's relational store: scenarios, runs, run events,
-// snapshots, folded intervals, run controls and reports. One contract, Store, has two
-// implementations — Postgres through pgx/v5 (production) and SQLite in pure Go
-// (the embedded default) — and one conformance suite that runs against both.
+// snapshots, folded intervals, run controls and reports. One contract, Store, is
+// implemented once over database/sql for two databases — Postgres through pgx/v5
+// (production) and SQLite in pure Go (the embedded default) — with what differs
+// between them in a small dialect (dialect.go), and one conformance suite runs
+// against both.
 //
 // Usage:
 //
@@ -15,7 +17,7 @@
 //     and ErrConflict where they mean that (errors.Is works).
 //  3. Close it.
 //
-// What both implementations guarantee, beyond each method's comment:
+// What the store guarantees on both databases, beyond each method's comment:
 //
 //   - Times are kept in UTC at microsecond precision (Postgres' precision);
 //     a zero time (Run.Epoch, StartedAt, EndedAt, Interval.Start, End) is

@@ -43,6 +43,15 @@ func orNow(t time.Time) time.Time {
 	return dbTime(t)
 }
 
+// nullTime is dbTime(t) as an argument for a nullable column: NULL for
+// the zero time.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return dbTime(t)
+}
+
 // blob never returns nil: the columns are NOT NULL and drivers bind a nil
 // slice as NULL.
 func blob(b []byte) []byte {
