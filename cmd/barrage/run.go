@@ -16,6 +16,7 @@ import (
 	"github.com/barrage/barrage/internal/scenario"
 	"github.com/barrage/barrage/internal/server"
 	"github.com/barrage/barrage/reports"
+	"github.com/spf13/cobra"
 )
 
 // Exit codes of barrage run, documented in the README.
@@ -49,6 +50,8 @@ type tagFlags map[string]string
 
 func (t tagFlags) String() string { return fmt.Sprint(map[string]string(t)) }
 
+func (t tagFlags) Type() string { return "key=value" }
+
 func (t tagFlags) Set(v string) error {
 	k, val, ok := strings.Cut(v, "=")
 	if !ok || k == "" {
@@ -58,61 +61,48 @@ func (t tagFlags) Set(v string) error {
 	return nil
 }
 
-func runRun(ctx context.Context, args []string) error {
-	fs := newFlagSet("run")
+func newRunCmd() *cobra.Command {
 	cfg := runConfig{tags: tagFlags{}}
-	fs.StringVar(&cfg.server, "server", "", "URL of a Barrage server to run on (default: start everything in this process)")
-	fs.StringVar(&cfg.target, "target", "", "base URL of the system under test; step URLs that are paths are resolved against it")
-	fs.IntVar(&cfg.workers, "workers", 1, "number of workers (shards) the run is split over")
-	fs.StringVar(&cfg.out, "out", "", "folder for report.json and report.html (default ./barrage-results/<run-id>/)")
-	fs.StringVar(&cfg.junit, "junit", "", "also write the report as JUnit XML to this file")
-	fs.Var(cfg.tags, "tag", "tag the run, key=value (repeatable), e.g. --tag release=v1.4")
-	fs.StringVar(&cfg.baseline, "baseline", "", "compare with the newest finished run tagged key=value; thresholds like 'p95 < baseline * 1.1' use it")
-	fs.BoolVar(&cfg.requireBaseline, "require-baseline", false, "fail the thresholds (exit 99) when a baseline threshold has no baseline run to compare with (default: reported as 'no baseline', not failed)")
-	fs.BoolVar(&cfg.elastic, "elastic", true, "use idle workers that join during the run: each takes a share, the others shed load (the default; see --no-elastic)")
-	fs.BoolVar(&cfg.noElastic, "no-elastic", false, "keep the run on its first --workers workers: workers that join take no load")
-	fs.IntVar(&cfg.maxWorkers, "max-workers", 0, "the most workers (shards) the run takes as workers join (default: no cap)")
-	fs.BoolVar(&cfg.quiet, "quiet", false, "no live progress lines")
-	fs.BoolVar(&cfg.verbose, "v", false, "log what the embedded server does")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: barrage run FILE [flags]\n\nRuns a scenario, shows live progress every second, prints a summary and writes report.json and report.html.")
-		fmt.Fprintln(fs.Output(), "Without --server it starts the embedded default in this process: a Temporal dev server, SQLite in a")
-		fmt.Fprintln(fs.Output(), "temporary folder, the API and --workers load workers.")
-		fmt.Fprintln(fs.Output(), "Exit codes: 0 every threshold passed, 99 a threshold failed, 98 the run failed or was aborted, 2 bad input.\n\nflags:")
-		fs.PrintDefaults()
+	c := &cobra.Command{
+		Use:   "run FILE",
+		Short: "run a scenario file and write its report",
+		Long: `Runs a scenario, shows live progress every second, prints a summary and writes report.json and report.html.
+Without --server it starts the embedded default in this process: a Temporal dev server, SQLite in a
+temporary folder, the API and --workers load workers.
+Exit codes: 0 every threshold passed, 99 a threshold failed, 98 the run failed or was aborted, 2 bad input.`,
+		Args:              wantArgs(1, "one scenario file"),
+		ValidArgsFunction: scenarioFiles,
+		RunE: func(c *cobra.Command, args []string) error {
+			cfg.file = args[0]
+			if cfg.workers < 1 || cfg.workers > 1000 {
+				return usageError(fmt.Errorf("--workers must be 1..1000, got %d", cfg.workers))
+			}
+			return runScenario(c.Context(), cfg)
+		},
 	}
-	if err := parseInterspersed(fs, args); err != nil {
-		return &exitError{code: exitBadInput, err: err}
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return &exitError{code: exitBadInput, err: fmt.Errorf("want one scenario file, got %d arguments", fs.NArg())}
-	}
-	cfg.file = fs.Arg(0)
-	if cfg.workers < 1 || cfg.workers > 1000 {
-		return &exitError{code: exitBadInput, err: fmt.Errorf("--workers must be 1..1000, got %d", cfg.workers)}
-	}
-	return runScenario(ctx, cfg)
+	f := c.Flags()
+	f.StringVar(&cfg.server, "server", "", "URL of a Barrage server to run on (default: start everything in this process)")
+	f.StringVar(&cfg.target, "target", "", "base URL of the system under test; step URLs that are paths are resolved against it")
+	f.IntVar(&cfg.workers, "workers", 1, "number of workers (shards) the run is split over")
+	f.StringVar(&cfg.out, "out", "", "folder for report.json and report.html (default ./barrage-results/<run-id>/)")
+	f.StringVar(&cfg.junit, "junit", "", "also write the report as JUnit XML to this file")
+	f.Var(cfg.tags, "tag", "tag the run, key=value (repeatable), e.g. --tag release=v1.4")
+	f.StringVar(&cfg.baseline, "baseline", "", "compare with the newest finished run tagged key=value; thresholds like 'p95 < baseline * 1.1' use it")
+	f.BoolVar(&cfg.requireBaseline, "require-baseline", false, "fail the thresholds (exit 99) when a baseline threshold has no baseline run to compare with (default: reported as 'no baseline', not failed)")
+	f.BoolVar(&cfg.elastic, "elastic", true, "use idle workers that join during the run: each takes a share, the others shed load (the default; see --no-elastic)")
+	f.BoolVar(&cfg.noElastic, "no-elastic", false, "keep the run on its first --workers workers: workers that join take no load")
+	f.IntVar(&cfg.maxWorkers, "max-workers", 0, "the most workers (shards) the run takes as workers join (default: no cap)")
+	f.BoolVar(&cfg.quiet, "quiet", false, "no live progress lines")
+	f.BoolVar(&cfg.verbose, "v", false, "log what the embedded server does")
+	return c
 }
 
-// parseInterspersed accepts flags before and after the positional arguments.
-func parseInterspersed(fs interface {
-	Parse([]string) error
-	Args() []string
-}, args []string) error {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
+// scenarioFiles completes a scenario file argument.
+func scenarioFiles(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	return fs.Parse(pos)
+	return []string{"yaml", "yml", "json"}, cobra.ShellCompDirectiveFilterFileExt
 }
 
 // runScenario runs the scenario on a server: the one given, or one started
