@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -139,6 +140,15 @@ func TestEnvBindings(t *testing.T) {
 		if got := c.Flags().Lookup(tt.flag).Value.String(); got != tt.want {
 			t.Errorf("%v with $%s=%q: --%s is %q, want %q", tt.args, tt.env, tt.setEnv, tt.flag, got, tt.want)
 		}
+	}
+}
+
+// TestCLIDocs: docs/cli.md is what the command tree generates now.
+func TestCLIDocs(t *testing.T) {
+	want := cliReference(newRootCmd())
+	got, err := os.ReadFile("../../" + cliDocsPath)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("%s is not what the commands generate (%v); run %s", cliDocsPath, err, regenerateDocs)
 	}
 }
 
