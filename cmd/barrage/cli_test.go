@@ -97,9 +97,15 @@ func TestServerFromFlagOrEnv(t *testing.T) {
 		{args: []string{"runs", "get", "-server", flag.URL, "X"}, want: "flag /runs/X"},
 		{args: []string{"scenarios", "list"}, want: "env /scenarios"},
 	} {
+		mu.Lock()
 		hits = nil
-		if code, _, stderr := runMain(t, tt.args...); code != 0 || !slices.Equal(hits, []string{tt.want}) {
-			t.Errorf("barrage %s: exit %d, requests %q, want %q\n%s", strings.Join(tt.args, " "), code, hits, tt.want, stderr)
+		mu.Unlock()
+		code, _, stderr := runMain(t, tt.args...)
+		mu.Lock()
+		got := hits
+		mu.Unlock()
+		if code != 0 || !slices.Equal(got, []string{tt.want}) {
+			t.Errorf("barrage %s: exit %d, requests %q, want %q\n%s", strings.Join(tt.args, " "), code, got, tt.want, stderr)
 		}
 	}
 }
@@ -147,8 +153,11 @@ func TestEnvBindings(t *testing.T) {
 func TestCLIDocs(t *testing.T) {
 	want := cliReference(newRootCmd())
 	got, err := os.ReadFile("../../" + cliDocsPath)
-	if err != nil || !bytes.Equal(got, want) {
-		t.Errorf("%s is not what the commands generate (%v); run %s", cliDocsPath, err, regenerateDocs)
+	switch {
+	case err != nil:
+		t.Errorf("%v; run %s", err, regenerateDocs)
+	case !bytes.Equal(got, want):
+		t.Errorf("%s is stale: it is not what the commands generate; run %s", cliDocsPath, regenerateDocs)
 	}
 }
 
