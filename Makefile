@@ -6,7 +6,7 @@ BIN       := bin/barrage
 PKGS      := ./...
 TARGET_ADDR ?= 127.0.0.1:18080
 
-.PHONY: all build run test test-short vet workflowcheck fmt fmt-check lint fuzz bench bench-generator bench-open bench-memory bench-freeze clean web web-test
+.PHONY: all build run docs test test-short vet workflowcheck fmt fmt-check lint fuzz bench bench-generator bench-open bench-memory bench-freeze clean web web-test
 
 all: build
 
@@ -17,6 +17,11 @@ build:
 # prints where the report is. The target stops by itself when the run is over.
 run: build
 	@./scripts/quickstart.sh $(BIN) $(TARGET_ADDR)
+
+# Regenerates docs/cli.md, the command reference, from the commands' own
+# definitions; a test in cmd/barrage fails when it is stale.
+docs:
+	$(GO) run ./cmd/barrage docs cli --out docs/cli.md
 
 # The whole test suite, as CI runs it: formatting, vet, workflow determinism,
 # the web bundle's unit tests (with Node.js), every Go test (the Postgres

@@ -12,11 +12,28 @@ import (
 
 	"github.com/barrage/barrage/api/client"
 	"github.com/barrage/barrage/internal/scenario"
+	"github.com/spf13/cobra"
 )
 
-// runRuns is `barrage runs list|get|abort|ramp|report`.
-func runRuns(ctx context.Context, args []string) error {
-	return refusedIsBadInput(runsCommand(ctx, args))
+// defaultServer is --server of the commands that talk to a server.
+const defaultServer = "http://127.0.0.1:8480"
+
+// newClientCmd is a command that talks to a server: it has --server, and
+// run gets the client for it.
+func newClientCmd(use, short string, args cobra.PositionalArgs, run func(ctx context.Context, c *client.Client, args []string) error) *cobra.Command {
+	var server string
+	cmd := &cobra.Command{
+		Use: use, Short: short, Args: args,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := client.New(server)
+			if err != nil {
+				return usageError(err)
+			}
+			return refusedIsBadInput(run(cmd.Context(), c, args))
+		},
+	}
+	cmd.Flags().StringVar(&server, "server", defaultServer, "URL of the Barrage server")
+	return cmd
 }
 
 // refusedIsBadInput makes the server's refusal of a request (4xx: an
@@ -30,128 +47,117 @@ func refusedIsBadInput(err error) error {
 	return err
 }
 
-func runsCommand(ctx context.Context, args []string) error {
-	usage := "usage: barrage runs list|get RUN|abort RUN|ramp RUN TARGET|report RUN [--format json|junit|html|pdf] [--server URL]"
-	if len(args) == 0 {
-		return &exitError{code: exitBadInput, err: fmt.Errorf("%s", usage)}
-	}
-	fs := newFlagSet("runs " + args[0])
-	server := fs.String("server", envOr("BARRAGE_SERVER", "http://127.0.0.1:8480"), "URL of the Barrage server (default $BARRAGE_SERVER)")
-	status := fs.String("status", "", "list: only runs in this status")
-	scenarioID := fs.String("scenario", "", "list: only runs of this scenario")
-	tag := fs.String("tag", "", "list: only runs tagged key=value")
-	limit := fs.Int("limit", 20, "list: how many")
-	over := fs.Duration("over", 0, "ramp: reach the new target over this long")
-	format := fs.String("format", "json", "report: json, junit, html (one self-contained file) or pdf")
-	if err := parseInterspersed(fs, args[1:]); err != nil {
-		return &exitError{code: exitBadInput, err: err}
-	}
-	c, err := client.New(*server)
-	if err != nil {
-		return &exitError{code: exitBadInput, err: err}
-	}
-	need := map[string]int{"list": 0, "get": 1, "abort": 1, "ramp": 2, "report": 1}
-	n, ok := need[args[0]]
-	if !ok || fs.NArg() != n {
-		return &exitError{code: exitBadInput, err: fmt.Errorf("%s", usage)}
-	}
-	switch args[0] {
-	case "list":
-		runs, _, err := c.ListRuns(ctx, client.RunList{Status: *status, ScenarioID: *scenarioID, Tag: *tag, Limit: *limit})
-		if err != nil {
-			return err
-		}
-		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "RUN\tSTATUS\tSCENARIO\tWORKERS\tCREATED\tTAGS")
-		for _, r := range runs {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%v\n", r.RunID, r.Status, r.ScenarioID, r.WorkerCount, r.CreatedAt.Local().Format(time.DateTime), r.Tags)
-		}
-		return w.Flush()
-	case "get":
-		r, err := c.GetRun(ctx, fs.Arg(0))
-		if err != nil {
-			return err
-		}
-		return printJSON(r)
-	case "abort":
-		return c.Abort(ctx, fs.Arg(0), "cli", "")
-	case "ramp":
-		target, err := strconv.ParseFloat(fs.Arg(1), 64)
-		if err != nil || target < 0 {
-			return &exitError{code: exitBadInput, err: fmt.Errorf("TARGET must be a number >= 0, got %q", fs.Arg(1))}
-		}
-		return c.Ramp(ctx, fs.Arg(0), target, *over, "cli")
-	default:
-		b, err := c.Report(ctx, fs.Arg(0), *format)
-		if err != nil {
-			return err
-		}
-		_, err = os.Stdout.Write(b)
-		return err
-	}
+// newRunsCmd is `barrage runs list|get|abort|ramp|report`.
+func newRunsCmd() *cobra.Command {
+	get := newClientCmd("get RUN", "print a run as JSON", wantArgs(1, "RUN"),
+		func(ctx context.Context, c *client.Client, args []string) error {
+			r, err := c.GetRun(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			return printJSON(r)
+		})
+	abort := newClientCmd("abort RUN", "abort a run; its partial report is kept", wantArgs(1, "RUN"),
+		func(ctx context.Context, c *client.Client, args []string) error {
+			return c.Abort(ctx, args[0], "cli", "")
+		})
+	return newGroupCmd("runs", "list, inspect, abort or ramp runs on a server; fetch reports",
+		newRunsListCmd(), get, abort, newRunsRampCmd(), newRunsReportCmd())
 }
 
-// runScenarios is `barrage scenarios push FILE|list`.
-func runScenarios(ctx context.Context, args []string) error {
-	return refusedIsBadInput(scenariosCommand(ctx, args))
+func newRunsListCmd() *cobra.Command {
+	var q client.RunList
+	c := newClientCmd("list", "list the runs, newest first", wantArgs(0, ""),
+		func(ctx context.Context, c *client.Client, _ []string) error {
+			runs, _, err := c.ListRuns(ctx, q)
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "RUN\tSTATUS\tSCENARIO\tWORKERS\tCREATED\tTAGS")
+			for _, r := range runs {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%v\n", r.RunID, r.Status, r.ScenarioID, r.WorkerCount, r.CreatedAt.Local().Format(time.DateTime), r.Tags)
+			}
+			return w.Flush()
+		})
+	f := c.Flags()
+	f.StringVar(&q.Status, "status", "", "only runs in this status")
+	f.StringVar(&q.ScenarioID, "scenario", "", "only runs of this scenario")
+	f.StringVar(&q.Tag, "tag", "", "only runs tagged key=value")
+	f.IntVar(&q.Limit, "limit", 20, "how many")
+	return c
 }
 
-func scenariosCommand(ctx context.Context, args []string) error {
-	usage := "usage: barrage scenarios push FILE [--id ID] | list [--server URL]"
-	if len(args) == 0 {
-		return &exitError{code: exitBadInput, err: fmt.Errorf("%s", usage)}
-	}
-	fs := newFlagSet("scenarios " + args[0])
-	server := fs.String("server", envOr("BARRAGE_SERVER", "http://127.0.0.1:8480"), "URL of the Barrage server (default $BARRAGE_SERVER)")
-	id := fs.String("id", "", "push: store as a new version of this scenario")
-	if err := parseInterspersed(fs, args[1:]); err != nil {
-		return &exitError{code: exitBadInput, err: err}
-	}
-	c, err := client.New(*server)
-	if err != nil {
-		return &exitError{code: exitBadInput, err: err}
-	}
-	switch {
-	case args[0] == "list" && fs.NArg() == 0:
-		list, err := c.ListScenarios(ctx)
-		if err != nil {
-			return err
-		}
-		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "SCENARIO\tVERSION\tNAME\tCREATED")
-		for _, s := range list {
-			fmt.Fprintf(w, "%s\t%d\t%s\t%s\n", s.ScenarioID, s.Version, s.Name, s.CreatedAt.Local().Format(time.DateTime))
-		}
-		return w.Flush()
-	case args[0] == "push" && fs.NArg() == 1:
-		s, err := scenario.LoadFile(fs.Arg(0))
-		if err != nil {
-			return &exitError{code: exitBadInput, err: err}
-		}
-		doc, err := s.JSON()
-		if err != nil {
-			return err
-		}
-		var ref *client.ScenarioRef
-		if *id != "" {
-			ref, err = c.UpdateScenario(ctx, *id, doc)
-		} else {
-			ref, err = c.CreateScenario(ctx, doc)
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Printf("%s version %d\n", ref.ScenarioID, ref.Version)
-		return nil
-	}
-	return &exitError{code: exitBadInput, err: fmt.Errorf("%s", usage)}
+func newRunsRampCmd() *cobra.Command {
+	var over time.Duration
+	c := newClientCmd("ramp RUN TARGET", "move a running run's load to TARGET (VUs, or iterations/s in the open model)", wantArgs(2, "RUN and TARGET"),
+		func(ctx context.Context, c *client.Client, args []string) error {
+			target, err := strconv.ParseFloat(args[1], 64)
+			if err != nil || target < 0 {
+				return usageError(fmt.Errorf("TARGET must be a number >= 0, got %q", args[1]))
+			}
+			return c.Ramp(ctx, args[0], target, over, "cli")
+		})
+	c.Flags().DurationVar(&over, "over", 0, "reach the new target over this long")
+	return c
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
+func newRunsReportCmd() *cobra.Command {
+	var format string
+	c := newClientCmd("report RUN", "print a run's report", wantArgs(1, "RUN"),
+		func(ctx context.Context, c *client.Client, args []string) error {
+			b, err := c.Report(ctx, args[0], format)
+			if err != nil {
+				return err
+			}
+			_, err = os.Stdout.Write(b)
+			return err
+		})
+	c.Flags().StringVar(&format, "format", "json", "json, junit, html (one self-contained file) or pdf")
+	return c
+}
+
+// newScenariosCmd is `barrage scenarios push FILE|list`.
+func newScenariosCmd() *cobra.Command {
+	var id string
+	push := newClientCmd("push FILE", "store a scenario file on the server", wantArgs(1, "one scenario file"),
+		func(ctx context.Context, c *client.Client, args []string) error {
+			s, err := scenario.LoadFile(args[0])
+			if err != nil {
+				return &exitError{code: exitBadInput, err: err}
+			}
+			doc, err := s.JSON()
+			if err != nil {
+				return err
+			}
+			var ref *client.ScenarioRef
+			if id != "" {
+				ref, err = c.UpdateScenario(ctx, id, doc)
+			} else {
+				ref, err = c.CreateScenario(ctx, doc)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Printf("%s version %d\n", ref.ScenarioID, ref.Version)
+			return nil
+		})
+	push.Flags().StringVar(&id, "id", "", "store as a new version of this scenario")
+	push.ValidArgsFunction = scenarioFiles
+	list := newClientCmd("list", "list the stored scenarios", wantArgs(0, ""),
+		func(ctx context.Context, c *client.Client, _ []string) error {
+			list, err := c.ListScenarios(ctx)
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "SCENARIO\tVERSION\tNAME\tCREATED")
+			for _, s := range list {
+				fmt.Fprintf(w, "%s\t%d\t%s\t%s\n", s.ScenarioID, s.Version, s.Name, s.CreatedAt.Local().Format(time.DateTime))
+			}
+			return w.Flush()
+		})
+	return newGroupCmd("scenarios", "store (push) or list scenarios on a server", push, list)
 }
 
 func printJSON(v any) error {

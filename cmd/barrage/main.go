@@ -1,102 +1,67 @@
 // Command barrage is the Barrage load tester: one binary for the server, the
 // fleet workers, the CLI that runs scenarios, and the built-in demo target.
 //
-// This file only dispatches to subcommands; each subcommand turns its flags into
+// The command tree is cobra's (cli.go); each command turns its own flags into
 // one config value and hands it to the packages that do the work.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 )
 
-// exitError carries a specific process exit code out of a subcommand.
+// exitError carries a specific process exit code out of a command; usage
+// adds a pointer to the command's -h.
 type exitError struct {
-	code int
-	err  error
+	code  int
+	err   error
+	usage bool
 }
 
-func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
 func (e *exitError) Unwrap() error { return e.err }
 
-type subcommand struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, args []string) error
-}
-
-func subcommands() []subcommand {
-	return []subcommand{
-		{"run", "run a scenario file and write its report", runRun},
-		{"server", "run the Barrage service: API, ingest, the run workflows (and Temporal, embedded)", runServer},
-		{"worker", "run a fleet node that executes load shards", runWorker},
-		{"migrate", "apply the database migrations", runMigrate},
-		{"runs", "list, inspect, abort or ramp runs on a server; fetch reports", runRuns},
-		{"scenarios", "store (push) or list scenarios on a server", runScenarios},
-		{"target", "run the built-in HTTP target for demos, tests and benchmarks", runTarget},
-		{"validate", "check a scenario file and print its load profile", runValidate},
-	}
+// usageError is bad input on the command line: exit 2.
+func usageError(err error) *exitError {
+	return &exitError{code: exitBadInput, err: err, usage: true}
 }
 
 func main() {
 	os.Exit(realMain(os.Args[1:]))
 }
 
+// realMain runs the command line args and returns the exit code: 0, 2 for
+// bad input, what an exitError says, else 1.
 func realMain(args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage()
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	for _, sc := range subcommands() {
-		if sc.name != args[0] {
-			continue
-		}
-		err := sc.run(ctx, args[1:])
-		if err == nil {
-			return 0
-		}
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		var ee *exitError
-		if errors.As(err, &ee) {
-			if ee.err != nil {
-				fmt.Fprintf(os.Stderr, "barrage %s: %v\n", sc.name, ee.err)
-			}
-			return ee.code
-		}
-		fmt.Fprintf(os.Stderr, "barrage %s: %v\n", sc.name, err)
+	root := newRootCmd()
+	root.SetArgs(longDashes(root, args))
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return 0
+	}
+	name := cmd.CommandPath()
+	var ee *exitError
+	if !errors.As(err, &ee) {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		return 1
 	}
-	fmt.Fprintf(os.Stderr, "barrage: unknown command %q\n\n", args[0])
-	usage()
-	return 2
-}
-
-func usage() {
-	fmt.Fprintln(os.Stderr, "usage: barrage <command> [flags]")
-	fmt.Fprintln(os.Stderr)
-	fmt.Fprintln(os.Stderr, "commands:")
-	for _, sc := range subcommands() {
-		fmt.Fprintf(os.Stderr, "  %-10s %s\n", sc.name, sc.summary)
+	if ee.err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, ee.err)
 	}
-	fmt.Fprintln(os.Stderr)
-	fmt.Fprintln(os.Stderr, "run 'barrage <command> -h' for the flags of a command")
-}
-
-// newFlagSet returns a flag set that reports errors instead of exiting.
-func newFlagSet(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet("barrage "+name, flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
-	return fs
+	if ee.usage {
+		fmt.Fprintf(os.Stderr, "run '%s -h' for its usage\n", name)
+	}
+	return ee.code
 }

@@ -22,6 +22,8 @@ func (r *retention) String() string {
 	return d.String()
 }
 
+func (r *retention) Type() string { return "duration" }
+
 func (r *retention) Set(s string) error {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(days)

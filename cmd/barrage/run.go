@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	"github.com/barrage/barrage/internal/scenario"
 	"github.com/barrage/barrage/internal/server"
 	"github.com/barrage/barrage/reports"
+	"github.com/spf13/cobra"
 )
 
 // Exit codes of barrage run, documented in the README.
@@ -51,6 +50,8 @@ type tagFlags map[string]string
 
 func (t tagFlags) String() string { return fmt.Sprint(map[string]string(t)) }
 
+func (t tagFlags) Type() string { return "key=value" }
+
 func (t tagFlags) Set(v string) error {
 	k, val, ok := strings.Cut(v, "=")
 	if !ok || k == "" {
@@ -60,61 +61,48 @@ func (t tagFlags) Set(v string) error {
 	return nil
 }
 
-func runRun(ctx context.Context, args []string) error {
-	fs := newFlagSet("run")
+func newRunCmd() *cobra.Command {
 	cfg := runConfig{tags: tagFlags{}}
-	fs.StringVar(&cfg.server, "server", "", "URL of a Barrage server to run on (default: start everything in this process)")
-	fs.StringVar(&cfg.target, "target", "", "base URL of the system under test; step URLs that are paths are resolved against it")
-	fs.IntVar(&cfg.workers, "workers", 1, "number of workers (shards) the run is split over")
-	fs.StringVar(&cfg.out, "out", "", "folder for report.json and report.html (default ./barrage-results/<run-id>/)")
-	fs.StringVar(&cfg.junit, "junit", "", "also write the report as JUnit XML to this file")
-	fs.Var(cfg.tags, "tag", "tag the run, key=value (repeatable), e.g. --tag release=v1.4")
-	fs.StringVar(&cfg.baseline, "baseline", "", "compare with the newest finished run tagged key=value; thresholds like 'p95 < baseline * 1.1' use it")
-	fs.BoolVar(&cfg.requireBaseline, "require-baseline", false, "fail the thresholds (exit 99) when a baseline threshold has no baseline run to compare with (default: reported as 'no baseline', not failed)")
-	fs.BoolVar(&cfg.elastic, "elastic", true, "use idle workers that join during the run: each takes a share, the others shed load (the default; see --no-elastic)")
-	fs.BoolVar(&cfg.noElastic, "no-elastic", false, "keep the run on its first --workers workers: workers that join take no load")
-	fs.IntVar(&cfg.maxWorkers, "max-workers", 0, "the most workers (shards) the run takes as workers join (default: no cap)")
-	fs.BoolVar(&cfg.quiet, "quiet", false, "no live progress lines")
-	fs.BoolVar(&cfg.verbose, "v", false, "log what the embedded server does")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: barrage run FILE [flags]\n\nRuns a scenario, shows live progress every second, prints a summary and writes report.json and report.html.")
-		fmt.Fprintln(fs.Output(), "Without --server it starts the embedded default in this process: a Temporal dev server, SQLite in a")
-		fmt.Fprintln(fs.Output(), "temporary folder, the API and --workers load workers.")
-		fmt.Fprintln(fs.Output(), "Exit codes: 0 every threshold passed, 99 a threshold failed, 98 the run failed or was aborted, 2 bad input.\n\nflags:")
-		fs.PrintDefaults()
+	c := &cobra.Command{
+		Use:   "run FILE",
+		Short: "run a scenario file and write its report",
+		Long: `Runs a scenario, shows live progress every second, prints a summary and writes report.json and report.html.
+Without --server it starts the embedded default in this process: a Temporal dev server, SQLite in a
+temporary folder, the API and --workers load workers.
+Exit codes: 0 every threshold passed, 99 a threshold failed, 98 the run failed or was aborted, 2 bad input.`,
+		Args:              wantArgs(1, "one scenario file"),
+		ValidArgsFunction: scenarioFiles,
+		RunE: func(c *cobra.Command, args []string) error {
+			cfg.file = args[0]
+			if cfg.workers < 1 || cfg.workers > 1000 {
+				return usageError(fmt.Errorf("--workers must be 1..1000, got %d", cfg.workers))
+			}
+			return runScenario(c.Context(), cfg)
+		},
 	}
-	if err := parseInterspersed(fs, args); err != nil {
-		return &exitError{code: exitBadInput, err: err}
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return &exitError{code: exitBadInput, err: fmt.Errorf("want one scenario file, got %d arguments", fs.NArg())}
-	}
-	cfg.file = fs.Arg(0)
-	if cfg.workers < 1 || cfg.workers > 1000 {
-		return &exitError{code: exitBadInput, err: fmt.Errorf("--workers must be 1..1000, got %d", cfg.workers)}
-	}
-	return runScenario(ctx, cfg)
+	f := c.Flags()
+	f.StringVar(&cfg.server, "server", "", "URL of a Barrage server to run on (default: start everything in this process)")
+	f.StringVar(&cfg.target, "target", "", "base URL of the system under test; step URLs that are paths are resolved against it")
+	f.IntVar(&cfg.workers, "workers", 1, "number of workers (shards) the run is split over")
+	f.StringVar(&cfg.out, "out", "", "folder for report.json and report.html (default ./barrage-results/<run-id>/)")
+	f.StringVar(&cfg.junit, "junit", "", "also write the report as JUnit XML to this file")
+	f.Var(cfg.tags, "tag", "tag the run, key=value (repeatable), e.g. --tag release=v1.4")
+	f.StringVar(&cfg.baseline, "baseline", "", "compare with the newest finished run tagged key=value; thresholds like 'p95 < baseline * 1.1' use it")
+	f.BoolVar(&cfg.requireBaseline, "require-baseline", false, "fail the thresholds (exit 99) when a baseline threshold has no baseline run to compare with (default: reported as 'no baseline', not failed)")
+	f.BoolVar(&cfg.elastic, "elastic", true, "use idle workers that join during the run: each takes a share, the others shed load (the default; see --no-elastic)")
+	f.BoolVar(&cfg.noElastic, "no-elastic", false, "keep the run on its first --workers workers: workers that join take no load")
+	f.IntVar(&cfg.maxWorkers, "max-workers", 0, "the most workers (shards) the run takes as workers join (default: no cap)")
+	f.BoolVar(&cfg.quiet, "quiet", false, "no live progress lines")
+	f.BoolVar(&cfg.verbose, "v", false, "log what the embedded server does")
+	return c
 }
 
-// parseInterspersed accepts flags before and after the positional arguments.
-func parseInterspersed(fs interface {
-	Parse([]string) error
-	Args() []string
-}, args []string) error {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
+// scenarioFiles completes a scenario file argument.
+func scenarioFiles(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	return fs.Parse(pos)
+	return []string{"yaml", "yml", "json"}, cobra.ShellCompDirectiveFilterFileExt
 }
 
 // runScenario runs the scenario on a server: the one given, or one started
@@ -358,143 +346,4 @@ func baselineOf(ctx context.Context, c *client.Client, rep *reports.Report) *rep
 	}
 	base, _ := reports.Parse(b)
 	return base
-}
-
-// progress prints one line per interval.
-type progress struct {
-	w     io.Writer
-	quiet bool
-	total time.Duration
-}
-
-func newProgress(w io.Writer, quiet bool, total time.Duration) *progress {
-	return &progress{w: w, quiet: quiet, total: total}
-}
-
-func (p *progress) point(data []byte) {
-	if p.quiet {
-		return
-	}
-	var pt struct {
-		T         float64 `json:"t"`
-		RPS       float64 `json:"rps"`
-		P50       float64 `json:"p50"`
-		P95       float64 `json:"p95"`
-		P99       float64 `json:"p99"`
-		ErrorRate float64 `json:"error_rate"`
-		VUs       uint32  `json:"vus"`
-		Workers   int     `json:"workers"`
-		Revised   bool    `json:"revised"`
-	}
-	if json.Unmarshal(data, &pt) != nil {
-		return
-	}
-	// A revised interval (late snapshots) is printed again, marked: a
-	// terminal cannot change a line it printed.
-	mark := ""
-	if pt.Revised {
-		mark = "  (revised)"
-	}
-	fmt.Fprintf(p.w, "[%6.1fs/%s] %8.0f req/s  p50 %7.2fms  p95 %7.2fms  p99 %7.2fms  errors %5.2f%%  vus %d  workers %d%s\n",
-		pt.T, p.total, pt.RPS, pt.P50, pt.P95, pt.P99, 100*pt.ErrorRate, pt.VUs, pt.Workers, mark)
-}
-
-func rate(a, b uint64) float64 {
-	if b == 0 {
-		return 0
-	}
-	return float64(a) / float64(b)
-}
-
-func printSummary(w io.Writer, r *reports.Report) {
-	// A run that failed before its load started has no duration (its
-	// planned start may even lie after its end).
-	dur := "none: no load ran"
-	if !r.StartedAt.IsZero() && r.EndedAt.After(r.StartedAt) {
-		dur = r.EndedAt.Sub(r.StartedAt).Round(10 * time.Millisecond).String()
-	}
-	fmt.Fprintf(w, "\n  scenario %q  status %s  duration %s\n\n", r.Scenario, r.Status, dur)
-	t := r.Totals
-	fmt.Fprintf(w, "  requests..............: %d  %.1f/s\n", t.Requests, t.RPS)
-	for _, g := range r.MeasurementGaps {
-		// Totals are what was measured; what a lost worker sent after its
-		// last snapshot is said, never added.
-		fmt.Fprintf(w, "  not measured..........: ≈%d requests by %s in its last %.1f s were not measured (shard %d, %s)\n",
-			g.EstimatedRequests, g.Worker, g.ToT-g.FromT, g.Shard, g.Reason)
-	}
-	fmt.Fprintf(w, "  errors................: %.2f%%  %d of %d", 100*t.ErrorRate, t.Errors, t.Requests)
-	if len(r.ErrorsByClass) > 0 {
-		fmt.Fprintf(w, "  (%s)", kv(r.ErrorsByClass))
-	}
-	fmt.Fprintln(w)
-	l := r.LatencyMS
-	fmt.Fprintf(w, "  latency (ms)..........: min=%.2f mean=%.2f p50=%.2f p90=%.2f p95=%.2f p99=%.2f p99.9=%.2f max=%.2f\n",
-		l.Min, l.Mean, l.P50, l.P90, l.P95, l.P99, l.P999, l.Max)
-	if n := t.ChecksPassed + t.ChecksFailed; n > 0 {
-		fmt.Fprintf(w, "  checks................: %.2f%%  %d of %d passed\n", 100*rate(t.ChecksPassed, n), t.ChecksPassed, n)
-	}
-	fmt.Fprintf(w, "  status codes..........: %s\n", kv(r.StatusCodes))
-	fmt.Fprintf(w, "  data sent / received..: %s / %s\n", bytesText(t.BytesSent), bytesText(t.BytesReceived))
-	if t.DroppedIterations > 0 {
-		fmt.Fprintf(w, "  dropped iterations....: %d\n", t.DroppedIterations)
-	}
-	if len(r.Steps) > 1 {
-		fmt.Fprintf(w, "\n  %-24s %10s %8s %10s %10s %10s\n", "step", "requests", "errors", "p50 ms", "p95 ms", "p99 ms")
-		for _, s := range r.Steps {
-			fmt.Fprintf(w, "  %-24s %10d %8d %10.2f %10.2f %10.2f\n", truncate(s.Name, 24), s.Requests, s.Errors, s.LatencyMS.P50, s.LatencyMS.P95, s.LatencyMS.P99)
-		}
-	}
-	if len(r.Thresholds) > 0 {
-		fmt.Fprintln(w, "\n  thresholds:")
-		for _, th := range r.Thresholds {
-			mark := "✓"
-			switch {
-			case th.NoBaseline:
-				mark = "–"
-			case !th.Passed:
-				mark = "✗"
-			}
-			scope := ""
-			if th.Step != "" {
-				scope = " [" + th.Step + "]"
-			}
-			detail := fmt.Sprintf("actual %g", th.Actual)
-			if th.Error != "" {
-				detail = th.Error
-			}
-			fmt.Fprintf(w, "    %s %s%s  (%s)\n", mark, th.Expression, scope, detail)
-		}
-	}
-}
-
-func kv(m map[string]uint64) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
-	}
-	return strings.Join(parts, " ")
-}
-
-func bytesText(n uint64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.2f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-1] + "…"
 }

@@ -8,34 +8,43 @@ import (
 	"time"
 
 	"github.com/barrage/barrage/internal/server"
+	"github.com/spf13/cobra"
 )
 
-// runServer is `barrage server`: API + ingest + the run workflow's worker,
-// with an embedded Temporal dev server unless --temporal names one.
-func runServer(ctx context.Context, args []string) error {
-	fs := newFlagSet("server")
+// newServerCmd is `barrage server`: API + ingest + the run workflow's
+// worker, with an embedded Temporal dev server unless --temporal names one.
+func newServerCmd() *cobra.Command {
 	var cfg server.Config
-	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8480", "address of the HTTP API")
-	fs.StringVar(&cfg.DB, "db", "sqlite:./barrage.db", "database: postgres://… or sqlite:PATH")
-	fs.StringVar(&cfg.Temporal, "temporal", "", "frontend address of an external Temporal (default: start one in this process)")
-	fs.StringVar(&cfg.TemporalListen, "temporal-listen", "127.0.0.1:7233", "address of the embedded Temporal's frontend")
-	fs.StringVar(&cfg.TemporalUI, "temporal-ui", "", "also serve the Temporal Web UI at this address (embedded Temporal only)")
-	fs.StringVar(&cfg.TemporalDB, "temporal-db", "./barrage-temporal.db", "SQLite file of the embedded Temporal, so that a restarted server carries its runs on (\"\" = in memory)")
-	fs.StringVar(&cfg.Namespace, "namespace", "default", "Temporal namespace")
-	fs.IntVar(&cfg.LocalWorkers, "local-workers", 0, "load workers to run in this process")
-	fs.IntVar(&cfg.LocalMaxVUs, "local-max-vus", 0, "declared VU capacity of each local worker (0: no cap)")
-	fs.StringVar(&cfg.FleetToken, "fleet-token", os.Getenv("BARRAGE_FLEET_TOKEN"), "token workers must send to register (default $BARRAGE_FLEET_TOKEN; empty: none)")
 	retain := retention(defaultRetention)
-	fs.Var(&retain, "retain-snapshots", "keep raw snapshots this long after a run ends (e.g. 30d, 36h; 0: forever), then compact them into its folded intervals; reports and series stay forever")
-	verbose := fs.Bool("v", false, "log at debug level")
-	if err := fs.Parse(args); err != nil {
-		return &exitError{code: exitBadInput, err: err}
+	var verbose bool
+	c := &cobra.Command{
+		Use:   "server",
+		Short: "run the Barrage service: API, ingest, the run workflows (and Temporal, embedded)",
+		Args:  wantArgs(0, ""),
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg.Logger = newLogger(verbose)
+			cfg.RetainSnapshots = time.Duration(retain)
+			return serve(c.Context(), cfg)
+		},
 	}
-	if fs.NArg() > 0 {
-		return &exitError{code: exitBadInput, err: fmt.Errorf("unexpected arguments %q", fs.Args())}
-	}
-	cfg.Logger = newLogger(*verbose)
-	cfg.RetainSnapshots = time.Duration(retain)
+	f := c.Flags()
+	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:8480", "address of the HTTP API")
+	f.StringVar(&cfg.DB, "db", "sqlite:./barrage.db", "database: postgres://… or sqlite:PATH")
+	f.StringVar(&cfg.Temporal, "temporal", "", "frontend address of an external Temporal (default: start one in this process)")
+	f.StringVar(&cfg.TemporalListen, "temporal-listen", "127.0.0.1:7233", "address of the embedded Temporal's frontend")
+	f.StringVar(&cfg.TemporalUI, "temporal-ui", "", "also serve the Temporal Web UI at this address (embedded Temporal only)")
+	f.StringVar(&cfg.TemporalDB, "temporal-db", "./barrage-temporal.db", "SQLite file of the embedded Temporal, so that a restarted server carries its runs on (\"\" = in memory)")
+	f.StringVar(&cfg.Namespace, "namespace", "default", "Temporal namespace")
+	f.IntVar(&cfg.LocalWorkers, "local-workers", 0, "load workers to run in this process")
+	f.IntVar(&cfg.LocalMaxVUs, "local-max-vus", 0, "declared VU capacity of each local worker (0: no cap)")
+	f.StringVar(&cfg.FleetToken, "fleet-token", "", "token workers must send to register (empty: none)")
+	f.Var(&retain, "retain-snapshots", "keep raw snapshots this long after a run ends (e.g. 30d, 36h; 0: forever), then compact them into its folded intervals; reports and series stay forever")
+	f.BoolVar(&verbose, "v", false, "log at debug level")
+	return c
+}
+
+// serve runs the service until ctx ends or it fails.
+func serve(ctx context.Context, cfg server.Config) error {
 	srv, err := server.Start(ctx, cfg)
 	if err != nil {
 		return err

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/barrage/barrage/internal/target"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // targetShutdownGrace is how long in-flight requests get to finish on exit;
@@ -25,39 +27,30 @@ type targetOptions struct {
 	cfg         target.Config
 }
 
-func parseTargetFlags(args []string) (targetOptions, error) {
-	var (
-		o       targetOptions
-		latency string
-	)
-	fs := newFlagSet("target")
+// targetFlags are the target command's flags, read into targetOptions
+// by options.
+type targetFlags struct {
+	o       targetOptions
+	latency string
+}
+
+func (t *targetFlags) register(fs *pflag.FlagSet) {
+	o := &t.o
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to listen on (port 0 picks a free port)")
 	fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow listening on a non-loopback address")
-	fs.StringVar(&latency, "latency", "none", "default latency: fixed:5ms, uniform:1ms-10ms, lognormal:5ms,0.5")
+	fs.StringVar(&t.latency, "latency", "none", "default latency: fixed:5ms, uniform:1ms-10ms, lognormal:5ms,0.5")
 	fs.Float64Var(&o.cfg.ErrorRate, "error-rate", 0, "fraction of load requests answered 500 (0..1)")
 	fs.DurationVar(&o.cfg.FreezeFor, "freeze", 0, "pause the whole server for this long every --freeze-every")
 	fs.DurationVar(&o.cfg.FreezeEvery, "freeze-every", 0, "period of the freeze (the freeze is its last --freeze)")
 	fs.Int64Var(&o.cfg.Seed, "seed", 0, "seed of the error and latency draws")
 	fs.DurationVar(&o.maxLife, "max-life", 0, "exit by itself after this long (0: run until interrupted)")
 	fs.StringVar(&o.readyFile, "ready-file", "", "once listening, write the actual address (host:port) to this file")
-	fs.Usage = func() {
-		out := fs.Output()
-		fmt.Fprintln(out, "usage: barrage target [flags]")
-		fmt.Fprintln(out)
-		fmt.Fprintln(out, "Run the built-in HTTP target for demos, tests and benchmarks.")
-		fmt.Fprintln(out)
-		fmt.Fprintln(out, "flags:")
-		fs.PrintDefaults()
-		fmt.Fprintln(out)
-		fmt.Fprint(out, target.EndpointsHelp)
-	}
-	if err := fs.Parse(args); err != nil {
-		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	lat, err := target.ParseLatency(latency)
+}
+
+// options checks the flags' values together.
+func (t *targetFlags) options() (targetOptions, error) {
+	o := t.o
+	lat, err := target.ParseLatency(t.latency)
 	if err != nil {
 		return o, fmt.Errorf("--latency: %w", err)
 	}
@@ -69,6 +62,25 @@ func parseTargetFlags(args []string) (targetOptions, error) {
 		return o, fmt.Errorf("refusing to listen on %q: not a loopback address (pass --allow-remote to expose the target)", o.listen)
 	}
 	return o, nil
+}
+
+func newTargetCmd() *cobra.Command {
+	var tf targetFlags
+	c := &cobra.Command{
+		Use:   "target",
+		Short: "run the built-in HTTP target for demos, tests and benchmarks",
+		Long:  "Run the built-in HTTP target for demos, tests and benchmarks.\n\n" + target.EndpointsHelp,
+		Args:  wantArgs(0, ""),
+		RunE: func(c *cobra.Command, _ []string) error {
+			o, err := tf.options()
+			if err != nil {
+				return usageError(err)
+			}
+			return runTarget(c.Context(), o)
+		},
+	}
+	tf.register(c.Flags())
+	return c
 }
 
 // isLoopback reports whether addr can only be reached from this machine. An
@@ -87,11 +99,7 @@ func isLoopback(addr string) bool {
 }
 
 // runTarget serves the built-in target until ctx ends or --max-life passes.
-func runTarget(ctx context.Context, args []string) error {
-	o, err := parseTargetFlags(args)
-	if err != nil {
-		return err
-	}
+func runTarget(ctx context.Context, o targetOptions) error {
 	handler, err := target.New(o.cfg)
 	if err != nil {
 		return err

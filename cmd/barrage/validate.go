@@ -1,37 +1,35 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"time"
 
 	"github.com/barrage/barrage/internal/scenario"
+	"github.com/spf13/cobra"
 )
 
-// runValidate checks a scenario file and describes what it would do.
-func runValidate(_ context.Context, args []string) error {
-	fs := newFlagSet("validate")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: barrage validate FILE\n\nChecks a scenario (YAML, or JSON by extension) and prints its load profile and steps.")
+// newValidateCmd checks a scenario file and describes what it would do.
+func newValidateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:               "validate FILE",
+		Short:             "check a scenario file and print its load profile",
+		Long:              "Checks a scenario (YAML, or JSON by extension) and prints its load profile and steps.",
+		Args:              wantArgs(1, "one scenario file"),
+		ValidArgsFunction: scenarioFiles,
+		RunE: func(_ *cobra.Command, args []string) error {
+			s, err := scenario.LoadFile(args[0])
+			if err != nil {
+				return &exitError{code: exitBadInput, err: err}
+			}
+			p, err := scenario.Compile(s)
+			if err != nil {
+				return &exitError{code: exitBadInput, err: err}
+			}
+			describePlan(p)
+			return nil
+		},
 	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("want one scenario file, got %d arguments", fs.NArg())}
-	}
-	s, err := scenario.LoadFile(fs.Arg(0))
-	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
-	p, err := scenario.Compile(s)
-	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
-	describePlan(p)
-	return nil
 }
 
 func describePlan(p *scenario.Plan) {

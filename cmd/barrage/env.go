@@ -1,0 +1,55 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"slices"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// envBindings is the one place where environment variables set flags. A
+// flag given on the command line wins, then its variable when set and not
+// empty, then the flag's default. A binding holds for the flag of that name
+// on the top-level commands named and all their subcommands.
+var envBindings = []struct {
+	env   string
+	flag  string
+	verbs []string
+}{
+	{env: "BARRAGE_SERVER", flag: "server", verbs: []string{"runs", "scenarios"}},
+	{env: "BARRAGE_FLEET_TOKEN", flag: "fleet-token", verbs: []string{"server", "worker"}},
+}
+
+// envFor names the variable bound to c's flag, "" if none.
+func envFor(c *cobra.Command, flag string) string {
+	verb := c
+	for verb.HasParent() && verb.Parent().HasParent() {
+		verb = verb.Parent()
+	}
+	for _, b := range envBindings {
+		if b.flag == flag && slices.Contains(b.verbs, verb.Name()) {
+			return b.env
+		}
+	}
+	return ""
+}
+
+// applyEnv sets c's flags not given on the command line from their
+// variables. It runs after parsing, so that help and the generated
+// reference show the defaults, not this environment's values.
+func applyEnv(c *cobra.Command) error {
+	var err error
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		env := envFor(c, f.Name)
+		v := os.Getenv(env)
+		if env == "" || v == "" || f.Changed || err != nil {
+			return
+		}
+		if serr := f.Value.Set(v); serr != nil {
+			err = usageError(fmt.Errorf("invalid value %q in $%s: %w", v, env, serr))
+		}
+	})
+	return err
+}
