@@ -161,7 +161,7 @@ func (a *Server) RecordEvent(ctx context.Context, in workflows.EventInput) error
 
 // FinishRun marks the run finished; repeating it is harmless.
 func (a *Server) FinishRun(ctx context.Context, in workflows.FinishInput) error {
-	err := a.Store.FinishRun(ctx, in.RunID, in.Status, in.Reason, time.Now())
+	err := a.Store.FinishRun(ctx, in.RunID, store.Status(in.Status), in.Reason, time.Now())
 	if errors.Is(err, store.ErrConflict) {
 		return nil // finished by an earlier attempt
 	}

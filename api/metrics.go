@@ -63,7 +63,7 @@ func activeRuns(st store.Store) float64 {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	n := 0
-	for _, status := range []string{store.StatusQueued, store.StatusRunning} {
+	for _, status := range []store.Status{store.StatusQueued, store.StatusRunning} {
 		runs, err := st.ListRuns(ctx, store.RunFilter{Status: status, Limit: 1000})
 		if err != nil {
 			return -1

@@ -35,7 +35,7 @@ func (s *Server) toRunJSON(r *store.Run) runJSON {
 		out.Tags = map[string]string{}
 	}
 	status, started := r.Shown(time.Now())
-	out.Status = status
+	out.Status = string(status)
 	if !started.IsZero() {
 		t := started.UTC()
 		out.StartedAt = &t
@@ -88,7 +88,7 @@ func (s *Server) loadRun(c *gin.Context) (*store.Run, bool) {
 }
 
 func (s *Server) listRuns(c *gin.Context) {
-	f := store.RunFilter{ScenarioID: c.Query("scenario_id"), Status: c.Query("status"), Before: c.Query("before")}
+	f := store.RunFilter{ScenarioID: c.Query("scenario_id"), Status: store.Status(c.Query("status")), Before: c.Query("before")}
 	limit, _, ok := paging(c)
 	if !ok {
 		return
@@ -106,7 +106,7 @@ func (s *Server) listRuns(c *gin.Context) {
 		}
 		f.TagKey, f.TagValue = k, v
 	}
-	if f.Status != "" && !store.ValidStatus(f.Status) {
+	if f.Status != "" && !store.ValidStatus(string(f.Status)) {
 		fail(c, http.StatusBadRequest, "bad_query", "status", "status must be queued, running, completed, failed or aborted, got %q", f.Status)
 		return
 	}

@@ -164,7 +164,7 @@ func (s *Server) liveMetrics(c *gin.Context) {
 	st.run(c.Request.Context(), sub)
 }
 
-func parseEventID(id string) (next int64, status string, err error) {
+func parseEventID(id string) (next int64, status store.Status, err error) {
 	if id == "" {
 		return 0, "", nil
 	}
@@ -173,13 +173,14 @@ func parseEventID(id string) (next int64, status string, err error) {
 	if perr != nil || n < 0 || (found && suffix != "end" && !store.ValidStatus(suffix)) {
 		return 0, "", fmt.Errorf("Last-Event-ID %q is not an ID this stream sent", id)
 	}
+	status = store.Status(suffix)
 	if !found {
-		suffix = store.StatusRunning
+		status = store.StatusRunning
 		if n == 0 {
-			suffix = "" // "0" was never sent: nothing was
+			status = "" // "0" was never sent: nothing was
 		}
 	}
-	return n, suffix, nil
+	return n, status, nil
 }
 
 // position is the ID of an event sent now: see liveMetrics.
@@ -195,9 +196,9 @@ type stream struct {
 	c      *gin.Context
 	runID  string
 	feed   *feed
-	next   int64  // the next interval index to send
-	status string // the last status sent
-	rev    int64  // the feed's last revision sent
+	next   int64        // the next interval index to send
+	status store.Status // the last status sent
+	rev    int64        // the feed's last revision sent
 }
 
 func (st *stream) run(ctx context.Context, wake chan struct{}) {
@@ -213,7 +214,7 @@ func (st *stream) run(ctx context.Context, wake chan struct{}) {
 		// status sent before it.
 		if status, _ := r.Shown(time.Now()); status != st.status {
 			st.status = status
-			st.event(fmt.Sprintf("%d-%s", st.next, status), "status", map[string]string{"status": status, "reason": r.Reason})
+			st.event(fmt.Sprintf("%d-%s", st.next, status), "status", map[string]string{"status": string(status), "reason": r.Reason})
 		}
 		sent, err := st.sendNew(ctx)
 		if err != nil {
@@ -225,7 +226,7 @@ func (st *stream) run(ctx context.Context, wake chan struct{}) {
 			if sent > 0 || quietSince.IsZero() {
 				quietSince = time.Now()
 			} else if time.Since(quietSince) > 2*st.s.cfg.FoldGrace+time.Second {
-				st.event(fmt.Sprintf("%d-end", st.next), "end", map[string]string{"status": r.Status})
+				st.event(fmt.Sprintf("%d-end", st.next), "end", map[string]string{"status": string(r.Status)})
 				return
 			}
 		}

@@ -151,7 +151,7 @@ func TestThousandsOfReplacements(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rep reports.Report
-	if err := json.Unmarshal(b, &rep); err != nil || rep.RunID != run.ID || rep.Status != store.StatusCompleted {
+	if err := json.Unmarshal(b, &rep); err != nil || rep.RunID != run.ID || rep.Status != string(store.StatusCompleted) {
 		t.Fatalf("report: %v %.200s", err, b)
 	}
 }

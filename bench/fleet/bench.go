@@ -262,7 +262,7 @@ func measureWindow(ctx context.Context, epoch, end time.Time, f *fleet, w *cpuWi
 func waitFinished(ctx context.Context, c *client.Client, runID string, deadline time.Time) (string, time.Time) {
 	for {
 		r, err := c.GetRun(ctx, runID)
-		if err == nil && store.Finished(r.Status) {
+		if err == nil && store.Finished(store.Status(r.Status)) {
 			ended := time.Now()
 			if r.EndedAt != nil {
 				ended = *r.EndedAt
@@ -276,7 +276,7 @@ func waitFinished(ctx context.Context, c *client.Client, runID string, deadline 
 				progress("abort run %s: %v", runID, err)
 			}
 			for actx.Err() == nil {
-				if r, err := c.GetRun(actx, runID); err == nil && store.Finished(r.Status) && r.EndedAt != nil {
+				if r, err := c.GetRun(actx, runID); err == nil && store.Finished(store.Status(r.Status)) && r.EndedAt != nil {
 					return "timeout", *r.EndedAt
 				}
 				sleep(actx, 500*time.Millisecond)

@@ -366,7 +366,7 @@ func TestReportSoFarStoresNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 1 || rep.Totals.Requests != 100 || rep.Status != store.StatusRunning {
+	if len(rows) != 1 || rep.Totals.Requests != 100 || rep.Status != string(store.StatusRunning) {
 		t.Fatalf("report so far: %d rows stored, %d requests, status %s", len(rows), rep.Totals.Requests, rep.Status)
 	}
 }

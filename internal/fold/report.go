@@ -105,7 +105,7 @@ func reportInput(ctx context.Context, st store.Store, r *store.Run) (reports.Inp
 	}
 	status, _ := r.Shown(time.Now())
 	in := reports.Input{
-		RunID: r.ID, ScenarioID: r.ScenarioID, Status: status, TargetBaseURL: r.TargetBaseURL,
+		RunID: r.ID, ScenarioID: r.ScenarioID, Status: string(status), TargetBaseURL: r.TargetBaseURL,
 		WorkerCount: r.WorkerCount, TemporalWorkflowID: r.WorkflowID, Plan: plan,
 		StartedAt: r.Epoch, EndedAt: r.EndedAt,
 	}

@@ -127,8 +127,8 @@ func testRunLifecycle(t *testing.T, s Store) {
 		!got.StartedAt.Equal(stored(started)) {
 		t.Fatalf("finished run = %+v", got)
 	}
-	for _, status := range []string{StatusCompleted, StatusFailed, StatusAborted} {
-		wantErr(t, s.FinishRun(ctx, "r", status, "again", ended), ErrConflict, "finish a finished run "+status)
+	for _, status := range []Status{StatusCompleted, StatusFailed, StatusAborted} {
+		wantErr(t, s.FinishRun(ctx, "r", status, "again", ended), ErrConflict, "finish a finished run "+string(status))
 	}
 	wantErr(t, s.StartRun(ctx, "r", epoch, 1000, started), ErrConflict, "start a finished run")
 	again, err := s.GetRun(ctx, "r")

@@ -65,4 +65,4 @@ func listRunsQuery(columns string, f RunFilter, cursorAt any) (string, []any) {
 	return q, w.args
 }
 
-const finishedStatuses = "('" + StatusCompleted + "', '" + StatusFailed + "', '" + StatusAborted + "')"
+const finishedStatuses = "('" + string(StatusCompleted) + "', '" + string(StatusFailed) + "', '" + string(StatusAborted) + "')"

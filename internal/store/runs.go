@@ -115,7 +115,7 @@ func (s *sqlStore) StartRun(ctx context.Context, id string, epoch time.Time, int
 	return s.transitionRefused(ctx, "start", id)
 }
 
-func (s *sqlStore) FinishRun(ctx context.Context, id, status, reason string, at time.Time) error {
+func (s *sqlStore) FinishRun(ctx context.Context, id string, status Status, reason string, at time.Time) error {
 	if !Finished(status) {
 		return fmt.Errorf("finish run %s: %q is not a final status", id, status)
 	}
@@ -133,7 +133,7 @@ func (s *sqlStore) FinishRun(ctx context.Context, id, status, reason string, at 
 // transitionRefused explains why a status update matched no row: the run
 // is unknown, or its status does not allow the move.
 func (s *sqlStore) transitionRefused(ctx context.Context, verb, id string) error {
-	var status string
+	var status Status
 	err := s.r.QueryRowContext(ctx, "SELECT status FROM runs WHERE id = $1", id).Scan(&status)
 	return refusal(verb, id, status, errors.Is(err, sql.ErrNoRows), err)
 }

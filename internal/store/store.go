@@ -46,30 +46,34 @@ var (
 	ErrConflict = errors.New("conflict")
 )
 
+// Status is where a run is: queued, running, or one of the three ends.
+type Status string
+
 // Run statuses.
 const (
-	StatusQueued    = "queued"
-	StatusRunning   = "running"
-	StatusCompleted = "completed"
-	StatusFailed    = "failed"
-	StatusAborted   = "aborted"
+	StatusQueued    Status = "queued"
+	StatusRunning   Status = "running"
+	StatusCompleted Status = "completed"
+	StatusFailed    Status = "failed"
+	StatusAborted   Status = "aborted"
 )
 
 // Finished reports whether a run in this status is over.
-func Finished(status string) bool {
+func Finished(status Status) bool {
 	return status == StatusCompleted || status == StatusFailed || status == StatusAborted
 }
 
 // ValidStatus reports whether s is one of the statuses above.
 func ValidStatus(s string) bool {
-	return s == StatusQueued || s == StatusRunning || Finished(s)
+	st := Status(s)
+	return st == StatusQueued || st == StatusRunning || Finished(st)
 }
 
 // Shown is the status and start of a run as the API and reports show them
 // at now. A run is running from its epoch, when its load starts: before
 // that it is queued, with no start, though its workflow has set it up. A
 // run that ended before its epoch never started.
-func (r *Run) Shown(now time.Time) (status string, started time.Time) {
+func (r *Run) Shown(now time.Time) (status Status, started time.Time) {
 	switch {
 	case r.Epoch.IsZero():
 		return r.Status, time.Time{}
@@ -101,7 +105,7 @@ type Run struct {
 	// edit of the scenario.
 	Scenario      []byte
 	Overrides     []byte // JSON object, may be empty
-	Status        string
+	Status        Status
 	TargetBaseURL string
 	WorkerCount   int
 	Elastic       bool              // take workers that join during the run
@@ -125,7 +129,7 @@ type Run struct {
 // RunFilter selects runs for ListRuns; zero fields match everything.
 type RunFilter struct {
 	ScenarioID string
-	Status     string
+	Status     Status
 	TagKey     string // with TagValue: runs whose tag TagKey equals TagValue
 	TagValue   string
 	Limit      int    // default 50, at most 1000
@@ -220,7 +224,7 @@ type Store interface {
 	// FinishRun moves a run that is not finished to status (completed,
 	// failed or aborted) with a reason; ErrConflict if it is already finished.
 	// Any other status is an error. A zero at means now.
-	FinishRun(ctx context.Context, id, status, reason string, at time.Time) error
+	FinishRun(ctx context.Context, id string, status Status, reason string, at time.Time) error
 	// LatestRunWithTag returns the newest (by CreatedAt) finished run tagged
 	// key=value; ErrNotFound if there is none.
 	LatestRunWithTag(ctx context.Context, key, value string) (*Run, error)

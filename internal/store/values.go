@@ -98,7 +98,7 @@ func validateNewRun(r *Run) error {
 
 // newRunDefaults returns the values CreateRun stores for the fields a
 // caller may leave zero.
-func newRunDefaults(r *Run) (status string, createdAt time.Time) {
+func newRunDefaults(r *Run) (status Status, createdAt time.Time) {
 	status = r.Status
 	if status == "" {
 		status = StatusQueued
@@ -108,7 +108,7 @@ func newRunDefaults(r *Run) (status string, createdAt time.Time) {
 
 // storedRun sets what CreateRun fills in and rounds r's times the way the
 // store keeps them, so that r equals what GetRun will return.
-func storedRun(r *Run, status string, version int, createdAt time.Time) {
+func storedRun(r *Run, status Status, version int, createdAt time.Time) {
 	r.Status, r.ScenarioVersion, r.CreatedAt = status, version, createdAt
 	r.Epoch, r.StartedAt, r.EndedAt = dbTime(r.Epoch), dbTime(r.StartedAt), dbTime(r.EndedAt)
 }
@@ -116,7 +116,7 @@ func storedRun(r *Run, status string, version int, createdAt time.Time) {
 // refusal is the error of a status update that matched no row, given what
 // reading the run's status then found: no run, a failed read, or a status
 // that does not allow the move.
-func refusal(verb, id, status string, missing bool, err error) error {
+func refusal(verb, id string, status Status, missing bool, err error) error {
 	switch {
 	case missing:
 		return fmt.Errorf("%s run %s: %w", verb, id, ErrNotFound)
