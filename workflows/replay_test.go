@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,10 +17,16 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// TestReplayRecordedHistory replays histories of real runs (recorded by
+// historyPatterns name a recorded history in testdata; see
+// testdata/README.md for how to record one.
+var historyPatterns = []string{"*_history*.json", "*_history*.json.gz"}
+
+// TestReplayRecordedHistory replays every history recorded in testdata (by
 // e2e's TestRecordHistory and TestThousandsOfReplacements) against today's
 // workflow code: a change that would make running workflows
-// non-deterministic fails here.
+// non-deterministic fails here. The files are found by pattern, so a history
+// recorded for a new workflow version is replayed as soon as it is added.
+// Among them:
 //   - run_history.json: a run recorded before shard groups, running its
 //     load activities itself;
 //   - run_history_shards.json and shard_group_history.json: a run with shard
@@ -27,9 +34,13 @@ import (
 //   - run_history_continued.json.gz: a workflow run that started from a
 //     carry (2,000 events, gzipped).
 func TestReplayRecordedHistory(t *testing.T) {
-	for _, file := range []string{"run_history.json", "run_history_shards.json", "shard_group_history.json", "run_history_continued.json.gz"} {
-		t.Run(file, func(t *testing.T) {
-			h, err := readHistory(filepath.Join("testdata", file))
+	files := recordedHistories(t)
+	if len(files) < 4 {
+		t.Fatalf("%d histories in testdata, want at least the 4 committed ones: %v", len(files), files)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			h, err := readHistory(file)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -40,6 +51,36 @@ func TestReplayRecordedHistory(t *testing.T) {
 				t.Fatalf("replay: %v", err)
 			}
 		})
+	}
+}
+
+// recordedHistories returns testdata's histories, by name.
+func recordedHistories(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	for _, p := range historyPatterns {
+		m, err := filepath.Glob(filepath.Join("testdata", p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	slices.Sort(files)
+	return files
+}
+
+// TestTestdataHoldsOnlyHistories: a history saved under a name the patterns
+// miss would never be replayed.
+func TestTestdataHoldsOnlyHistories(t *testing.T) {
+	histories := recordedHistories(t)
+	entries, err := os.ReadDir("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if name := filepath.Join("testdata", e.Name()); e.Name() != "README.md" && !slices.Contains(histories, name) {
+			t.Errorf("%s is not named like a history (%s): it would not be replayed", name, strings.Join(historyPatterns, " or "))
+		}
 	}
 }
 
