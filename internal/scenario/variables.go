@@ -1,0 +1,136 @@
+package scenario
+
+import (
+	"fmt"
+	"sort"
+)
+
+// symbols assigns variable slots and knows which names a step may read.
+type symbols struct {
+	slot map[string]int
+	// firstStep is the step whose extraction first defines a name; -1 for
+	// variables and feeder fields, which exist from the start.
+	firstStep map[string]int
+}
+
+func (sy *symbols) define(p *Plan, name string, step int) int {
+	if i, ok := sy.slot[name]; ok {
+		if sy.firstStep[name] > step {
+			sy.firstStep[name] = step
+		}
+		return i
+	}
+	i := len(p.Slots)
+	sy.slot[name] = i
+	sy.firstStep[name] = step
+	p.Slots = append(p.Slots, name)
+	p.InitialVars = append(p.InitialVars, "")
+	return i
+}
+
+// resolverFor returns the resolver used by the templates of step i.
+func (sy *symbols) resolverFor(i int) resolver {
+	return func(name string) (int, error) {
+		slot, ok := sy.slot[name]
+		if !ok {
+			return 0, fmt.Errorf("unknown variable %q (not in variables, a feeder's fields or an earlier step's extract)", name)
+		}
+		if first := sy.firstStep[name]; first >= i {
+			return 0, fmt.Errorf("variable %q is extracted by steps[%d], not before this step; give it a default in variables to use it earlier", name, first)
+		}
+		return slot, nil
+	}
+}
+
+func (v *validator) compileSymbols(s *Scenario, p *Plan) *symbols {
+	sy := &symbols{slot: map[string]int{}, firstStep: map[string]int{}}
+	names := make([]string, 0, len(s.Variables))
+	for k := range s.Variables {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if !isName(k) {
+			v.add("variables."+k, "is not a valid variable name (letters, digits, _, - and ., starting with a letter or _)")
+			continue
+		}
+		p.InitialVars[sy.define(p, k, -1)] = s.Variables[k]
+	}
+	v.compileFeeders(s, p, sy)
+	for i, st := range s.Steps {
+		for j, e := range st.Extract {
+			path := fmt.Sprintf("steps[%d].extract[%d].var", i, j)
+			if !isName(e.Var) {
+				v.add(path, "%q is not a valid variable name", e.Var)
+				continue
+			}
+			sy.define(p, e.Var, i)
+		}
+	}
+	return sy
+}
+
+func (v *validator) compileFeeders(s *Scenario, p *Plan, sy *symbols) {
+	owner := map[string]string{}
+	seen := map[string]bool{}
+	for i, f := range s.Feeders {
+		path := fmt.Sprintf("feeders[%d]", i)
+		pf := &PlanFeeder{Name: f.Name, Mode: f.Mode, Per: f.Per, Partition: f.Partition}
+		if pf.Mode == "" {
+			pf.Mode = ModeCircular
+		}
+		if pf.Per == "" {
+			pf.Per = PerIteration
+		}
+		switch {
+		case !isName(f.Name):
+			v.add(path+".name", "is required: a name of letters, digits, _ and -")
+		case seen[f.Name]:
+			v.add(path+".name", "another feeder is named %q", f.Name)
+		}
+		seen[f.Name] = true
+		if pf.Mode != ModeCircular && pf.Mode != ModeSequential && pf.Mode != ModeRandom {
+			v.add(path+".mode", "must be circular, sequential or random, got %q", f.Mode)
+		}
+		if pf.Per != PerIteration && pf.Per != PerVU {
+			v.add(path+".per", "must be iteration or vu, got %q", f.Per)
+		}
+		if f.File != "" {
+			v.add(path+".file", "files are read only when the scenario is loaded from a file (barrage run FILE); send the records inline as data")
+			continue
+		}
+		fields, err := feederFields(f.Data)
+		if err != nil {
+			v.add(path+".data", "%v", err)
+			continue
+		}
+		pf.Fields = fields
+		for _, field := range fields {
+			if !isName(field) {
+				v.add(path+".data", "field %q is not a valid variable name", field)
+				continue
+			}
+			if o, dup := owner[field]; dup {
+				v.add(path+".data", "field %q is also defined by %s", field, o)
+				continue
+			}
+			if _, isVar := s.Variables[field]; isVar {
+				v.add(path+".data", "field %q is also defined in variables", field)
+				continue
+			}
+			owner[field] = "feeder " + f.Name
+			pf.Slots = append(pf.Slots, sy.define(p, field, -1))
+		}
+		if len(pf.Slots) != len(fields) {
+			continue
+		}
+		for _, rec := range f.Data {
+			row := make([]string, len(fields))
+			for k, field := range fields {
+				row[k] = rec[field]
+			}
+			pf.Records = append(pf.Records, row)
+		}
+		p.Feeders = append(p.Feeders, pf)
+	}
+}
