@@ -66,16 +66,22 @@ func (t *targetFlags) options() (targetOptions, error) {
 
 func newTargetCmd() *cobra.Command {
 	var tf targetFlags
+	var o targetOptions
 	c := &cobra.Command{
 		Use:   "target",
 		Short: "run the built-in HTTP target for demos, tests and benchmarks",
 		Long:  "Run the built-in HTTP target for demos, tests and benchmarks.\n\n" + target.EndpointsHelp,
 		Args:  wantArgs(0, ""),
-		RunE: func(c *cobra.Command, _ []string) error {
-			o, err := tf.options()
-			if err != nil {
+		// The values are checked before running, and nothing is started
+		// there, so that compose_test.go can check them too.
+		PreRunE: func(*cobra.Command, []string) error {
+			var err error
+			if o, err = tf.options(); err != nil {
 				return usageError(err)
 			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, _ []string) error {
 			return runTarget(c.Context(), o)
 		},
 	}
