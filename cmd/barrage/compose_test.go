@@ -5,18 +5,15 @@ package main
 // reads the file as `docker compose` would: it validates it against the
 // Compose schema, merges the anchors, interpolates the variables with none
 // set (a fresh checkout without a .env file) and splits string commands.
-// Every Barrage service's command then goes through the real subcommand's
-// flag parsing, in this process, with -h appended: each subcommand parses
-// all its flags before doing anything, and -h then stops it with
-// flag.ErrHelp (exit 0), while an unknown flag or a bad value is exit 2. The
-// wiring between the services, the image tags and the published ports are
-// checked as well.
+// Every Barrage service's command is then found in the real cobra command
+// tree and parsed by that command, in this process, up to where it would
+// start running (checkCommand). The wiring between the services, the image
+// tags and the published ports are checked as well.
 
 import (
 	"context"
-	"flag"
+	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net"
 	"net/url"
@@ -28,6 +25,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/spf13/cobra"
 )
 
 const composePath = "../../docker-compose.yml"
@@ -53,32 +51,37 @@ func TestComposeCheckerFindsProblems(t *testing.T) {
 		{
 			name:    "unknown flag, string command",
 			replace: map[string]string{"@WORKER1@": `command: worker --server http://api:8480 --temporal temporal:7233 --id w1 --max-vu 10`},
-			want:    []string{`service "w1": barrage worker: flag provided but not defined: -max-vu`},
+			want:    []string{`service "w1": barrage worker: unknown flag: --max-vu`},
 		},
 		{
 			name:    "unknown flag, list command",
 			replace: map[string]string{"@SERVER@": `command: [server, --listen, "0.0.0.0:8480", --db, "postgres://b@pg/b", --temporal, "temporal:7233", --frobnicate]`},
-			want:    []string{`service "api": barrage server: flag provided but not defined: -frobnicate`},
+			want:    []string{`service "api": barrage server: unknown flag: --frobnicate`},
 		},
 		{
 			name:    "bad flag value",
 			replace: map[string]string{"@WORKER1@": `command: worker --server http://api:8480 --temporal temporal:7233 --id w1 --max-vus lots`},
-			want:    []string{`service "w1": barrage worker rejects its flags (exit 2)`, `invalid value "lots" for flag -max-vus`},
+			want:    []string{`service "w1": barrage worker: invalid value "lots" for flag -max-vus`},
 		},
 		{
 			name:    "flag without its value",
 			replace: map[string]string{"@WORKER1@": `command: worker --server http://api:8480 --temporal temporal:7233 --id`},
-			want:    []string{`service "w1": barrage worker: flag needs an argument: -id`},
+			want:    []string{`service "w1": barrage worker: flag needs an argument: --id`},
 		},
 		{
 			name:    "stray argument",
 			replace: map[string]string{"@WORKER1@": `command: worker --server http://api:8480 --temporal temporal:7233 --id w1 -v false`},
-			want:    []string{`service "w1": barrage worker: unexpected argument "false"`},
+			want:    []string{`service "w1": barrage worker: unexpected arguments ["false"]`},
 		},
 		{
 			name:    "arguments after --",
 			replace: map[string]string{"@WORKER1@": `command: worker --server http://api:8480 --temporal temporal:7233 --id w1 -- extra`},
-			want:    []string{`service "w1": barrage worker: unexpected argument "extra"`},
+			want:    []string{`service "w1": barrage worker: unexpected arguments ["extra"]`},
+		},
+		{
+			name:    "help instead of running",
+			replace: map[string]string{"@WORKER1@": `command: worker --server http://api:8480 --temporal temporal:7233 --id w1 -h`},
+			want:    []string{`service "w1": barrage worker: -h prints the help and exits`},
 		},
 		{
 			name:    "not Compose's schema",
@@ -205,12 +208,18 @@ services:
 	return doc
 }
 
-// barrageService is a service running the Barrage binary, its command parsed.
+// barrageService is a service running the Barrage binary, its command's
+// flags parsed by the command it runs.
 type barrageService struct {
-	name  string
-	svc   types.ServiceConfig
-	sub   string
-	flags map[string]string // flag name without dashes → value ("true" for a bare bool)
+	name string
+	svc  types.ServiceConfig
+	cmd  *cobra.Command
+}
+
+// flag is the value of a string flag, its default if not given.
+func (b *barrageService) flag(name string) string {
+	v, _ := b.cmd.Flags().GetString(name)
+	return v
 }
 
 // checkCompose returns what is wrong with a compose file, one sentence each.
@@ -288,130 +297,54 @@ func isLoopbackIP(s string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// checkCommand parses a Barrage service's command: the subcommand must
-// exist, every flag must be one of its flags with a value it accepts.
+// checkCommand finds the command a Barrage service runs in a fresh command
+// tree and has it parse its arguments.
 func checkCommand(name string, svc types.ServiceConfig, report func(string, ...any)) *barrageService {
 	args := []string(svc.Command)
 	if len(args) == 0 {
-		report("service %q: runs Barrage but has no command; give the subcommand and its flags", name)
+		report("service %q: runs Barrage but has no command; give the command and its flags", name)
 		return nil
 	}
-	sub := args[0]
-	if !slices.ContainsFunc(subcommands(), func(sc subcommand) bool { return sc.name == sub }) {
-		report("service %q: barrage has no subcommand %q", name, sub)
+	root := newRootCmd()
+	cmd, rest, err := root.Find(longDashes(root, args))
+	if err == nil && cmd.HasSubCommands() { // the root or a group: rest names none of its commands
+		report("service %q: %s has no subcommand %q", name, cmd.CommandPath(), strings.Join(rest[:min(len(rest), 1)], ""))
 		return nil
 	}
-	flags, ok := parseCommandFlags(name, sub, args[1:], report)
-	if !ok {
-		return nil
+	if err == nil {
+		err = parseCommand(cmd, rest)
 	}
-	// The real parsing; -h stops the subcommand before it starts anything
-	// (parseCommandFlags made sure that it reaches the -h).
-	code, out := runCaptured(append(slices.Clone(args), "-h"))
-	if code != 0 || strings.Contains(out, "flag provided but not defined") {
-		line, _, _ := strings.Cut(strings.TrimSpace(out), "\n")
-		report("service %q: barrage %s rejects its flags (exit %d): %s", name, sub, code, line)
-		return nil
-	}
-	if sub == "target" {
-		// The target checks its address after parsing; do that too.
-		if _, err := parseTargetFlags(args[1:]); err != nil {
-			report("service %q: barrage target: %v", name, err)
-		}
-	}
-	return &barrageService{name: name, svc: svc, sub: sub, flags: flags}
-}
-
-// parseCommandFlags parses a command's flags with package flag, as the
-// subcommand will, against the flags its -h output lists, and returns their
-// values. It refuses what would make the run with -h appended start the
-// subcommand for real: a flag left wanting a value would take the -h, and
-// flag parsing stops at an argument before it reaches the -h.
-func parseCommandFlags(service, sub string, args []string, report func(string, ...any)) (map[string]string, bool) {
-	spec := flagSpec(sub)
-	if len(spec) == 0 && len(args) > 0 {
-		report("service %q: could not read the flags of barrage %s from its -h output", service, sub)
-		return nil, false
-	}
-	fs := flag.NewFlagSet(sub, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	flags := map[string]string{}
-	for name, takesValue := range spec {
-		fs.Var(flagValue{flags, name, !takesValue}, name, "")
-	}
-	for {
-		if err := fs.Parse(args); err != nil {
-			report("service %q: barrage %s: %v", service, sub, err)
-			return nil, false
-		}
-		args = fs.Args()
-		if sub != "run" || len(args) == 0 {
-			break
-		}
-		args = args[1:] // run takes flags after its FILE argument too
-	}
-	if len(args) > 0 {
-		report("service %q: barrage %s: unexpected argument %q", service, sub, args[0])
-		return nil, false
-	}
-	return flags, true
-}
-
-// flagValue records a flag's value in a map; a bool flag takes none.
-type flagValue struct {
-	values map[string]string
-	name   string
-	isBool bool
-}
-
-func (f flagValue) String() string     { return "" }
-func (f flagValue) IsBoolFlag() bool   { return f.isBool }
-func (f flagValue) Set(v string) error { f.values[f.name] = v; return nil }
-
-var flagSpecs = map[string]map[string]bool{}
-
-// flagSpec returns a subcommand's flags, each with whether it takes a value,
-// as its -h output lists them: "  -name type" for a flag with a value,
-// "  -name" alone for a bool.
-func flagSpec(sub string) map[string]bool {
-	if spec, ok := flagSpecs[sub]; ok {
-		return spec
-	}
-	spec := map[string]bool{}
-	_, out := runCaptured([]string{sub, "-h"})
-	for _, line := range strings.Split(out, "\n") {
-		rest, ok := strings.CutPrefix(line, "  -")
-		if !ok || rest == "" {
-			continue
-		}
-		name, after, _ := strings.Cut(strings.SplitN(rest, "\t", 2)[0], " ")
-		spec[name] = after != ""
-	}
-	flagSpecs[sub] = spec
-	return spec
-}
-
-// runCaptured runs realMain and returns its exit code and what it wrote to
-// stderr. Flag sets write to os.Stderr as it is when they are made, so
-// swapping it catches their messages. Not for parallel tests.
-func runCaptured(args []string) (code int, stderr string) {
-	f, err := os.CreateTemp("", "barrage-compose-test-*")
 	if err != nil {
-		return -1, err.Error()
+		report("service %q: %s: %v", name, cmd.CommandPath(), err)
+		return nil
 	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	saved := os.Stderr
-	os.Stderr = f
-	func() {
-		defer func() { os.Stderr = saved }()
-		code = realMain(args)
-	}()
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return code, err.Error()
+	return &barrageService{name: name, svc: svc, cmd: cmd}
+}
+
+// parseCommand checks args as cobra does before it runs cmd, in its order,
+// and stops there: the flags and their values, the positional arguments,
+// the command's PreRunE (which starts nothing), the required flags. Root's
+// PersistentPreRunE, which reads the environment, is left out: the compose
+// file is checked with no variable set.
+func parseCommand(cmd *cobra.Command, args []string) error {
+	if err := cmd.ParseFlags(args); err != nil {
+		return cmd.FlagErrorFunc()(cmd, err) // worded as when running
 	}
-	b, _ := io.ReadAll(f)
-	return code, string(b)
+	if help, _ := cmd.Flags().GetBool("help"); help {
+		return errors.New("-h prints the help and exits")
+	}
+	if err := cmd.ValidateArgs(cmd.Flags().Args()); err != nil {
+		return err
+	}
+	if cmd.PreRunE != nil {
+		if err := cmd.PreRunE(cmd, cmd.Flags().Args()); err != nil {
+			return err
+		}
+	}
+	if err := cmd.ValidateRequiredFlags(); err != nil {
+		return err
+	}
+	return cmd.ValidateFlagGroups()
 }
 
 // checkWiring checks how the Barrage services fit together: one server on
@@ -423,11 +356,11 @@ func checkWiring(services types.Services, bs []*barrageService, report func(stri
 	var workers []*barrageService
 	for _, b := range bs {
 		switch {
-		case b.sub == "server" && server != nil:
+		case b.cmd.Name() == "server" && server != nil:
 			report("services %q and %q both run barrage server", server.name, b.name)
-		case b.sub == "server":
+		case b.cmd.Name() == "server":
 			server = b
-		case b.sub == "worker":
+		case b.cmd.Name() == "worker":
 			workers = append(workers, b)
 		}
 	}
@@ -441,13 +374,13 @@ func checkWiring(services types.Services, bs []*barrageService, report func(stri
 	port := checkServer(services, server, report)
 	ids := map[string]string{}
 	for _, w := range workers {
-		if u, err := url.Parse(w.flags["server"]); err != nil || u.Hostname() != server.name || u.Port() != port {
-			report("service %q: --server %s is not the server service (http://%s:%s)", w.name, w.flags["server"], server.name, port)
+		if u, err := url.Parse(w.flag("server")); err != nil || u.Hostname() != server.name || u.Port() != port {
+			report("service %q: --server %s is not the server service (http://%s:%s)", w.name, w.flag("server"), server.name, port)
 		}
-		if !isTemporalService(services, w.flags["temporal"]) {
-			report("service %q: --temporal %s is not the Temporal service", w.name, w.flags["temporal"])
+		if !isTemporalService(services, w.flag("temporal")) {
+			report("service %q: --temporal %s is not the Temporal service", w.name, w.flag("temporal"))
 		}
-		id := w.flags["id"]
+		id := w.flag("id")
 		if id == "" {
 			report("service %q: no --id: the worker would be named after its container, which changes when it is recreated", w.name)
 		} else if other, dup := ids[id]; dup {
@@ -468,18 +401,15 @@ func checkWiring(services types.Services, bs []*barrageService, report func(stri
 // checkServer checks the server's flags and health check and returns the
 // port it listens on.
 func checkServer(services types.Services, s *barrageService, report func(string, ...any)) string {
-	if db := s.flags["db"]; !strings.HasPrefix(db, "postgres://") && !strings.HasPrefix(db, "postgresql://") {
+	if db := s.flag("db"); !strings.HasPrefix(db, "postgres://") && !strings.HasPrefix(db, "postgresql://") {
 		report("service %q: --db %q is not a postgres:// URL", s.name, db)
 	}
-	if t, ok := s.flags["temporal"]; !ok {
+	if t := s.flag("temporal"); !s.cmd.Flags().Changed("temporal") {
 		report("service %q: no --temporal: the server would start its own embedded Temporal", s.name)
 	} else if !isTemporalService(services, t) {
 		report("service %q: --temporal %s is not the Temporal service", s.name, t)
 	}
-	listen, ok := s.flags["listen"]
-	if !ok {
-		listen = "127.0.0.1:8480" // the flag's default
-	}
+	listen := s.flag("listen")
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
 		report("service %q: --listen %s: %v", s.name, listen, err)
