@@ -12,7 +12,7 @@ import (
 
 // printHelp is -h: the command's description and usage. Help goes to stderr
 // and lists flags as the flag package did ("  -name type" then the usage),
-// as before cobra: compose_test.go reads a command's flags from it.
+// as before cobra.
 func printHelp(c *cobra.Command, _ []string) {
 	w := c.ErrOrStderr()
 	if d := strings.TrimSpace(cmp.Or(c.Long, c.Short)); d != "" {
