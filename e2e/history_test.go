@@ -46,7 +46,10 @@ func TestRecordHistory(t *testing.T) {
 }
 
 // recordHistory writes a workflow run's history to workflows/testdata/file,
-// gzipped when file ends in .gz.
+// gzipped when file ends in .gz. A committed history is never overwritten:
+// when file exists, the new one is named after it with the time of
+// recording (run_history_shards_20261203T191500.json), which the replay
+// test's patterns still match.
 func recordHistory(t *testing.T, tc sdkclient.Client, id, runID, file string) {
 	t.Helper()
 	var h historypb.History
@@ -63,6 +66,10 @@ func recordHistory(t *testing.T, tc sdkclient.Client, id, runID, file string) {
 		t.Fatal(err)
 	}
 	path := filepath.Join("..", "workflows", "testdata", file)
+	if _, err := os.Stat(path); err == nil {
+		base, ext, _ := strings.Cut(file, ".")
+		path = filepath.Join(filepath.Dir(path), base+"_"+time.Now().UTC().Format("20060102T150405")+"."+ext)
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +84,7 @@ func recordHistory(t *testing.T, tc sdkclient.Client, id, runID, file string) {
 		}
 		b = buf.Bytes()
 	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
+	if err := os.WriteFile(path, b, 0o644); err != nil { // a new file: see above
 		t.Fatal(err)
 	}
 	t.Logf("recorded %d events of %s in %s", len(h.Events), id, path)

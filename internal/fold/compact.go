@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/barrage/barrage/internal/store"
 )
 
 // compactBatch is how many runs one Compact call takes at most.
@@ -19,7 +17,7 @@ const compactBatch = 100
 // intervals, so they stay exactly as they were. It returns how many runs
 // and snapshots it compacted; a run it could not compact is left whole,
 // and the others are still compacted (the error names the first failure).
-func Compact(ctx context.Context, st store.Store, before time.Time) (runs int, snapshots int64, err error) {
+func Compact(ctx context.Context, st Compactor, before time.Time) (runs int, snapshots int64, err error) {
 	ids, err := st.CompactableRuns(ctx, before, compactBatch)
 	if err != nil {
 		return 0, 0, err
@@ -36,7 +34,7 @@ func Compact(ctx context.Context, st store.Store, before time.Time) (runs int, s
 	return runs, snapshots, failed
 }
 
-func compactRun(ctx context.Context, st store.Store, id string) (int64, error) {
+func compactRun(ctx context.Context, st Compactor, id string) (int64, error) {
 	r, err := st.GetRun(ctx, id)
 	if err != nil {
 		return 0, fmt.Errorf("compact run %s: %w", id, err)

@@ -5,13 +5,23 @@
 // only an interval whose snapshots changed after its fold (a late one) is
 // folded again.
 //
+// It depends on the core, reports, the store's row types and a few small
+// interfaces (SnapshotReader, IntervalWriter, Aborter, Clock, Store), so
+// that its tests can pass a fake clock and a fake aborter.
+//
 // Usage:
 //
-//  1. When an interval's snapshots are in, Interval folds them into the row
-//     to store (store.Interval, with Data and Summary).
-//  2. Readers take ReadSummary of a stored row (SSE, exporters).
-//  3. BuildReport makes a run's report from its stored rows, re-folding any
-//     row whose snapshot count no longer matches the store.
+//  1. CompileRun reads a stored run's scenario into its plan.
+//  2. A Scheduler learns of each stored snapshot (Arrived) and folds the
+//     run's intervals in order, each once every shard has sent it or a
+//     grace after the first did; it enforces the scenario's abort_on error
+//     rate through its Aborter.
+//  3. Folding is Folder.Interval: the interval's snapshots into the row to
+//     store (store.Interval, with Data and Summary).
+//  4. Readers take ReadSummary of a stored row (SSE, exporters).
+//  5. BuildReport makes a run's report from its stored rows, re-folding any
+//     row whose snapshot count no longer matches the store; Compact drops
+//     the raw snapshots of runs long over.
 package fold
 
 import (

@@ -25,7 +25,7 @@ const reportPage = 256
 // snapshots were compacted away is read as stored. progress, when not
 // nil, is called after each page of intervals with how many are done, so
 // that a caller can show it is alive (the report activity heartbeats).
-func BuildReport(ctx context.Context, st store.Store, runID string, progress func(done int)) (*reports.Report, error) {
+func BuildReport(ctx context.Context, st Store, runID string, progress func(done int)) (*reports.Report, error) {
 	r, err := st.GetRun(ctx, runID)
 	if err != nil {
 		return nil, fmt.Errorf("report of run %s: %w", runID, err)
@@ -97,7 +97,7 @@ func BuildReport(ctx context.Context, st store.Store, runID string, progress fun
 
 // reportInput gathers what a report says besides its intervals.
 // reportInput also returns where in.Events has each of in.Gaps' events.
-func reportInput(ctx context.Context, st store.Store, r *store.Run) (reports.Input, []int, error) {
+func reportInput(ctx context.Context, st Store, r *store.Run) (reports.Input, []int, error) {
 	var gapEvents []int
 	plan, err := CompileRun(r)
 	if err != nil {
@@ -142,7 +142,7 @@ func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 // snapshots outnumber what its stored row folded, that has no row, or whose
 // row has no summary (folded by an older version). progress (may be nil)
 // learns how many intervals it folded so far.
-func Refresh(ctx context.Context, st store.Store, r *store.Run, progress func(done int)) error {
+func Refresh(ctx context.Context, st Store, r *store.Run, progress func(done int)) error {
 	counts, err := st.CountSnapshots(ctx, r.ID)
 	if err != nil {
 		return fmt.Errorf("snapshots of run %s: %w", r.ID, err)

@@ -19,6 +19,25 @@ type IntervalWriter interface {
 	PutInterval(ctx context.Context, iv *store.Interval) error
 }
 
+// Store is what building a report reads, and re-folding writes, of the
+// store (store.Store has it all).
+type Store interface {
+	SnapshotReader
+	IntervalWriter
+	GetRun(ctx context.Context, id string) (*store.Run, error)
+	GetReport(ctx context.Context, runID string) ([]byte, error)
+	ListEvents(ctx context.Context, runID string) ([]store.Event, error)
+	ListIntervals(ctx context.Context, runID string, after int64, limit int) ([]store.Interval, error)
+	CountSnapshots(ctx context.Context, runID string) (map[int64]int, error)
+}
+
+// Compactor is a Store that can also drop the raw snapshots of runs over.
+type Compactor interface {
+	Store
+	CompactableRuns(ctx context.Context, t time.Time, limit int) ([]string, error)
+	DeleteSnapshots(ctx context.Context, runID string) (int64, error)
+}
+
 // Aborter ends a run as failed: its error rate reached abort_on.
 type Aborter interface {
 	AbortFailed(ctx context.Context, r *store.Run, by, reason string) error
