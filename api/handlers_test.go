@@ -67,12 +67,11 @@ func (f *fakeOrchestrator) last() string {
 // orchestrator, with a stored scenario, a queued run, a running one (with
 // a sequential feeder) and a finished one.
 type handlerFixture struct {
-	s                          *Server
-	st                         store.Store
-	orch                       *fakeOrchestrator
-	scenario                   string
-	queued, running, finished  *store.Run
-	runningToken, runningShard string
+	s                         *Server
+	st                        store.Store
+	orch                      *fakeOrchestrator
+	scenario                  string
+	queued, running, finished *store.Run
 }
 
 const handlerScenario = `{"name": "handlers", "virtual_users": 2, "duration_seconds": 5, "max_vus": 50,
