@@ -283,3 +283,14 @@ func appendDense(b []byte, counts []int64, lo, hi int) []byte {
 	}
 	return binary.AppendVarint(b, 0)
 }
+
+// StepCounts returns step i's histogram counts from index lo on (nil when
+// the step has no samples): counts[j] samples lie in IndexRange(lo+j). The
+// slice is the fold's own: read it before the next Add or Reset.
+func (a *Accumulator) StepCounts(i int) (counts []int64, lo int) {
+	st := &a.steps[i]
+	if st.hi < st.lo {
+		return nil, 0
+	}
+	return st.counts[st.lo : st.hi+1], st.lo
+}

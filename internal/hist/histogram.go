@@ -67,3 +67,14 @@ func micros(d time.Duration) (us int64, clamped bool) {
 	}
 	return us, false
 }
+
+// MaxIndex is the highest count index a histogram of the shared geometry
+// holds a sample at (the index of HighestMicros).
+const MaxIndex = maxIndex
+
+// IndexRange returns the latencies, in µs, that the count at index i stands
+// for: low to high, both included. high is what hdrhistogram-go's
+// ValueAtQuantile reports for a sample at i (its highest equivalent value).
+func IndexRange(i int) (low, high int64) {
+	return valueAtIndex(i), valueAtIndex(i+1) - 1
+}

@@ -22,7 +22,7 @@ var layers = []struct {
 	{"core", []string{"internal/scenario", "internal/profile", "internal/engine", "internal/hist", "internal/h1",
 		"internal/target", "internal/chrome", "internal/wire", "web", "migrations", "internal/layers", "internal/vmtest"}},
 	{"store/reports", []string{"internal/store", "reports", "api/client"}},
-	{"service/fold/workflows", []string{"internal/service", "internal/fold", "workflows"}},
+	{"service/fold/workflows", []string{"internal/service", "internal/fold", "internal/tsdb", "workflows"}},
 	{"api/activities/workers", []string{"api", "activities", "workers", "internal/service/temporalport", "internal/devserver"}},
 	{"server", []string{"internal/server"}},
 	{"cmd", []string{"cmd/barrage"}},

@@ -1,0 +1,453 @@
+// Package tsdb pushes every folded interval of every run to
+// VictoriaMetrics, as series that charts and alerts can merge across the
+// fleet (see series.go for the contract): counters cumulative within the
+// run and latency histograms in VictoriaMetrics' vmrange buckets, mapped
+// from the HDR data, each sample stamped with its interval's end.
+//
+// The store stays the truth. The exporter keeps no payload in memory: a
+// fold only marks its run, and each push is built from the stored folded
+// intervals after the last one pushed. So VictoriaMetrics being down or
+// slow costs a run nothing — its fold never waits — and what could not be
+// pushed is pushed from the store once it is back. An interval folded
+// again (a late snapshot) rewinds the run's counters to before it and
+// pushes it and everything after it again, with the same timestamps, so the
+// series converge to the report (VictoriaMetrics keeps the last sample of a
+// timestamp when run with -dedup.minScrapeInterval, as compose does; the
+// values only ever grow, so a max-wins deduplication agrees).
+//
+// Usage: New, then Run in a goroutine; Folded after each stored fold,
+// Finished once a run's report is stored; ExportRun (re)exports a stored
+// run in one go (`barrage export`).
+package tsdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/barrage/barrage/internal/fold"
+	"github.com/barrage/barrage/internal/hist"
+	"github.com/barrage/barrage/internal/store"
+)
+
+// Store is what the exporter reads of the store, and where it records a
+// run's events (store.Store has it all).
+type Store interface {
+	GetRun(ctx context.Context, id string) (*store.Run, error)
+	ListIntervalsChanged(ctx context.Context, runID string, after int64, since time.Time, revisedOnly bool, limit int) ([]store.Interval, error)
+	AppendEvent(ctx context.Context, e store.Event) (int64, error)
+}
+
+// Defaults of Config.
+const (
+	DefaultPushTimeout = 10 * time.Second
+	DefaultBehindAfter = 30 * time.Second
+	DefaultMaxPush     = 8 << 20
+	DefaultRetry       = 500 * time.Millisecond
+	maxRetry           = 30 * time.Second
+	// page is how many intervals one store read returns.
+	page = 256
+	// ringSize is how many intervals back a re-fold rewinds from memory;
+	// an older one re-reads the run from its first interval.
+	ringSize = 64
+	// revisionSlack: intervals folded this long before the latest one read
+	// are asked for again (folds by several servers reach the store a
+	// little out of order); those already pushed with as many snapshots
+	// are skipped.
+	revisionSlack = 2 * time.Second
+)
+
+// Event kinds the exporter records on a run.
+const (
+	EventBehind   = "export_behind"
+	EventCaughtUp = "export_caught_up"
+)
+
+// Config configures an Exporter.
+type Config struct {
+	// URL is VictoriaMetrics' base URL, e.g. http://127.0.0.1:8428.
+	URL   string
+	Store Store
+	Log   *slog.Logger
+	// PushTimeout bounds one push.
+	PushTimeout time.Duration
+	// BehindAfter: a run whose oldest unpushed interval ended this long ago
+	// gets an export_behind event (and export_caught_up when it is pushed).
+	BehindAfter time.Duration
+	// MaxPush bounds the uncompressed text of one push.
+	MaxPush int
+	// Retry is the wait after a failed push; it doubles up to 30 s.
+	Retry time.Duration
+}
+
+// Exporter pushes folded intervals to VictoriaMetrics.
+type Exporter struct {
+	cfg     Config
+	pushURL string
+	wake    chan struct{}
+
+	mu   sync.Mutex
+	runs map[string]*runState
+
+	pushes     atomic.Uint64
+	pushErrors atomic.Uint64
+	bytes      atomic.Uint64 // of text, before compression
+	samples    atomic.Uint64
+}
+
+// runState is how far a run is pushed.
+type runState struct {
+	labels *runLabels
+	epoch  time.Time
+	width  time.Duration
+	next   int64     // intervals before next are pushed
+	since  time.Time // the latest FoldedAt pushed
+	tot    *totals   // counters after interval next-1
+	ring   [ringSize]checkpoint
+	folded int64 // the highest interval known folded
+	pushed int64 // next, as the lag reads it (under Exporter.mu)
+	// finished: the run's report is stored; once pushed, its state goes.
+	finished bool
+	status   store.Status // as last pushed in run_info
+	behind   bool         // an export_behind event was recorded
+	work     bool         // something to push
+}
+
+// checkpoint is a run's totals after an interval, and that interval's
+// snapshot count as pushed.
+type checkpoint struct {
+	index     int64
+	snapshots int
+	tot       *totals
+}
+
+// New returns an exporter for cfg; cfg.URL must be an http(s) URL.
+func New(cfg Config) (*Exporter, error) {
+	u, err := url.Parse(strings.TrimRight(cfg.URL, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("VictoriaMetrics URL %q: want http(s)://host:port", cfg.URL)
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.PushTimeout <= 0 {
+		cfg.PushTimeout = DefaultPushTimeout
+	}
+	if cfg.BehindAfter <= 0 {
+		cfg.BehindAfter = DefaultBehindAfter
+	}
+	if cfg.MaxPush <= 0 {
+		cfg.MaxPush = DefaultMaxPush
+	}
+	if cfg.Retry <= 0 {
+		cfg.Retry = DefaultRetry
+	}
+	return &Exporter{cfg: cfg, pushURL: u.String() + "/api/v1/import/prometheus", wake: make(chan struct{}, 1),
+		runs: map[string]*runState{}}, nil
+}
+
+// Folded tells the exporter that interval index of a run was stored. It
+// never blocks.
+func (x *Exporter) Folded(runID string, index int64) {
+	x.mu.Lock()
+	rs := x.state(runID)
+	rs.folded = max(rs.folded, index)
+	rs.work = true
+	x.mu.Unlock()
+	x.poke()
+}
+
+// Finished tells the exporter that a run's report is stored: its last
+// intervals (re-folded for the report) and final status are pushed, then
+// the run is forgotten.
+func (x *Exporter) Finished(runID string) {
+	x.mu.Lock()
+	rs := x.state(runID)
+	rs.finished, rs.work = true, true
+	x.mu.Unlock()
+	x.poke()
+}
+
+func (x *Exporter) state(runID string) *runState {
+	rs := x.runs[runID]
+	if rs == nil {
+		rs = &runState{folded: -1}
+		x.runs[runID] = rs
+	}
+	return rs
+}
+
+func (x *Exporter) poke() {
+	select {
+	case x.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run pushes until ctx ends.
+func (x *Exporter) Run(ctx context.Context) {
+	retry := time.Duration(0)
+	for {
+		var timer <-chan time.Time
+		if retry > 0 {
+			timer = time.After(retry)
+		} else {
+			timer = time.After(x.cfg.BehindAfter / 2) // checks the lag now and then
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer:
+		case <-x.wake:
+			if retry > 0 {
+				// Failing: wait out the back-off, not each fold.
+				select {
+				case <-ctx.Done():
+					return
+				case <-timer:
+				}
+			}
+		}
+		if err := x.cycle(ctx); err != nil {
+			retry = min(max(2*retry, x.cfg.Retry), maxRetry)
+			x.cfg.Log.Warn("VictoriaMetrics export failed; retrying", "err", err, "in", retry)
+		} else {
+			retry = 0
+		}
+	}
+}
+
+// cycle pushes every run with work; it returns the first error.
+func (x *Exporter) cycle(ctx context.Context) error {
+	x.mu.Lock()
+	ids := make([]string, 0, len(x.runs))
+	for id, rs := range x.runs {
+		if rs.work || rs.finished || rs.folded >= rs.pushed {
+			ids = append(ids, id)
+		}
+	}
+	x.mu.Unlock()
+	var first error
+	for _, id := range ids {
+		err := x.exportRun(ctx, id)
+		if err != nil {
+			x.noteBehind(ctx, id, err)
+			if first == nil {
+				first = err
+			}
+			if errors.Is(err, errPush) {
+				break // VictoriaMetrics is down: the other runs wait too
+			}
+		}
+	}
+	return first
+}
+
+var errPush = errors.New("push to VictoriaMetrics")
+
+// exportRun pushes what a run has folded since its last push.
+func (x *Exporter) exportRun(ctx context.Context, id string) error {
+	x.mu.Lock()
+	rs := x.runs[id]
+	rs.work = false
+	x.mu.Unlock()
+	r, err := x.cfg.Store.GetRun(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		x.forget(id)
+		return nil
+	}
+	if err != nil {
+		x.markWork(id)
+		return err
+	}
+	if rs.labels == nil {
+		plan, err := fold.CompileRun(r)
+		if err != nil {
+			x.cfg.Log.Error("run not exported: its scenario does not compile", "run", id, "err", err)
+			x.forget(id)
+			return nil
+		}
+		rs.labels, rs.epoch, rs.width, rs.tot = labelsOf(r, plan), r.Epoch, fold.Width(r), newTotals(len(plan.Steps))
+	}
+	if err := x.pushNew(ctx, rs, r.Status); err != nil {
+		x.markWork(id)
+		return err
+	}
+	if rs.status != r.Status && rs.next > 0 {
+		// The final status, at the last interval's end.
+		var w writer
+		_, end := rs.bounds(rs.next - 1)
+		w.at(end)
+		w.runInfo(rs.labels, r.Status)
+		if err := x.push(ctx, w.b); err != nil {
+			x.markWork(id)
+			return err
+		}
+		rs.status = r.Status
+	}
+	x.mu.Lock()
+	rs.pushed = rs.next
+	x.mu.Unlock()
+	x.caughtUp(ctx, id, rs)
+	x.mu.Lock()
+	if rs.finished && store.Finished(r.Status) && !rs.work {
+		delete(x.runs, id)
+	}
+	x.mu.Unlock()
+	return nil
+}
+
+func (x *Exporter) markWork(id string) {
+	x.mu.Lock()
+	if rs := x.runs[id]; rs != nil {
+		rs.work = true
+	}
+	x.mu.Unlock()
+}
+
+func (x *Exporter) forget(id string) {
+	x.mu.Lock()
+	delete(x.runs, id)
+	x.mu.Unlock()
+}
+
+func (rs *runState) bounds(k int64) (start, end time.Time) {
+	return rs.epoch.Add(time.Duration(k) * rs.width), rs.epoch.Add(time.Duration(k+1) * rs.width)
+}
+
+// pushNew pushes the run's intervals folded after its last push, rewinding
+// first when an interval already pushed was folded again.
+func (x *Exporter) pushNew(ctx context.Context, rs *runState, status store.Status) error {
+	var acc hist.Accumulator
+	for {
+		since := rs.since
+		if !since.IsZero() {
+			since = since.Add(-revisionSlack)
+		}
+		rows, err := x.cfg.Store.ListIntervalsChanged(ctx, rs.labels.id, rs.next-1, since, false, page)
+		if err != nil {
+			return fmt.Errorf("intervals of run %s: %w", rs.labels.id, err)
+		}
+		rows = rs.skipPushed(rows)
+		if len(rows) == 0 {
+			return nil
+		}
+		if rows[0].Index < rs.next {
+			rs.rewind(rows[0].Index)
+			continue
+		}
+		var w writer
+		tot := rs.tot.clone()
+		done := 0
+		var cps []checkpoint
+		for i := range rows {
+			row := &rows[i]
+			acc.Reset()
+			if _, err := acc.Add(row.Data); err != nil {
+				return fmt.Errorf("interval %d of run %s: %w", row.Index, rs.labels.id, err)
+			}
+			sum, err := fold.ReadSummary(row)
+			if err != nil {
+				return err
+			}
+			tot.add(&acc)
+			w.interval(rs.labels, status, row, sum, tot, rs.epoch)
+			cps = append(cps, checkpoint{index: row.Index, snapshots: row.Snapshots, tot: tot.clone()})
+			if len(w.b) >= x.cfg.MaxPush || i == len(rows)-1 {
+				if err := x.push(ctx, w.b); err != nil {
+					return err
+				}
+				rs.commit(rows[done:i+1], cps, tot)
+				rs.status = status
+				w.b, cps, done = w.b[:0], nil, i+1
+			}
+		}
+		if len(rows) < page {
+			return nil
+		}
+	}
+}
+
+// skipPushed drops the rows of a change list already pushed as they are.
+func (rs *runState) skipPushed(rows []store.Interval) []store.Interval {
+	out := rows[:0]
+	for _, row := range rows {
+		if row.Index < rs.next {
+			if cp := rs.ring[row.Index%ringSize]; cp.tot != nil && cp.index == row.Index && cp.snapshots >= row.Snapshots {
+				continue
+			}
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+// rewind sets the run back to before interval k: to a checkpoint when the
+// ring still has one, else to its start.
+func (rs *runState) rewind(k int64) {
+	if cp := rs.ring[(k-1+ringSize)%ringSize]; k > 0 && cp.tot != nil && cp.index == k-1 {
+		rs.tot, rs.next = cp.tot.clone(), k
+	} else {
+		rs.tot, rs.next = newTotals(len(rs.tot.steps)), 0
+		rs.ring = [ringSize]checkpoint{}
+	}
+	// Intervals at k and after are read again, whenever they were folded.
+	rs.since = time.Time{}
+}
+
+// commit records rows as pushed.
+func (rs *runState) commit(rows []store.Interval, cps []checkpoint, tot *totals) {
+	for i := range rows {
+		if rows[i].FoldedAt.After(rs.since) {
+			rs.since = rows[i].FoldedAt
+		}
+	}
+	for _, cp := range cps {
+		rs.ring[cp.index%ringSize] = cp
+	}
+	rs.next = rows[len(rows)-1].Index + 1
+	rs.tot = tot.clone()
+}
+
+// push sends text samples, gzipped, through the metrics package's push
+// transport.
+func (x *Exporter) push(ctx context.Context, text []byte) error {
+	if len(text) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, x.cfg.PushTimeout)
+	defer cancel()
+	err := metrics.PushMetricsExt(ctx, x.pushURL, func(w io.Writer) {
+		_, _ = w.Write(text)
+	}, &metrics.PushOptions{Method: "POST", LogErr: func(string, ...any) {}})
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err() // the transport takes a cancelled push for a success
+	}
+	x.pushes.Add(1)
+	if err != nil {
+		x.pushErrors.Add(1)
+		return fmt.Errorf("%w: %w", errPush, err)
+	}
+	x.bytes.Add(uint64(len(text)))
+	x.samples.Add(uint64(countLines(text)))
+	return nil
+}
+
+func countLines(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c == '\n' {
+			n++
+		}
+	}
+	return n
+}

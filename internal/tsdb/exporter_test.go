@@ -1,0 +1,268 @@
+package tsdb
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/barrage/barrage/internal/fold"
+	"github.com/barrage/barrage/internal/hist"
+	"github.com/barrage/barrage/internal/scenario"
+	"github.com/barrage/barrage/internal/store"
+	"github.com/barrage/barrage/internal/vmtest"
+)
+
+const fixtureSteps = 2
+
+// fixture is a run in a real (SQLite) store whose intervals the test folds
+// and stores as the server's fold does, and what it folded in total.
+type fixture struct {
+	t        *testing.T
+	st       store.Store
+	run      *store.Run
+	seq      map[int]uint64
+	requests map[string]uint64 // by step/status_class
+	folded   map[int64]bool
+}
+
+func newFixture(t *testing.T, epoch time.Time) *fixture {
+	t.Helper()
+	ctx := t.Context()
+	st, err := store.Open(ctx, "sqlite::memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	sc, err := scenario.ParseYAML([]byte(`name: "export \"test\""
+virtual_users: 4
+duration_seconds: 60
+steps:
+  - {name: login, url_template: /login}
+  - {name: "cart\\items", url_template: /cart}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := sc.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateScenario(ctx, &store.Scenario{ID: "sc", Name: "export", Document: doc}); err != nil {
+		t.Fatal(err)
+	}
+	r := &store.Run{ID: "run-x", ScenarioID: "sc", Scenario: doc, TargetBaseURL: "http://127.0.0.1:1", WorkerCount: 2,
+		WorkflowID: "run-x", Token: "t", IntervalMS: 1000, Tags: map[string]string{"release": "v1.4", "status": "x"}}
+	if err := st.CreateRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.StartRun(ctx, r.ID, epoch, 1000, epoch); err != nil {
+		t.Fatal(err)
+	}
+	if r, err = st.GetRun(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{t: t, st: st, run: r, seq: map[int]uint64{}, requests: map[string]uint64{}, folded: map[int64]bool{}}
+}
+
+// put stores shard's snapshot of interval k with n requests.
+func (f *fixture) put(shard int, k int64, n int) {
+	f.t.Helper()
+	rng := rand.New(rand.NewPCG(uint64(shard), uint64(k)+f.seq[shard]))
+	rec := hist.NewRecorder(fixtureSteps)
+	for i := range n {
+		res := hist.Result{Latency: time.Duration(20*math.Exp(0.8*rng.NormFloat64())*1000) * time.Microsecond, Status: 200}
+		switch i % 17 {
+		case 0:
+			res.Status, res.Class = 503, hist.ClassHTTP5xx
+		case 1:
+			res.Status, res.Class = 0, hist.ClassTimeout
+		}
+		step := rng.IntN(fixtureSteps)
+		rec.Record(step, res)
+		f.requests[fmt.Sprintf("%d/%s", step, statusClasses[statusClass(res.Status)])]++
+	}
+	start, end := fold.Bounds(f.run, k)
+	s := rec.Flush(start, end)
+	f.seq[shard]++
+	s.RunID, s.Worker, s.Shard, s.Attempt, s.Seq, s.ActiveVUs, s.TargetVUs = f.run.ID, fmt.Sprintf("w%d", shard), uint32(shard), 1, f.seq[shard], 2, 2
+	b, err := s.MarshalBinary()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if _, err := f.st.PutSnapshot(f.t.Context(), &store.Snapshot{RunID: f.run.ID, Shard: shard, Attempt: 1, Seq: int64(s.Seq),
+		Interval: k, Worker: s.Worker, Data: b}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// fold folds and stores interval k, as the server's scheduler does, and
+// tells x.
+func (f *fixture) fold(x *Exporter, k int64) {
+	f.t.Helper()
+	snaps, err := f.st.ListSnapshots(f.t.Context(), f.run.ID, k)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var fo fold.Folder
+	row, _, err := fo.Interval(f.run, k, snaps)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := f.st.PutInterval(f.t.Context(), row); err != nil {
+		f.t.Fatal(err)
+	}
+	f.folded[k] = true
+	if x != nil {
+		x.Folded(f.run.ID, k)
+	}
+}
+
+func (f *fixture) total() uint64 {
+	var n uint64
+	for _, v := range f.requests {
+		n += v
+	}
+	return n
+}
+
+// sumAt returns sum(query) at t, or -1 when there is no sample.
+func sumAt(t *testing.T, vm *vmtest.VM, query string, at time.Time) float64 {
+	t.Helper()
+	got, err := vm.Query(t.Context(), "sum("+query+")", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) == 0 {
+		return -1
+	}
+	return got[0].Value
+}
+
+// waitValue waits until sum(query) at t is want.
+func waitValue(t *testing.T, vm *vmtest.VM, query string, at time.Time, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var got float64
+	for time.Now().Before(deadline) {
+		if got = sumAt(t, vm, query, at); got == want {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("sum(%s) at %s: %v, want %v", query, at.Format(time.RFC3339), got, want)
+}
+
+func startExporter(t *testing.T, f *fixture, vm *vmtest.VM, cfg Config) *Exporter {
+	t.Helper()
+	cfg.URL, cfg.Store = vm.URL, f.st
+	x, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); x.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return x
+}
+
+// TestExportMatchesTheStore folds a two-shard run interval by interval;
+// VictoriaMetrics' counters at the last interval's end must equal what was
+// recorded, per step and status class, exactly. Then a late snapshot
+// re-folds an interval already pushed, and the series converge to it.
+func TestExportMatchesTheStore(t *testing.T) {
+	vm := vmtest.Start(t)
+	epoch := time.Now().Add(-5 * time.Minute).Truncate(time.Second)
+	f := newFixture(t, epoch)
+	x := startExporter(t, f, vm, Config{})
+	for k := range int64(20) {
+		f.put(0, k, 300)
+		f.put(1, k, 200)
+		f.fold(x, k)
+	}
+	_, end := fold.Bounds(f.run, 19)
+	sel := `barrage_requests_total{run_id="run-x"}`
+	waitValue(t, vm, sel, end, float64(f.total()))
+	for key, n := range f.requests {
+		step, class, _ := strings.Cut(key, "/")
+		name := []string{"login", `cart\\items`}[step[0]-'0']
+		waitValue(t, vm, fmt.Sprintf(`barrage_requests_total{run_id="run-x",step="%s",status_class="%s"}`, name, class), end, float64(n))
+	}
+	waitValue(t, vm, `barrage_request_duration_seconds_count{run_id="run-x"}`, end, float64(f.total()))
+	waitValue(t, vm, `barrage_vus{run_id="run-x"}`, end, 4)
+	waitValue(t, vm, `barrage_run_info{run_id="run-x",scenario="export \"test\"",status="running",release="v1.4",tag_status="x"}`, end, 1)
+
+	// A late snapshot for interval 7: every counter from 7 on grows.
+	before := f.total()
+	f.put(1, 7, 50)
+	f.fold(x, 7)
+	waitValue(t, vm, sel, end, float64(before+50))
+	_, end6 := fold.Bounds(f.run, 6)
+	_, end7 := fold.Bounds(f.run, 7)
+	if got := sumAt(t, vm, sel, end7) - sumAt(t, vm, sel, end6); got != 550 {
+		t.Errorf("interval 7 adds %v requests, want 550 (500 + the late 50)", got)
+	}
+	if s := x.Stats(); s.PushErrors != 0 || s.Lag != 0 || s.Pushes == 0 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+// TestExportSurvivesVictoriaMetricsDown stops VictoriaMetrics mid-run: the
+// folds go on without waiting, the lag and push errors show it, the run
+// gets an export_behind event, and once it is back every interval is there.
+func TestExportSurvivesVictoriaMetricsDown(t *testing.T) {
+	vm := vmtest.Start(t)
+	epoch := time.Now().Add(-5 * time.Minute).Truncate(time.Second)
+	f := newFixture(t, epoch)
+	x := startExporter(t, f, vm, Config{BehindAfter: time.Second, Retry: 50 * time.Millisecond, PushTimeout: time.Second})
+	for k := range int64(5) {
+		f.put(0, k, 100)
+		f.fold(x, k)
+	}
+	_, end := fold.Bounds(f.run, 4)
+	waitValue(t, vm, `barrage_requests_total{run_id="run-x"}`, end, float64(f.total()))
+	vm.Stop()
+	start := time.Now()
+	for k := int64(5); k < 30; k++ {
+		f.put(0, k, 100)
+		f.fold(x, k)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("25 folds took %s with VictoriaMetrics down", took)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for x.Stats().PushErrors == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if s := x.Stats(); s.PushErrors == 0 || s.Lag < time.Minute {
+		t.Fatalf("with VictoriaMetrics down: %+v", s)
+	}
+	vm.Restart(t)
+	_, end = fold.Bounds(f.run, 29)
+	waitValue(t, vm, `barrage_requests_total{run_id="run-x"}`, end, float64(f.total()))
+	waitValue(t, vm, `count_over_time(barrage_dropped_iterations_total{run_id="run-x"}[10m])`, end, 30) // a sample per interval
+	events, err := f.st.ListEvents(t.Context(), f.run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, e := range events {
+		kinds[e.Kind]++
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for kinds[EventCaughtUp] == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		events, _ = f.st.ListEvents(t.Context(), f.run.ID)
+		clear(kinds)
+		for _, e := range events {
+			kinds[e.Kind]++
+		}
+	}
+	if kinds[EventBehind] != 1 || kinds[EventCaughtUp] != 1 {
+		t.Errorf("events %v, want one %s and one %s", kinds, EventBehind, EventCaughtUp)
+	}
+}
