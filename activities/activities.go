@@ -36,7 +36,10 @@ type Server struct {
 	// ShardLost, when set, learns every shard the run's workflow takes as
 	// lost (the server declares its measurement gap).
 	ShardLost func(runID string, shard int)
-	Logger    *slog.Logger
+	// Reported, when set, learns every run whose report BuildReport stored
+	// (the VictoriaMetrics export pushes its last intervals).
+	Reported func(runID string)
+	Logger   *slog.Logger
 }
 
 // Fleet carries what a worker's load activity needs: it runs shards on the
@@ -192,5 +195,11 @@ func (a *Server) BuildReport(ctx context.Context, runID string) error {
 	if err != nil {
 		return fmt.Errorf("encode report of %s: %w", runID, err)
 	}
-	return a.Store.PutReport(ctx, runID, b)
+	if err := a.Store.PutReport(ctx, runID, b); err != nil {
+		return err
+	}
+	if a.Reported != nil {
+		a.Reported(runID)
+	}
+	return nil
 }

@@ -25,6 +25,9 @@ func (s *Server) newScheduler() *fold.Scheduler {
 			s.metrics.foldSeconds.Observe(took.Seconds())
 			s.metrics.foldLag.Observe(time.Since(earlier(row.End, sum.DataEnd)).Seconds())
 			s.published(r.ID)
+			if s.cfg.Exporter != nil {
+				s.cfg.Exporter.Folded(r.ID, row.Index)
+			}
 			if n, ok := s.cfg.Store.(store.Notifier); ok {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()

@@ -16,6 +16,7 @@ import (
 	"github.com/barrage/barrage/internal/hist"
 	"github.com/barrage/barrage/internal/service"
 	"github.com/barrage/barrage/internal/store"
+	"github.com/barrage/barrage/internal/tsdb"
 	"github.com/barrage/barrage/internal/wire"
 )
 
@@ -85,7 +86,12 @@ func newHandlerFixture(t *testing.T) *handlerFixture {
 		t.Fatalf("open store: %v", err)
 	}
 	f := &handlerFixture{st: st, orch: &fakeOrchestrator{}}
-	f.s = New(Config{Store: st, Orchestrator: f.orch, MaxBody: 64 << 10})
+	// An exporter that never runs: /metrics shows its counters.
+	x, err := tsdb.New(tsdb.Config{URL: "http://127.0.0.1:1", Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.s = New(Config{Store: st, Orchestrator: f.orch, MaxBody: 64 << 10, Exporter: x, GrafanaURL: "http://grafana.test:3000/"})
 	t.Cleanup(func() {
 		f.s.Close()
 		_ = st.Close()
@@ -214,6 +220,7 @@ func serviceCases(f *handlerFixture) []handlerCase {
 		{route: "GET /healthz", method: "GET", path: "/healthz", status: 200},
 		{route: "GET /readyz", method: "GET", path: "/readyz", status: 200, check: bodyHas(`"database":"ok"`)},
 		{route: "GET /metrics", method: "GET", path: "/metrics", status: 200, check: bodyHas("barrage_")},
+		{route: "GET /metrics", name: "export", method: "GET", path: "/metrics", status: 200, check: bodyHas("\nbarrage_tsdb_push_errors_total 0\n")},
 		{route: "GET /openapi.json", method: "GET", path: "/openapi.json", status: 200, check: bodyHas(`"openapi"`)},
 		{route: "GET /", method: "GET", path: "/", status: http.StatusFound, check: func(t *testing.T, _ *handlerFixture, rec *httptest.ResponseRecorder) {
 			if loc := rec.Header().Get("Location"); loc != "/ui/" {
@@ -287,6 +294,8 @@ func runCases(f *handlerFixture) []handlerCase {
 		{route: "GET /runs", name: "bad status", method: "GET", path: "/runs?status=done", status: 400, code: "bad_query", field: "status"},
 		{route: "GET /runs", name: "bad tag", method: "GET", path: "/runs?tag=env", status: 400, code: "bad_query", field: "tag"},
 		{route: "GET /runs/:id", method: "GET", path: "/runs/" + q, status: 200, check: bodyHas(`"status":"queued"`)},
+		{route: "GET /runs/:id", name: "grafana", method: "GET", path: "/runs/" + q, status: 200,
+			check: bodyHas(`"grafana_url":"http://grafana.test:3000/d/barrage-run/barrage-run?`)},
 		{route: "GET /runs/:id", name: "unknown", method: "GET", path: "/runs/run_nope", status: 404, code: "not_found"},
 		{route: "GET /runs/:id", name: "bad id", method: "GET", path: "/runs/a%20b", status: 400, code: "bad_id", field: "id"},
 		{route: "GET /runs/compare", method: "GET", path: "/runs/compare?base=" + q + "&head=" + done, status: 200, check: bodyHas(`"metrics"`)},

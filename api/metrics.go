@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/barrage/barrage/internal/store"
+	"github.com/barrage/barrage/internal/tsdb"
 )
 
 // serviceMetrics is the service's own health, on GET /metrics. Each server
@@ -25,7 +26,7 @@ type serviceMetrics struct {
 	compacted   prometheus.Counter
 }
 
-func newServiceMetrics(st store.Store) *serviceMetrics {
+func newServiceMetrics(st store.Store, x *tsdb.Exporter) *serviceMetrics {
 	m := &serviceMetrics{
 		reg: prometheus.NewRegistry(),
 		apiLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -56,6 +57,9 @@ func newServiceMetrics(st store.Store) *serviceMetrics {
 	}, func() float64 { return activeRuns(st) })
 	m.reg.MustRegister(m.apiLatency, m.ingested, m.ingestLag, m.foldSeconds, m.foldLag, m.compacted, active,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if x != nil {
+		m.reg.MustRegister(exportMetrics(x)...)
+	}
 	return m
 }
 
@@ -87,4 +91,23 @@ func (m *serviceMetrics) observe(c *gin.Context) {
 func (m *serviceMetrics) handler() gin.HandlerFunc {
 	h := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 	return func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) }
+}
+
+// exportMetrics are the VictoriaMetrics export's counters and lag.
+func exportMetrics(x *tsdb.Exporter) []prometheus.Collector {
+	counter := func(name, help string, v func(tsdb.Stats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v(x.Stats())) })
+	}
+	return []prometheus.Collector{
+		counter("barrage_tsdb_pushes_total", "Pushes to VictoriaMetrics tried.", func(s tsdb.Stats) uint64 { return s.Pushes }),
+		counter("barrage_tsdb_push_errors_total", "Pushes to VictoriaMetrics that failed (each is retried from the store).", func(s tsdb.Stats) uint64 { return s.PushErrors }),
+		counter("barrage_tsdb_pushed_bytes_total", "Text pushed to VictoriaMetrics, before compression.", func(s tsdb.Stats) uint64 { return s.Bytes }),
+		counter("barrage_tsdb_pushed_samples_total", "Samples pushed to VictoriaMetrics.", func(s tsdb.Stats) uint64 { return s.Samples }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "barrage_tsdb_export_lag_seconds", Help: "How long ago the oldest folded interval not yet in VictoriaMetrics ended (0: all pushed).",
+		}, func() float64 { return x.Stats().Lag.Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "barrage_tsdb_runs_behind", Help: "Runs with folded intervals not yet in VictoriaMetrics.",
+		}, func() float64 { return float64(x.Stats().Runs) }),
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,6 +48,9 @@ func (s *Server) toRunJSON(r *store.Run) runJSON {
 	if s.cfg.TemporalUI != "" {
 		out.TemporalUIURL = fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimSuffix(s.cfg.TemporalUI, "/"),
 			url.PathEscape(s.cfg.Namespace), url.PathEscape(r.WorkflowID))
+	}
+	if s.cfg.GrafanaURL != "" {
+		out.GrafanaURL = grafanaLink(s.cfg.GrafanaURL, r)
 	}
 	return out
 }
@@ -324,4 +328,19 @@ func (s *Server) compareRuns(c *gin.Context) {
 		}
 	}
 	c.JSON(http.StatusOK, reports.Compare(reps[0], reps[1]))
+}
+
+// grafanaLink is the barrage-run dashboard with r selected, over its time
+// (a minute either side; to now while it runs).
+func grafanaLink(base string, r *store.Run) string {
+	v := url.Values{"var-run_id": {r.ID}, "orgId": {"1"}}
+	if start := r.StartedAt; !start.IsZero() {
+		v.Set("from", strconv.FormatInt(start.Add(-time.Minute).UnixMilli(), 10))
+		if r.EndedAt.IsZero() {
+			v.Set("to", "now")
+		} else {
+			v.Set("to", strconv.FormatInt(r.EndedAt.Add(time.Minute).UnixMilli(), 10))
+		}
+	}
+	return strings.TrimSuffix(base, "/") + "/d/barrage-run/barrage-run?" + v.Encode()
 }

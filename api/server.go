@@ -28,6 +28,7 @@ import (
 	"github.com/barrage/barrage/internal/scenario"
 	"github.com/barrage/barrage/internal/service"
 	"github.com/barrage/barrage/internal/store"
+	"github.com/barrage/barrage/internal/tsdb"
 	"github.com/barrage/barrage/internal/wire"
 )
 
@@ -57,6 +58,11 @@ type Config struct {
 	// then they are compacted into the run's folded intervals (reports and
 	// series stay forever). Zero keeps them forever.
 	RetainSnapshots time.Duration
+	// Exporter, when set, pushes every folded interval to VictoriaMetrics.
+	Exporter *tsdb.Exporter
+	// GrafanaURL is the base URL of the Grafana with the barrage-run
+	// dashboard, for links ("" = none).
+	GrafanaURL string
 	// FleetToken, when set, is required by the worker registry endpoint.
 	FleetToken string
 	Logger     *slog.Logger
@@ -111,7 +117,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: log, runs: newRunCache(cfg.Store), controls: newControls(cfg.Store), broker: newBroker(),
 		summaries: summaries{names: map[string]string{}, m: map[string]*wire.RunSummary{}}, pdfSlots: make(chan struct{}, maxPDFPrints),
-		metrics: newServiceMetrics(cfg.Store)}
+		metrics: newServiceMetrics(cfg.Store, cfg.Exporter)}
 	orch := cfg.Orchestrator
 	if orch == nil {
 		orch = noOrchestrator{}

@@ -20,6 +20,8 @@ var envBindings = []struct {
 }{
 	{env: "BARRAGE_SERVER", flag: "server", verbs: []string{"runs", "scenarios"}},
 	{env: "BARRAGE_FLEET_TOKEN", flag: "fleet-token", verbs: []string{"server", "worker"}},
+	{env: "BARRAGE_VICTORIA_METRICS", flag: "victoria-metrics", verbs: []string{"server", "export"}},
+	{env: "BARRAGE_GRAFANA_URL", flag: "grafana-url", verbs: []string{"server"}},
 }
 
 // envFor names the variable bound to c's flag, "" if none.

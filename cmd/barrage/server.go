@@ -38,6 +38,8 @@ func newServerCmd() *cobra.Command {
 	f.IntVar(&cfg.LocalWorkers, "local-workers", 0, "load workers to run in this process")
 	f.IntVar(&cfg.LocalMaxVUs, "local-max-vus", 0, "declared VU capacity of each local worker (0: no cap)")
 	f.StringVar(&cfg.FleetToken, "fleet-token", "", "token workers must send to register (empty: none)")
+	f.StringVar(&cfg.VictoriaMetrics, "victoria-metrics", "", "push every folded interval of every run to this VictoriaMetrics, e.g. http://127.0.0.1:8428 (run it with -dedup.minScrapeInterval=1ms)")
+	f.StringVar(&cfg.GrafanaURL, "grafana-url", "", "Grafana with the barrage-run dashboard (deploy/grafana): runs link to it as grafana_url")
 	f.Var(&retain, "retain-snapshots", "keep raw snapshots this long after a run ends (e.g. 30d, 36h; 0: forever), then compact them into its folded intervals; reports and series stay forever")
 	f.BoolVar(&verbose, "v", false, "log at debug level")
 	return c

@@ -24,6 +24,7 @@ import (
 	"github.com/barrage/barrage/internal/devserver"
 	"github.com/barrage/barrage/internal/service/temporalport"
 	"github.com/barrage/barrage/internal/store"
+	"github.com/barrage/barrage/internal/tsdb"
 	"github.com/barrage/barrage/workers"
 )
 
@@ -40,6 +41,10 @@ type Config struct {
 	LocalMaxVUs    int
 	FleetToken     string
 	FoldGrace      time.Duration
+	// VictoriaMetrics is the base URL every folded interval is pushed to
+	// ("" = none); GrafanaURL the Grafana that charts it, for links.
+	VictoriaMetrics string
+	GrafanaURL      string
 	// RetainSnapshots: raw snapshots are compacted this long after their
 	// run ends (0: never).
 	RetainSnapshots time.Duration
@@ -61,6 +66,9 @@ type Server struct {
 	workers []worker.Worker
 	done    chan error
 	once    sync.Once
+
+	stopExport context.CancelFunc
+	exportDone chan struct{}
 }
 
 // Start brings everything up and returns once the API answers.
@@ -91,14 +99,29 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	s.URL = "http://" + ln.Addr().String()
+	var exporter *tsdb.Exporter
+	if cfg.VictoriaMetrics != "" {
+		if exporter, err = tsdb.New(tsdb.Config{URL: cfg.VictoriaMetrics, Store: s.st, Log: log}); err != nil {
+			ln.Close()
+			return nil, err
+		}
+		ectx, stop := context.WithCancel(context.Background())
+		s.stopExport = stop
+		s.exportDone = make(chan struct{})
+		go func() { defer close(s.exportDone); exporter.Run(ectx) }()
+	}
 	s.api = api.New(api.Config{
 		Store: s.st, Orchestrator: temporalport.New(s.tc), TemporalUI: s.UI, Namespace: cfg.Namespace, FoldGrace: cfg.FoldGrace,
 		FleetToken: cfg.FleetToken, Logger: log, Ready: s.temporalReady, RetainSnapshots: cfg.RetainSnapshots,
+		Exporter: exporter, GrafanaURL: cfg.GrafanaURL,
 	})
 	s.http = &http.Server{Handler: s.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.done <- s.http.Serve(ln) }()
 	acts := &activities.Server{Store: s.st, Logger: log, ControlPublished: s.api.ControlPublished,
 		ShardLost: s.api.ShardLost}
+	if exporter != nil {
+		acts.Reported = exporter.Finished
+	}
 	s.workers = append(s.workers, workers.NewControl(s.tc, acts))
 	if err := s.addLocalWorkers(cfg); err != nil {
 		return nil, err
@@ -237,6 +260,10 @@ func (s *Server) Close() {
 		}
 		if s.api != nil {
 			s.api.Close()
+		}
+		if s.stopExport != nil {
+			s.stopExport()
+			<-s.exportDone
 		}
 		if s.tc != nil {
 			s.tc.Close()

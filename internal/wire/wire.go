@@ -67,6 +67,8 @@ type Run struct {
 	EndedAt            *time.Time        `json:"ended_at,omitempty"`
 	TemporalWorkflowID string            `json:"temporal_workflow_id"`
 	TemporalUIURL      string            `json:"temporal_ui_url,omitempty"`
+	// GrafanaURL links to the run's dashboard (server --grafana-url).
+	GrafanaURL string `json:"grafana_url,omitempty"`
 	BaselineRunID      string            `json:"baseline_run_id,omitempty"`
 	Elastic            bool              `json:"elastic"`
 	MaxWorkers         int               `json:"max_workers"`
