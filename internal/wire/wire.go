@@ -68,10 +68,10 @@ type Run struct {
 	TemporalWorkflowID string            `json:"temporal_workflow_id"`
 	TemporalUIURL      string            `json:"temporal_ui_url,omitempty"`
 	// GrafanaURL links to the run's dashboard (server --grafana-url).
-	GrafanaURL string `json:"grafana_url,omitempty"`
-	BaselineRunID      string            `json:"baseline_run_id,omitempty"`
-	Elastic            bool              `json:"elastic"`
-	MaxWorkers         int               `json:"max_workers"`
+	GrafanaURL    string `json:"grafana_url,omitempty"`
+	BaselineRunID string `json:"baseline_run_id,omitempty"`
+	Elastic       bool   `json:"elastic"`
+	MaxWorkers    int    `json:"max_workers"`
 	// ScenarioName is the scenario's name as run.
 	ScenarioName string `json:"scenario_name,omitempty"`
 	// Summary is what the run measured: its report's figures when it is
