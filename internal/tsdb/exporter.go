@@ -193,33 +193,37 @@ func (x *Exporter) poke() {
 	}
 }
 
-// Run pushes until ctx ends.
+// Run pushes until ctx ends. After a failed push it waits out a back-off
+// before the next, whatever folds meanwhile; each fold still checks
+// whether a run fell behind.
 func (x *Exporter) Run(ctx context.Context) {
-	retry := time.Duration(0)
+	var (
+		retry   time.Duration
+		failure error
+		next    time.Time // no push before
+	)
 	for {
-		var timer <-chan time.Time
-		if retry > 0 {
-			timer = time.After(retry)
-		} else {
-			timer = time.After(x.cfg.BehindAfter / 2) // checks the lag now and then
+		wait := x.cfg.BehindAfter / 2
+		if failure != nil {
+			wait = time.Until(next)
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-timer:
+		case <-time.After(wait):
 		case <-x.wake:
-			if retry > 0 {
-				// Failing: wait out the back-off, not each fold.
-				select {
-				case <-ctx.Done():
-					return
-				case <-timer:
-				}
+		}
+		if failure != nil {
+			x.checkBehind(ctx, failure)
+			if time.Now().Before(next) {
+				continue
 			}
 		}
-		if err := x.cycle(ctx); err != nil {
+		if failure = x.cycle(ctx); failure != nil {
 			retry = min(max(2*retry, x.cfg.Retry), maxRetry)
-			x.cfg.Log.Warn("VictoriaMetrics export failed; retrying", "err", err, "in", retry)
+			next = time.Now().Add(retry)
+			x.cfg.Log.Warn("VictoriaMetrics export failed; retrying", "err", failure, "in", retry)
+			x.checkBehind(ctx, failure)
 		} else {
 			retry = 0
 		}
@@ -240,7 +244,6 @@ func (x *Exporter) cycle(ctx context.Context) error {
 	for _, id := range ids {
 		err := x.exportRun(ctx, id)
 		if err != nil {
-			x.noteBehind(ctx, id, err)
 			if first == nil {
 				first = err
 			}

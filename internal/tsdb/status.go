@@ -44,19 +44,26 @@ func (rs *runState) lag(now time.Time) time.Duration {
 	return max(now.Sub(end), time.Nanosecond)
 }
 
-// noteBehind records an export_behind event on a run the export has left
-// behind for longer than BehindAfter (once, until it catches up).
-func (x *Exporter) noteBehind(ctx context.Context, id string, cause error) {
-	x.mu.Lock()
-	rs := x.runs[id]
-	if rs == nil || rs.behind || rs.lag(time.Now()) < x.cfg.BehindAfter {
-		x.mu.Unlock()
-		return
+// checkBehind records an export_behind event on each run the export has
+// left behind for longer than BehindAfter (once, until it catches up).
+func (x *Exporter) checkBehind(ctx context.Context, cause error) {
+	type late struct {
+		id  string
+		lag time.Duration
 	}
-	rs.behind = true
-	lag := rs.lag(time.Now())
+	var runs []late
+	now := time.Now()
+	x.mu.Lock()
+	for id, rs := range x.runs {
+		if lag := rs.lag(now); !rs.behind && lag >= x.cfg.BehindAfter {
+			rs.behind = true
+			runs = append(runs, late{id, lag})
+		}
+	}
 	x.mu.Unlock()
-	x.event(ctx, id, EventBehind, fmt.Sprintf("the VictoriaMetrics export is %s behind (%v); it is retried, and the store keeps every interval", lag.Round(time.Second), cause))
+	for _, r := range runs {
+		x.event(ctx, r.id, EventBehind, fmt.Sprintf("the VictoriaMetrics export is %s behind (%v); it is retried, and the store keeps every interval", r.lag.Round(time.Second), cause))
+	}
 }
 
 // caughtUp records export_caught_up on a run that had an export_behind.
