@@ -283,8 +283,10 @@ func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
 
 // report is the part of report.json the tests read.
 type report struct {
-	RunID  string `json:"run_id"`
-	Status string `json:"status"`
+	RunID     string    `json:"run_id"`
+	Status    string    `json:"status"`
+	StartedAt time.Time `json:"started_at"`
+	EndedAt   time.Time `json:"ended_at"`
 	Totals struct {
 		Requests uint64  `json:"requests"`
 		Errors   uint64  `json:"errors"`

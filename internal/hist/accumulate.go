@@ -284,6 +284,18 @@ func appendDense(b []byte, counts []int64, lo, hi int) []byte {
 	return binary.AppendVarint(b, 0)
 }
 
+// Steps returns how many steps the fold has.
+func (a *Accumulator) Steps() int { return len(a.steps) }
+
+// StepSums returns step i's counters, status codes and error classes, with
+// no histogram (Latency is nil; StepCounts has its counts). Its maps are the
+// fold's own: read them before the next Add or Reset.
+func (a *Accumulator) StepSums(i int) StepStats {
+	s := a.steps[i].StepStats
+	s.Latency = nil
+	return s
+}
+
 // StepCounts returns step i's histogram counts from index lo on (nil when
 // the step has no samples): counts[j] samples lie in IndexRange(lo+j). The
 // slice is the fold's own: read it before the next Add or Reset.

@@ -64,6 +64,9 @@ const (
 	// little out of order); those already pushed with as many snapshots
 	// are skipped.
 	revisionSlack = 2 * time.Second
+	// idleAfter: a run fully pushed and not folded for this long is
+	// forgotten.
+	idleAfter = 10 * time.Minute
 )
 
 // Event kinds the exporter records on a run.
@@ -120,6 +123,7 @@ type runState struct {
 	status   store.Status // as last pushed in run_info
 	behind   bool         // an export_behind event was recorded
 	work     bool         // something to push
+	touched  time.Time    // the latest Folded or Finished
 }
 
 // checkpoint is a run's totals after an interval, and that interval's
@@ -161,7 +165,7 @@ func (x *Exporter) Folded(runID string, index int64) {
 	x.mu.Lock()
 	rs := x.state(runID)
 	rs.folded = max(rs.folded, index)
-	rs.work = true
+	rs.work, rs.touched = true, time.Now()
 	x.mu.Unlock()
 	x.poke()
 }
@@ -172,7 +176,7 @@ func (x *Exporter) Folded(runID string, index int64) {
 func (x *Exporter) Finished(runID string) {
 	x.mu.Lock()
 	rs := x.state(runID)
-	rs.finished, rs.work = true, true
+	rs.finished, rs.work, rs.touched = true, true, time.Now()
 	x.mu.Unlock()
 	x.poke()
 }
@@ -235,8 +239,13 @@ func (x *Exporter) cycle(ctx context.Context) error {
 	x.mu.Lock()
 	ids := make([]string, 0, len(x.runs))
 	for id, rs := range x.runs {
-		if rs.work || rs.finished || rs.folded >= rs.pushed {
+		switch {
+		case rs.work || rs.finished || rs.folded >= rs.pushed:
 			ids = append(ids, id)
+		case time.Since(rs.touched) > idleAfter:
+			// Pushed, and no fold for long: a run whose report never came
+			// (its workflow failed). A later fold starts it afresh.
+			delete(x.runs, id)
 		}
 	}
 	x.mu.Unlock()
@@ -261,8 +270,13 @@ var errPush = errors.New("push to VictoriaMetrics")
 func (x *Exporter) exportRun(ctx context.Context, id string) error {
 	x.mu.Lock()
 	rs := x.runs[id]
-	rs.work = false
+	if rs != nil {
+		rs.work = false
+	}
 	x.mu.Unlock()
+	if rs == nil {
+		return nil
+	}
 	r, err := x.cfg.Store.GetRun(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		x.forget(id)
@@ -279,7 +293,9 @@ func (x *Exporter) exportRun(ctx context.Context, id string) error {
 			x.forget(id)
 			return nil
 		}
+		x.mu.Lock() // the lag reads epoch and width
 		rs.labels, rs.epoch, rs.width, rs.tot = labelsOf(r, plan), r.Epoch, fold.Width(r), newTotals(len(plan.Steps))
+		x.mu.Unlock()
 	}
 	if err := x.pushNew(ctx, rs, r.Status); err != nil {
 		x.markWork(id)

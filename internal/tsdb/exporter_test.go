@@ -241,9 +241,15 @@ func TestExportSurvivesVictoriaMetricsDown(t *testing.T) {
 	if s := x.Stats(); s.PushErrors == 0 || s.Lag < time.Minute {
 		t.Fatalf("with VictoriaMetrics down: %+v", s)
 	}
+	// The run ends, and its report is stored, before VictoriaMetrics is back.
+	if err := f.st.FinishRun(t.Context(), f.run.ID, store.StatusCompleted, "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	x.Finished(f.run.ID)
 	vm.Restart(t)
 	_, end = fold.Bounds(f.run, 29)
 	waitValue(t, vm, `barrage_requests_total{run_id="run-x"}`, end, float64(f.total()))
+	waitValue(t, vm, `barrage_run_info{run_id="run-x",status="completed"}`, end, 1)
 	waitValue(t, vm, `count_over_time(barrage_dropped_iterations_total{run_id="run-x"}[10m])`, end, 30) // a sample per interval
 	events, err := f.st.ListEvents(t.Context(), f.run.ID)
 	if err != nil {

@@ -75,12 +75,8 @@ func (t *totals) clone() *totals {
 func (t *totals) add(acc *hist.Accumulator) {
 	head := acc.Header()
 	t.dropped += head.Dropped
-	snap := acc.Snapshot()
-	for i := range snap.Steps {
-		if i >= len(t.steps) {
-			break
-		}
-		st, sum := &snap.Steps[i], &t.steps[i]
+	for i := range min(acc.Steps(), len(t.steps)) {
+		st, sum := acc.StepSums(i), &t.steps[i]
 		for code, n := range st.Status {
 			sum.status[statusClass(code)] += n
 		}
