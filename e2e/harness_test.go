@@ -287,7 +287,7 @@ type report struct {
 	Status    string    `json:"status"`
 	StartedAt time.Time `json:"started_at"`
 	EndedAt   time.Time `json:"ended_at"`
-	Totals struct {
+	Totals    struct {
 		Requests uint64  `json:"requests"`
 		Errors   uint64  `json:"errors"`
 		RPS      float64 `json:"rps"`
