@@ -103,6 +103,7 @@ func exportMetrics(x *tsdb.Exporter) []prometheus.Collector {
 		counter("barrage_tsdb_push_errors_total", "Pushes to VictoriaMetrics that failed (each is retried from the store).", func(s tsdb.Stats) uint64 { return s.PushErrors }),
 		counter("barrage_tsdb_pushed_bytes_total", "Text pushed to VictoriaMetrics, before compression.", func(s tsdb.Stats) uint64 { return s.Bytes }),
 		counter("barrage_tsdb_pushed_samples_total", "Samples pushed to VictoriaMetrics.", func(s tsdb.Stats) uint64 { return s.Samples }),
+		counter("barrage_tsdb_run_deletes_total", "Runs whose series were deleted from VictoriaMetrics and pushed again, to correct an interval folded again after its push.", func(s tsdb.Stats) uint64 { return s.Deletes }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "barrage_tsdb_export_lag_seconds", Help: "How long ago the oldest folded interval not yet in VictoriaMetrics ended (0: all pushed).",
 		}, func() float64 { return x.Stats().Lag.Seconds() }),

@@ -21,11 +21,14 @@
 package tsdb
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -52,6 +55,7 @@ const (
 	DefaultPushTimeout = 10 * time.Second
 	DefaultBehindAfter = 30 * time.Second
 	DefaultMaxPush     = 8 << 20
+	DefaultSettle      = 5 * time.Second
 	DefaultRetry       = 500 * time.Millisecond
 	maxRetry           = 30 * time.Second
 	// page is how many intervals one store read returns.
@@ -86,6 +90,11 @@ type Config struct {
 	// BehindAfter: a run whose oldest unpushed interval ended this long ago
 	// gets an export_behind event (and export_caught_up when it is pushed).
 	BehindAfter time.Duration
+	// Settle is how long after its end an interval waits before it is
+	// pushed (a run's last ones go when its report is stored): late
+	// snapshots re-fold an interval within seconds, and one pushed already
+	// costs a correction (see correct).
+	Settle time.Duration
 	// MaxPush bounds the uncompressed text of one push.
 	MaxPush int
 	// Retry is the wait after a failed push; it doubles up to 30 s.
@@ -94,15 +103,18 @@ type Config struct {
 
 // Exporter pushes folded intervals to VictoriaMetrics.
 type Exporter struct {
-	cfg     Config
-	pushURL string
-	wake    chan struct{}
+	cfg       Config
+	pushURL   string
+	deleteURL string
+	client    *http.Client // for deletes; pushes go through the metrics package
+	wake      chan struct{}
 
 	mu   sync.Mutex
 	runs map[string]*runState
 
 	pushes     atomic.Uint64
 	pushErrors atomic.Uint64
+	deletes    atomic.Uint64 // runs whose series were deleted to be pushed again
 	bytes      atomic.Uint64 // of text, before compression
 	samples    atomic.Uint64
 }
@@ -116,6 +128,10 @@ type runState struct {
 	since  time.Time // the latest FoldedAt pushed
 	tot    *totals   // counters after interval next-1
 	ring   [ringSize]checkpoint
+	// snaps holds, by interval, how many snapshots its pushed fold had
+	// (a change list returns intervals pushed already; those unchanged
+	// are skipped).
+	snaps  []int32
 	folded int64 // the highest interval known folded
 	pushed int64 // next, as the lag reads it (under Exporter.mu)
 	// finished: the run's report is stored; once pushed, its state goes.
@@ -149,14 +165,17 @@ func New(cfg Config) (*Exporter, error) {
 	if cfg.BehindAfter <= 0 {
 		cfg.BehindAfter = DefaultBehindAfter
 	}
+	if cfg.Settle <= 0 {
+		cfg.Settle = DefaultSettle
+	}
 	if cfg.MaxPush <= 0 {
 		cfg.MaxPush = DefaultMaxPush
 	}
 	if cfg.Retry <= 0 {
 		cfg.Retry = DefaultRetry
 	}
-	return &Exporter{cfg: cfg, pushURL: u.String() + "/api/v1/import/prometheus", wake: make(chan struct{}, 1),
-		runs: map[string]*runState{}}, nil
+	return &Exporter{cfg: cfg, pushURL: u.String() + "/api/v1/import/prometheus", deleteURL: u.String() + "/api/v1/admin/tsdb/delete_series",
+		wake: make(chan struct{}, 1), runs: map[string]*runState{}, client: &http.Client{Timeout: cfg.PushTimeout}}, nil
 }
 
 // Folded tells the exporter that interval index of a run was stored. It
@@ -297,7 +316,10 @@ func (x *Exporter) exportRun(ctx context.Context, id string) error {
 		rs.labels, rs.epoch, rs.width, rs.tot = labelsOf(r, plan), r.Epoch, fold.Width(r), newTotals(len(plan.Steps))
 		x.mu.Unlock()
 	}
-	if err := x.pushNew(ctx, rs, r.Status); err != nil {
+	x.mu.Lock()
+	final := rs.finished
+	x.mu.Unlock()
+	if err := x.pushNew(ctx, rs, r.Status, final); err != nil {
 		x.markWork(id)
 		return err
 	}
@@ -345,7 +367,7 @@ func (rs *runState) bounds(k int64) (start, end time.Time) {
 
 // pushNew pushes the run's intervals folded after its last push, rewinding
 // first when an interval already pushed was folded again.
-func (x *Exporter) pushNew(ctx context.Context, rs *runState, status store.Status) error {
+func (x *Exporter) pushNew(ctx context.Context, rs *runState, status store.Status, final bool) error {
 	var acc hist.Accumulator
 	for {
 		since := rs.since
@@ -361,9 +383,25 @@ func (x *Exporter) pushNew(ctx context.Context, rs *runState, status store.Statu
 			return nil
 		}
 		if rows[0].Index < rs.next {
-			rs.rewind(rows[0].Index)
+			if err := x.correct(ctx, rs, rows[0].Index); err != nil {
+				return err
+			}
 			continue
 		}
+		// An interval is pushed once it has settled (late snapshots come
+		// within seconds), so that pushing it again is rare.
+		settled := len(rows)
+		if !final {
+			now := time.Now()
+			for i := range rows {
+				if now.Before(rows[i].End.Add(x.cfg.Settle)) {
+					settled = i
+					break
+				}
+			}
+		}
+		more := len(rows) == page && settled == len(rows)
+		rows = rows[:settled]
 		var w writer
 		tot := rs.tot.clone()
 		done := 0
@@ -390,7 +428,7 @@ func (x *Exporter) pushNew(ctx context.Context, rs *runState, status store.Statu
 				w.b, cps, done = w.b[:0], nil, i+1
 			}
 		}
-		if len(rows) < page {
+		if !more {
 			return nil
 		}
 	}
@@ -400,10 +438,8 @@ func (x *Exporter) pushNew(ctx context.Context, rs *runState, status store.Statu
 func (rs *runState) skipPushed(rows []store.Interval) []store.Interval {
 	out := rows[:0]
 	for _, row := range rows {
-		if row.Index < rs.next {
-			if cp := rs.ring[row.Index%ringSize]; cp.tot != nil && cp.index == row.Index && cp.snapshots >= row.Snapshots {
-				continue
-			}
+		if row.Index < rs.next && row.Index < int64(len(rs.snaps)) && int(rs.snaps[row.Index]) >= row.Snapshots {
+			continue
 		}
 		out = append(out, row)
 	}
@@ -419,8 +455,9 @@ func (rs *runState) rewind(k int64) {
 		rs.tot, rs.next = newTotals(len(rs.tot.steps)), 0
 		rs.ring = [ringSize]checkpoint{}
 	}
-	// Intervals at k and after are read again, whenever they were folded.
-	rs.since = time.Time{}
+	rs.snaps = rs.snaps[:min(int64(len(rs.snaps)), rs.next)]
+	// since stays: the next read returns every interval from next on,
+	// whenever it was folded, and only those before it folded since.
 }
 
 // commit records rows as pushed.
@@ -432,6 +469,10 @@ func (rs *runState) commit(rows []store.Interval, cps []checkpoint, tot *totals)
 	}
 	for _, cp := range cps {
 		rs.ring[cp.index%ringSize] = cp
+		for int64(len(rs.snaps)) <= cp.index {
+			rs.snaps = append(rs.snaps, -1) // an interval not stored
+		}
+		rs.snaps[cp.index] = int32(min(cp.snapshots, math.MaxInt32))
 	}
 	rs.next = rows[len(rows)-1].Index + 1
 	rs.tot = tot.clone()
@@ -469,4 +510,51 @@ func countLines(b []byte) int {
 		}
 	}
 	return n
+}
+
+// correct handles a re-fold of interval k, already pushed. A sample pushed
+// again for the same series and time only replaces the first where
+// VictoriaMetrics deduplicates by keeping the largest value (recent
+// releases with -dedup.minScrapeInterval); older ones keep either. So the
+// run's series are deleted and the run pushed again from its start: exact
+// on every release. Where deleting is refused (-deleteAuthKey, a
+// read-only proxy), the run rewinds to before k and pushes again over the
+// first samples, which converges where the largest value wins.
+func (x *Exporter) correct(ctx context.Context, rs *runState, k int64) error {
+	err := x.deleteRun(ctx, rs.labels.id)
+	switch {
+	case err == nil:
+		x.deletes.Add(1)
+		rs.rewind(0)
+		rs.status = ""
+		return nil
+	case errors.Is(err, errPush):
+		return err // unreachable: try again later
+	}
+	x.cfg.Log.Warn("VictoriaMetrics refused to delete a run's series to push a re-folded interval again; pushing over them", "run", rs.labels.id, "err", err)
+	rs.rewind(k)
+	return nil
+}
+
+// deleteRun deletes every series of a run. An error wrapping errPush means
+// VictoriaMetrics could not be reached; any other, that it refused.
+func (x *Exporter) deleteRun(ctx context.Context, runID string) error {
+	q := url.Values{"match[]": {`{run_id="` + string(appendEscaped(nil, runID)) + `"}`}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, x.deleteURL+"?"+q.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := x.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: delete run %s: %w", errPush, runID, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	switch {
+	case resp.StatusCode/100 == 2:
+		return nil
+	case resp.StatusCode >= 500:
+		return fmt.Errorf("%w: delete run %s: %s: %s", errPush, runID, resp.Status, bytes.TrimSpace(body))
+	}
+	return fmt.Errorf("delete run %s: %s: %s", runID, resp.Status, bytes.TrimSpace(body))
 }

@@ -2,6 +2,7 @@ package tsdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -14,6 +15,9 @@ type Stats struct {
 	PushErrors uint64 // pushes that failed
 	Bytes      uint64 // text pushed (before compression)
 	Samples    uint64 // samples pushed
+	// Deletes counts runs whose series were deleted and pushed again from
+	// their start, to correct an interval folded again after its push.
+	Deletes uint64
 	// Lag is how long ago the oldest interval folded but not yet pushed
 	// ended (0 when every fold is pushed).
 	Lag  time.Duration
@@ -22,7 +26,8 @@ type Stats struct {
 
 // Stats returns the export's counters and lag.
 func (x *Exporter) Stats() Stats {
-	s := Stats{Pushes: x.pushes.Load(), PushErrors: x.pushErrors.Load(), Bytes: x.bytes.Load(), Samples: x.samples.Load()}
+	s := Stats{Pushes: x.pushes.Load(), PushErrors: x.pushErrors.Load(), Bytes: x.bytes.Load(), Samples: x.samples.Load(),
+		Deletes: x.deletes.Load()}
 	now := time.Now()
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -102,6 +107,13 @@ func (x *Exporter) ExportRun(ctx context.Context, runID string) (Stats, error) {
 	defer x.forget(runID)
 	if _, err := x.cfg.Store.GetRun(ctx, runID); err != nil {
 		return Stats{}, fmt.Errorf("run %s: %w", runID, err)
+	}
+	// What was pushed of it before goes first: the export is then exact
+	// whatever VictoriaMetrics keeps of samples pushed twice.
+	if err := x.deleteRun(ctx, runID); errors.Is(err, errPush) {
+		return Stats{}, err
+	} else if err != nil {
+		x.cfg.Log.Warn("VictoriaMetrics refused to delete the run's earlier series; pushing over them", "run", runID, "err", err)
 	}
 	if err := x.exportRun(ctx, runID); err != nil {
 		return Stats{}, err

@@ -35,6 +35,7 @@ type VM struct {
 	addr string
 	dir  string
 	bin  string
+	args []string
 
 	mu    sync.Mutex // guards cmd
 	cmd   *exec.Cmd
@@ -56,8 +57,9 @@ func Binary() string {
 	return ""
 }
 
-// Start starts a VictoriaMetrics for t and stops it at t's cleanup.
-func Start(t testing.TB) *VM {
+// Start starts a VictoriaMetrics for t and stops it at t's cleanup; args
+// are added to its flags.
+func Start(t testing.TB, args ...string) *VM {
 	t.Helper()
 	bin := Binary()
 	if bin == "" {
@@ -66,7 +68,7 @@ func Start(t testing.TB) *VM {
 		}
 		t.Skip("victoria-metrics is not installed (apt-get install victoria-metrics); skipping")
 	}
-	vm := &VM{dir: t.TempDir(), bin: bin}
+	vm := &VM{dir: t.TempDir(), bin: bin, args: args}
 	var err error
 	for try := 0; try < 3; try++ {
 		vm.addr = freeAddr(t)
@@ -85,9 +87,9 @@ func Start(t testing.TB) *VM {
 func (vm *VM) start() error {
 	vm.mu.Lock()
 	defer vm.mu.Unlock()
-	cmd := exec.Command(vm.bin, "-storageDataPath="+vm.dir, "-httpListenAddr="+vm.addr,
+	cmd := exec.Command(vm.bin, append([]string{"-storageDataPath=" + vm.dir, "-httpListenAddr=" + vm.addr,
 		"-search.latencyOffset=0s", "-search.disableCache", "-dedup.minScrapeInterval=1ms",
-		"-retentionPeriod=100y", "-loggerLevel=ERROR")
+		"-retentionPeriod=100y", "-loggerLevel=ERROR"}, vm.args...)...)
 	w := &syncWriter{mu: &vm.outMu, b: &vm.out}
 	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Start(); err != nil {
