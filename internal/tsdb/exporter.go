@@ -8,12 +8,11 @@
 // fold only marks its run, and each push is built from the stored folded
 // intervals after the last one pushed. So VictoriaMetrics being down or
 // slow costs a run nothing — its fold never waits — and what could not be
-// pushed is pushed from the store once it is back. An interval folded
-// again (a late snapshot) rewinds the run's counters to before it and
-// pushes it and everything after it again, with the same timestamps, so the
-// series converge to the report (VictoriaMetrics keeps the last sample of a
-// timestamp when run with -dedup.minScrapeInterval, as compose does; the
-// values only ever grow, so a max-wins deduplication agrees).
+// pushed is pushed from the store once it is back. An interval waits a few
+// seconds after its end before its push (late snapshots re-fold it within
+// that); one folded again after its push has the run's series deleted and
+// the run pushed again from its start, so that the series converge to the
+// report on any VictoriaMetrics (see correct).
 //
 // Usage: New, then Run in a goroutine; Folded after each stored fold,
 // Finished once a run's report is stored; ExportRun (re)exports a stored
