@@ -108,8 +108,9 @@ type Exporter struct {
 	client    *http.Client // for deletes; pushes go through the metrics package
 	wake      chan struct{}
 
-	mu   sync.Mutex
-	runs map[string]*runState
+	mu     sync.Mutex
+	runs   map[string]*runState
+	wakeAt time.Time // when an interval held back settles
 
 	pushes     atomic.Uint64
 	pushErrors atomic.Uint64
@@ -208,6 +209,15 @@ func (x *Exporter) state(runID string) *runState {
 	return rs
 }
 
+// wakeBy makes Run try again by t at the latest (an interval settles).
+func (x *Exporter) wakeBy(t time.Time) {
+	x.mu.Lock()
+	if x.wakeAt.IsZero() || t.Before(x.wakeAt) {
+		x.wakeAt = t
+	}
+	x.mu.Unlock()
+}
+
 func (x *Exporter) poke() {
 	select {
 	case x.wake <- struct{}{}:
@@ -226,6 +236,12 @@ func (x *Exporter) Run(ctx context.Context) {
 	)
 	for {
 		wait := x.cfg.BehindAfter / 2
+		x.mu.Lock()
+		if !x.wakeAt.IsZero() {
+			wait = min(wait, time.Until(x.wakeAt))
+			x.wakeAt = time.Time{}
+		}
+		x.mu.Unlock()
 		if failure != nil {
 			wait = time.Until(next)
 		}
@@ -258,11 +274,11 @@ func (x *Exporter) cycle(ctx context.Context) error {
 	ids := make([]string, 0, len(x.runs))
 	for id, rs := range x.runs {
 		switch {
-		case rs.work || rs.finished || rs.folded >= rs.pushed:
+		case rs.work || rs.folded >= rs.pushed:
 			ids = append(ids, id)
 		case time.Since(rs.touched) > idleAfter:
-			// Pushed, and no fold for long: a run whose report never came
-			// (its workflow failed). A later fold starts it afresh.
+			// Pushed, and no fold for long: over (or its report never
+			// came). A later fold starts it afresh.
 			delete(x.runs, id)
 		}
 	}
@@ -311,6 +327,16 @@ func (x *Exporter) exportRun(ctx context.Context, id string) error {
 			x.forget(id)
 			return nil
 		}
+		// A run new to this exporter may have series already: pushed
+		// before a restart, or before its report (a fold after it), or by
+		// `barrage export`. They go first, so that the push is exact
+		// whatever VictoriaMetrics keeps of a sample pushed twice.
+		if err := x.deleteRun(ctx, id); errors.Is(err, errPush) {
+			x.markWork(id)
+			return err
+		} else if err != nil {
+			x.cfg.Log.Warn("VictoriaMetrics refused to delete a run's earlier series; pushing over them", "run", id, "err", err)
+		}
 		x.mu.Lock() // the lag reads epoch and width
 		rs.labels, rs.epoch, rs.width, rs.tot = labelsOf(r, plan), r.Epoch, fold.Width(r), newTotals(len(plan.Steps))
 		x.mu.Unlock()
@@ -338,11 +364,8 @@ func (x *Exporter) exportRun(ctx context.Context, id string) error {
 	rs.pushed = rs.next
 	x.mu.Unlock()
 	x.caughtUp(ctx, id, rs)
-	x.mu.Lock()
-	if rs.finished && store.Finished(r.Status) && !rs.work {
-		delete(x.runs, id)
-	}
-	x.mu.Unlock()
+	// A finished run's state stays until it idles (idleAfter): a fold
+	// after its report then costs a push of what changed, not of the run.
 	return nil
 }
 
@@ -400,6 +423,9 @@ func (x *Exporter) pushNew(ctx context.Context, rs *runState, status store.Statu
 			}
 		}
 		more := len(rows) == page && settled == len(rows)
+		if settled < len(rows) {
+			x.wakeBy(rows[settled].End.Add(x.cfg.Settle))
+		}
 		rows = rows[:settled]
 		var w writer
 		tot := rs.tot.clone()

@@ -2,7 +2,6 @@ package tsdb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -107,13 +106,6 @@ func (x *Exporter) ExportRun(ctx context.Context, runID string) (Stats, error) {
 	defer x.forget(runID)
 	if _, err := x.cfg.Store.GetRun(ctx, runID); err != nil {
 		return Stats{}, fmt.Errorf("run %s: %w", runID, err)
-	}
-	// What was pushed of it before goes first: the export is then exact
-	// whatever VictoriaMetrics keeps of samples pushed twice.
-	if err := x.deleteRun(ctx, runID); errors.Is(err, errPush) {
-		return Stats{}, err
-	} else if err != nil {
-		x.cfg.Log.Warn("VictoriaMetrics refused to delete the run's earlier series; pushing over them", "run", runID, "err", err)
 	}
 	if err := x.exportRun(ctx, runID); err != nil {
 		return Stats{}, err
