@@ -227,7 +227,13 @@ func (s *Server) report(c *gin.Context, r *store.Run) (*reports.Report, error) {
 			}
 		}
 	}
-	return fold.BuildReport(c, s.cfg.Store, r.ID, nil)
+	rep, err := fold.BuildReport(c, s.cfg.Store, r.ID, nil)
+	if err == nil && store.Finished(r.Status) && s.cfg.Exporter != nil {
+		// Building it may have folded intervals again: the export
+		// compares them all with what it pushed.
+		s.cfg.Exporter.Finished(r.ID)
+	}
+	return rep, err
 }
 
 // runEvents lists what happened during a run so far, in order; t is

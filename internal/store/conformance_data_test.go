@@ -388,6 +388,24 @@ func testIntervals(t *testing.T, s Store) {
 		}
 		wantEqual(t, got, wantIvs, fmt.Sprintf("intervals after %d or folded after %s (revised only: %v)", tc.after, tc.since, tc.revised))
 	}
+	// Heads: every interval folded after since, without data.
+	for _, tc := range []struct {
+		since time.Time
+		want  []int64
+	}{{time.Time{}, []int64{0, 1, 2, 3}}, {t0, []int64{0, 1, 2, 3}}, {t0.Add(time.Minute), []int64{3}}, {time.Now().Add(time.Hour), nil}} {
+		got, err := s.ListIntervalHeads(ctx, "r", tc.since)
+		mustNil(t, err, fmt.Sprint("heads since ", tc.since))
+		var wantHeads []IntervalHead
+		for _, i := range tc.want {
+			wantHeads = append(wantHeads, IntervalHead{Index: i, Snapshots: want[i].Snapshots, FoldedAt: want[i].FoldedAt})
+		}
+		if len(got) == 0 && len(wantHeads) == 0 {
+			continue
+		}
+		wantEqual(t, got, wantHeads, fmt.Sprint("interval heads since ", tc.since))
+	}
+	_, err = s.ListIntervalHeads(ctx, "nope", time.Time{})
+	wantErr(t, err, ErrNotFound, "heads of unknown run")
 	wantErr(t, s.PutInterval(ctx, &Interval{RunID: "nope"}), ErrNotFound, "put to unknown run")
 	_, err = s.ListIntervals(ctx, "nope", -1, 0)
 	wantErr(t, err, ErrNotFound, "list unknown run")

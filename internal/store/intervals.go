@@ -157,3 +157,22 @@ func (s *sqlStore) ListWorkers(ctx context.Context, since time.Time) ([]Worker, 
 	}
 	return ws, nil
 }
+
+func (s *sqlStore) ListIntervalHeads(ctx context.Context, runID string, since time.Time) ([]IntervalHead, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT idx, snapshots, folded_at FROM intervals
+		WHERE run_id = $1 AND folded_at > $2 ORDER BY idx`, runID, dbTime(since))
+	heads, err := collect(rows, err, func(row scanner) (IntervalHead, error) {
+		var h IntervalHead
+		err := row.Scan(&h.Index, &h.Snapshots, timeCol{&h.FoldedAt})
+		return h, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list interval heads of run %s: %w", runID, err)
+	}
+	if len(heads) == 0 {
+		if err := s.mustExist(ctx, "list interval heads of", runID); err != nil {
+			return nil, err
+		}
+	}
+	return heads, nil
+}

@@ -159,6 +159,13 @@ type Snapshot struct {
 	ReceivedAt time.Time
 }
 
+// IntervalHead is what ListIntervalHeads returns of an interval.
+type IntervalHead struct {
+	Index     int64
+	Snapshots int
+	FoldedAt  time.Time
+}
+
 // Interval is one folded interval: every snapshot of the interval merged.
 type Interval struct {
 	RunID     string
@@ -275,6 +282,11 @@ type Store interface {
 	// revisedOnly: what a live view that has the first after+1 intervals as
 	// of since lacks. At most limit (<= 0: all).
 	ListIntervalsChanged(ctx context.Context, runID string, after int64, since time.Time, revisedOnly bool, limit int) ([]Interval, error)
+	// ListIntervalHeads returns, in index order, the index, snapshot count
+	// and fold time of every interval of a run folded after since (all of
+	// them for a zero since), without their data: what an exporter
+	// compares with what it pushed.
+	ListIntervalHeads(ctx context.Context, runID string, since time.Time) ([]IntervalHead, error)
 
 	// ClaimRecords grants a shard the next records of a run's sequential
 	// feeder (see feeds.go): [lo, hi), empty (lo == hi) when none are left

@@ -45,7 +45,8 @@ import (
 // run's events (store.Store has it all).
 type Store interface {
 	GetRun(ctx context.Context, id string) (*store.Run, error)
-	ListIntervalsChanged(ctx context.Context, runID string, after int64, since time.Time, revisedOnly bool, limit int) ([]store.Interval, error)
+	ListIntervals(ctx context.Context, runID string, after int64, limit int) ([]store.Interval, error)
+	ListIntervalHeads(ctx context.Context, runID string, since time.Time) ([]store.IntervalHead, error)
 	AppendEvent(ctx context.Context, e store.Event) (int64, error)
 }
 
@@ -62,11 +63,14 @@ const (
 	// ringSize is how many intervals back a re-fold rewinds from memory;
 	// an older one re-reads the run from its first interval.
 	ringSize = 64
-	// revisionSlack: intervals folded this long before the latest one read
-	// are asked for again (folds by several servers reach the store a
-	// little out of order); those already pushed with as many snapshots
-	// are skipped.
-	revisionSlack = 2 * time.Second
+	// recheck: each push first asks which intervals were folded in the
+	// last recheck (by the folding server's clock, stamped before its
+	// write commits), to find the pushed ones folded again; a report
+	// stored (Finished) asks about all of them.
+	recheck = time.Minute
+	// runRetryMax bounds the back-off of a run whose intervals cannot be
+	// read (the others go on).
+	runRetryMax = 5 * time.Minute
 	// idleAfter: a run fully pushed and not folded for this long is
 	// forgotten.
 	idleAfter = 10 * time.Minute
@@ -105,6 +109,7 @@ type Exporter struct {
 	cfg       Config
 	pushURL   string
 	deleteURL string
+	flushURL  string
 	client    *http.Client // for deletes; pushes go through the metrics package
 	wake      chan struct{}
 
@@ -121,25 +126,29 @@ type Exporter struct {
 
 // runState is how far a run is pushed.
 type runState struct {
-	labels *runLabels
-	epoch  time.Time
-	width  time.Duration
-	next   int64     // intervals before next are pushed
-	since  time.Time // the latest FoldedAt pushed
-	tot    *totals   // counters after interval next-1
-	ring   [ringSize]checkpoint
+	labels  *runLabels
+	epoch   time.Time
+	width   time.Duration
+	next    int64     // intervals before next are pushed
+	checked time.Time // when re-folds were last looked for
+	tot     *totals   // counters after interval next-1
+	ring    [ringSize]checkpoint
 	// snaps holds, by interval, how many snapshots its pushed fold had
 	// (a change list returns intervals pushed already; those unchanged
 	// are skipped).
 	snaps  []int32
 	folded int64 // the highest interval known folded
 	pushed int64 // next, as the lag reads it (under Exporter.mu)
-	// finished: the run's report is stored; once pushed, its state goes.
+	// finished: the run's report is stored; every interval goes at once.
 	finished bool
-	status   store.Status // as last pushed in run_info
-	behind   bool         // an export_behind event was recorded
-	work     bool         // something to push
-	touched  time.Time    // the latest Folded or Finished
+	// reconcile: compare every stored interval with what was pushed.
+	reconcile bool
+	status    store.Status  // as last pushed in run_info
+	behind    bool          // an export_behind event was recorded
+	work      bool          // something to push
+	due       time.Time     // an interval held back settles (zero: none)
+	touched   time.Time     // the latest Folded or Finished
+	failed    time.Duration // back-off after a failure of this run alone
 }
 
 // checkpoint is a run's totals after an interval, and that interval's
@@ -175,7 +184,8 @@ func New(cfg Config) (*Exporter, error) {
 		cfg.Retry = DefaultRetry
 	}
 	return &Exporter{cfg: cfg, pushURL: u.String() + "/api/v1/import/prometheus", deleteURL: u.String() + "/api/v1/admin/tsdb/delete_series",
-		wake: make(chan struct{}, 1), runs: map[string]*runState{}, client: &http.Client{Timeout: cfg.PushTimeout}}, nil
+		flushURL: u.String() + "/internal/force_flush",
+		wake:     make(chan struct{}, 1), runs: map[string]*runState{}, client: &http.Client{Timeout: cfg.PushTimeout}}, nil
 }
 
 // Folded tells the exporter that interval index of a run was stored. It
@@ -195,7 +205,7 @@ func (x *Exporter) Folded(runID string, index int64) {
 func (x *Exporter) Finished(runID string) {
 	x.mu.Lock()
 	rs := x.state(runID)
-	rs.finished, rs.work, rs.touched = true, true, time.Now()
+	rs.finished, rs.reconcile, rs.work, rs.touched = true, true, true, time.Now()
 	x.mu.Unlock()
 	x.poke()
 }
@@ -270,32 +280,40 @@ func (x *Exporter) Run(ctx context.Context) {
 
 // cycle pushes every run with work; it returns the first error.
 func (x *Exporter) cycle(ctx context.Context) error {
+	now := time.Now()
 	x.mu.Lock()
 	ids := make([]string, 0, len(x.runs))
 	for id, rs := range x.runs {
+		due := !rs.due.IsZero() && !now.Before(rs.due)
+		waiting := rs.failed > 0 && !due // backing off after a failure of its own
 		switch {
-		case rs.work || rs.folded >= rs.pushed:
+		case due || rs.work && !waiting:
 			ids = append(ids, id)
-		case time.Since(rs.touched) > idleAfter:
+		case !rs.work && rs.due.IsZero() && now.Sub(rs.touched) > idleAfter:
 			// Pushed, and no fold for long: over (or its report never
 			// came). A later fold starts it afresh.
 			delete(x.runs, id)
 		}
 	}
 	x.mu.Unlock()
-	var first error
 	for _, id := range ids {
 		err := x.exportRun(ctx, id)
-		if err != nil {
-			if first == nil {
-				first = err
+		switch {
+		case err == nil:
+		case errors.Is(err, errPush):
+			return err // VictoriaMetrics is down: the other runs wait too
+		default:
+			// This run's intervals cannot be read: it waits, alone.
+			x.mu.Lock()
+			if rs := x.runs[id]; rs != nil {
+				rs.failed = min(max(2*rs.failed, time.Second), runRetryMax)
+				rs.due, rs.work = time.Now().Add(rs.failed), true
+				x.cfg.Log.Error("VictoriaMetrics export of a run failed; retrying", "run", id, "err", err, "in", rs.failed)
 			}
-			if errors.Is(err, errPush) {
-				break // VictoriaMetrics is down: the other runs wait too
-			}
+			x.mu.Unlock()
 		}
 	}
-	return first
+	return nil
 }
 
 var errPush = errors.New("push to VictoriaMetrics")
@@ -342,9 +360,10 @@ func (x *Exporter) exportRun(ctx context.Context, id string) error {
 		x.mu.Unlock()
 	}
 	x.mu.Lock()
-	final := rs.finished
+	final, reconcile := rs.finished, rs.reconcile
+	rs.due = time.Time{}
 	x.mu.Unlock()
-	if err := x.pushNew(ctx, rs, r.Status, final); err != nil {
+	if err := x.pushNew(ctx, rs, r.Status, final, reconcile); err != nil {
 		x.markWork(id)
 		return err
 	}
@@ -361,7 +380,10 @@ func (x *Exporter) exportRun(ctx context.Context, id string) error {
 		rs.status = r.Status
 	}
 	x.mu.Lock()
-	rs.pushed = rs.next
+	rs.pushed, rs.failed = rs.next, 0
+	if reconcile {
+		rs.reconcile = false
+	}
 	x.mu.Unlock()
 	x.caughtUp(ctx, id, rs)
 	// A finished run's state stays until it idles (idleAfter): a fold
@@ -387,46 +409,52 @@ func (rs *runState) bounds(k int64) (start, end time.Time) {
 	return rs.epoch.Add(time.Duration(k) * rs.width), rs.epoch.Add(time.Duration(k+1) * rs.width)
 }
 
-// pushNew pushes the run's intervals folded after its last push, rewinding
-// first when an interval already pushed was folded again.
-func (x *Exporter) pushNew(ctx context.Context, rs *runState, status store.Status, final bool) error {
-	var acc hist.Accumulator
-	for {
-		since := rs.since
-		if !since.IsZero() {
-			since = since.Add(-revisionSlack)
+// pushNew pushes a run's settled intervals after its last push, first
+// correcting (see correct) when an interval already pushed was folded
+// again. reconcile compares every stored interval with what was pushed;
+// otherwise only those folded in the last recheck are.
+func (x *Exporter) pushNew(ctx context.Context, rs *runState, status store.Status, final, reconcile bool) error {
+	if rs.next > 0 {
+		since := time.Time{}
+		if !reconcile && !rs.checked.IsZero() {
+			since = rs.checked.Add(-recheck)
 		}
-		rows, err := x.cfg.Store.ListIntervalsChanged(ctx, rs.labels.id, rs.next-1, since, false, page)
+		asked := time.Now()
+		heads, err := x.cfg.Store.ListIntervalHeads(ctx, rs.labels.id, since)
 		if err != nil {
 			return fmt.Errorf("intervals of run %s: %w", rs.labels.id, err)
 		}
-		rows = rs.skipPushed(rows)
-		if len(rows) == 0 {
-			return nil
-		}
-		if rows[0].Index < rs.next {
-			if err := x.correct(ctx, rs, rows[0].Index); err != nil {
+		if k, ok := rs.refolded(heads); ok {
+			if err := x.correct(ctx, rs, k); err != nil {
 				return err
 			}
-			continue
 		}
+		rs.checked = asked
+	} else if rs.checked.IsZero() {
+		rs.checked = time.Now()
+	}
+	var acc hist.Accumulator
+	for {
+		rows, err := x.cfg.Store.ListIntervals(ctx, rs.labels.id, rs.next-1, page)
+		if err != nil {
+			return fmt.Errorf("intervals of run %s: %w", rs.labels.id, err)
+		}
+		read := len(rows)
 		// An interval is pushed once it has settled (late snapshots come
 		// within seconds), so that pushing it again is rare.
-		settled := len(rows)
 		if !final {
 			now := time.Now()
 			for i := range rows {
-				if now.Before(rows[i].End.Add(x.cfg.Settle)) {
-					settled = i
+				if due := rows[i].End.Add(x.cfg.Settle); now.Before(due) {
+					rows = rows[:i]
+					x.mu.Lock()
+					rs.due = due
+					x.mu.Unlock()
+					x.wakeBy(due)
 					break
 				}
 			}
 		}
-		more := len(rows) == page && settled == len(rows)
-		if settled < len(rows) {
-			x.wakeBy(rows[settled].End.Add(x.cfg.Settle))
-		}
-		rows = rows[:settled]
 		var w writer
 		tot := rs.tot.clone()
 		done := 0
@@ -453,22 +481,24 @@ func (x *Exporter) pushNew(ctx context.Context, rs *runState, status store.Statu
 				w.b, cps, done = w.b[:0], nil, i+1
 			}
 		}
-		if !more {
+		if read < page || len(rows) < read {
 			return nil
 		}
 	}
 }
 
-// skipPushed drops the rows of a change list already pushed as they are.
-func (rs *runState) skipPushed(rows []store.Interval) []store.Interval {
-	out := rows[:0]
-	for _, row := range rows {
-		if row.Index < rs.next && row.Index < int64(len(rs.snaps)) && int(rs.snaps[row.Index]) >= row.Snapshots {
-			continue
+// refolded returns the first interval that heads show folded again (or
+// stored late) after its push.
+func (rs *runState) refolded(heads []store.IntervalHead) (int64, bool) {
+	for _, h := range heads {
+		if h.Index >= rs.next {
+			break
 		}
-		out = append(out, row)
+		if h.Index >= int64(len(rs.snaps)) || int(rs.snaps[h.Index]) < h.Snapshots {
+			return h.Index, true
+		}
 	}
-	return out
+	return 0, false
 }
 
 // rewind sets the run back to before interval k: to a checkpoint when the
@@ -481,17 +511,10 @@ func (rs *runState) rewind(k int64) {
 		rs.ring = [ringSize]checkpoint{}
 	}
 	rs.snaps = rs.snaps[:min(int64(len(rs.snaps)), rs.next)]
-	// since stays: the next read returns every interval from next on,
-	// whenever it was folded, and only those before it folded since.
 }
 
 // commit records rows as pushed.
 func (rs *runState) commit(rows []store.Interval, cps []checkpoint, tot *totals) {
-	for i := range rows {
-		if rows[i].FoldedAt.After(rs.since) {
-			rs.since = rows[i].FoldedAt
-		}
-	}
 	for _, cp := range cps {
 		rs.ring[cp.index%ringSize] = cp
 		for int64(len(rs.snaps)) <= cp.index {
@@ -564,6 +587,15 @@ func (x *Exporter) correct(ctx context.Context, rs *runState, k int64) error {
 // deleteRun deletes every series of a run. An error wrapping errPush means
 // VictoriaMetrics could not be reached; any other, that it refused.
 func (x *Exporter) deleteRun(ctx context.Context, runID string) error {
+	// Samples pushed in the last second or so are still in memory, where
+	// a delete misses them: flush first (single-node VictoriaMetrics; a
+	// cluster's vmselect answers 404, and its storage flushes on its own).
+	if req, err := http.NewRequestWithContext(ctx, http.MethodPost, x.flushURL, nil); err == nil {
+		if resp, err := x.client.Do(req); err == nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 512))
+			resp.Body.Close()
+		}
+	}
 	q := url.Values{"match[]": {`{run_id="` + string(appendEscaped(nil, runID)) + `"}`}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, x.deleteURL+"?"+q.Encode(), nil)
 	if err != nil {

@@ -101,7 +101,10 @@ func (f *fixture) put(shard int, k int64, n int) {
 
 // fold folds and stores interval k, as the server's scheduler does, and
 // tells x.
-func (f *fixture) fold(x *Exporter, k int64) {
+func (f *fixture) fold(x *Exporter, k int64) { f.foldAt(x, k, time.Now()) }
+
+// foldAt is fold with the fold's time stamped at.
+func (f *fixture) foldAt(x *Exporter, k int64, at time.Time) {
 	f.t.Helper()
 	snaps, err := f.st.ListSnapshots(f.t.Context(), f.run.ID, k)
 	if err != nil {
@@ -112,6 +115,7 @@ func (f *fixture) fold(x *Exporter, k int64) {
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	row.FoldedAt = at
 	if err := f.st.PutInterval(f.t.Context(), row); err != nil {
 		f.t.Fatal(err)
 	}
@@ -211,6 +215,12 @@ func TestExportMatchesTheStore(t *testing.T) {
 	if s := x.Stats(); s.Deletes != 1 || s.Samples-pushed < pushed {
 		t.Errorf("after the late fold: %d deletes, %d samples pushed again (%d before)", s.Deletes, s.Samples-pushed, pushed)
 	}
+
+	// A re-fold whose write became visible long after its time stamp (a
+	// slow commit, another server's clock): still found.
+	f.put(0, 40, 7)
+	f.foldAt(x, 40, time.Now().Add(-30*time.Second))
+	waitValue(t, vm, sel, end, float64(before+57))
 	if s := x.Stats(); s.PushErrors != 0 || s.Lag != 0 || s.Pushes == 0 {
 		t.Errorf("stats %+v", s)
 	}
@@ -326,4 +336,43 @@ func TestExportCorrectsWithoutDelete(t *testing.T) {
 	if s := x.Stats(); s.Deletes != 0 || s.Samples == pushed || float64(s.Samples-pushed) > 0.15*float64(pushed) {
 		t.Errorf("after the late fold: %d deletes, %d samples pushed again (%d before)", s.Deletes, s.Samples-pushed, pushed)
 	}
+}
+
+// TestExportLongRuns: runs longer than a page of the store, folded all at
+// once (a replayed spool, a report's refresh), are pushed whole — by
+// barrage export, and by a server that learns of the run only from its
+// report (Finished).
+func TestExportLongRuns(t *testing.T) {
+	vm := vmtest.Start(t)
+	f := newFixture(t, time.Now().Add(-30*time.Minute).Truncate(time.Second))
+	const n = 700
+	for k := range int64(n) {
+		f.put(0, k, 10)
+		f.fold(nil, k)
+	}
+	_, end := fold.Bounds(f.run, n-1)
+	sel := `barrage_requests_total{run_id="run-x"}`
+
+	x, err := New(Config{URL: vm.URL, Store: f.st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := x.ExportRun(t.Context(), f.run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitValue(t, vm, sel, end, float64(f.total()))
+	waitValue(t, vm, `count_over_time(barrage_target{run_id="run-x"}[1h])`, end, n)
+	t.Logf("export: %+v", s)
+
+	// Again, through a running exporter that saw no fold of it.
+	f.put(0, n-1, 5) // a late snapshot, for good measure
+	f.fold(nil, n-1)
+	if err := f.st.FinishRun(t.Context(), f.run.ID, store.StatusCompleted, "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	x2 := startExporter(t, f, vm, Config{})
+	x2.Finished(f.run.ID)
+	waitValue(t, vm, sel, end, float64(f.total()))
+	waitValue(t, vm, `barrage_run_info{run_id="run-x",status="completed"}`, end, 1)
 }

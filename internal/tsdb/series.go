@@ -115,8 +115,16 @@ func labelsOf(r *store.Run, plan *scenario.Plan) *runLabels {
 	for _, s := range plan.Steps {
 		l.steps = append(l.steps, s.Name)
 	}
+	used := map[string]bool{"run_id": true, "scenario": true, "status": true}
 	for _, k := range slices.Sorted(maps.Keys(r.Tags)) {
-		l.tags = append(l.tags, [2]string{tagLabel(k), r.Tags[k]})
+		// Two keys that come out as one label name (env-x, env_x) keep
+		// both values: the later one gets a number.
+		name := tagLabel(k)
+		for n := 2; used[name]; n++ {
+			name = tagLabel(k) + "_" + strconv.Itoa(n)
+		}
+		used[name] = true
+		l.tags = append(l.tags, [2]string{name, r.Tags[k]})
 	}
 	return l
 }

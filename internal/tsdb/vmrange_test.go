@@ -1,6 +1,7 @@
 package tsdb
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -10,6 +11,8 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/barrage/barrage/internal/hist"
+	"github.com/barrage/barrage/internal/scenario"
+	"github.com/barrage/barrage/internal/store"
 )
 
 // bucketsOf returns a metrics.Histogram's buckets by vmrange.
@@ -118,4 +121,22 @@ func adjacentToWanted(r string, want map[string]uint64) bool {
 		}
 	}
 	return false
+}
+
+// TestTagLabels: run tags become run_info labels that never clash with its
+// own labels or with each other.
+func TestTagLabels(t *testing.T) {
+	r := &store.Run{ID: "r", Tags: map[string]string{"env-x": "a", "env_x": "b", "status": "c", "tag_status": "d", "9lives": "e", "__x": "f"}}
+	l := labelsOf(r, &scenario.Plan{Name: "s"})
+	got := map[string]string{}
+	for _, kv := range l.tags {
+		if _, dup := got[kv[0]]; dup {
+			t.Fatalf("label %s twice in %v", kv[0], l.tags)
+		}
+		got[kv[0]] = kv[1]
+	}
+	want := map[string]string{"tag_9lives": "e", "tag___x": "f", "env_x": "a", "env_x_2": "b", "tag_status": "c", "tag_status_2": "d"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("labels %v, want %v", got, want)
+	}
 }
