@@ -134,8 +134,8 @@ type runState struct {
 	tot     *totals   // counters after interval next-1
 	ring    [ringSize]checkpoint
 	// snaps holds, by interval, how many snapshots its pushed fold had
-	// (a change list returns intervals pushed already; those unchanged
-	// are skipped).
+	// (-1: none was stored): an interval's head with more was folded
+	// again after its push.
 	snaps  []int32
 	folded int64 // the highest interval known folded
 	pushed int64 // next, as the lag reads it (under Exporter.mu)
