@@ -34,7 +34,11 @@ func (s *Server) compactLoop(ctx context.Context) {
 
 func (s *Server) compact(ctx context.Context) {
 	for ctx.Err() == nil {
-		runs, n, err := fold.Compact(ctx, s.cfg.Store, time.Now().Add(-s.cfg.RetainSnapshots))
+		var refolded func(string)
+		if s.cfg.Exporter != nil {
+			refolded = s.cfg.Exporter.Finished // the export compares them with what it pushed
+		}
+		runs, n, err := fold.Compact(ctx, s.cfg.Store, time.Now().Add(-s.cfg.RetainSnapshots), refolded)
 		if err != nil {
 			s.log.Error("compact raw snapshots", "err", err) // the others were compacted
 		}

@@ -17,14 +17,15 @@ const compactBatch = 100
 // intervals, so they stay exactly as they were. It returns how many runs
 // and snapshots it compacted; a run it could not compact is left whole,
 // and the others are still compacted (the error names the first failure).
-func Compact(ctx context.Context, st Compactor, before time.Time) (runs int, snapshots int64, err error) {
+// refolded (may be nil) learns each run that had intervals folded again.
+func Compact(ctx context.Context, st Compactor, before time.Time, refolded func(runID string)) (runs int, snapshots int64, err error) {
 	ids, err := st.CompactableRuns(ctx, before, compactBatch)
 	if err != nil {
 		return 0, 0, err
 	}
 	var failed error
 	for _, id := range ids {
-		n, err := compactRun(ctx, st, id)
+		n, err := compactRun(ctx, st, id, refolded)
 		if err != nil {
 			failed = cmp.Or(failed, err)
 			continue
@@ -34,17 +35,21 @@ func Compact(ctx context.Context, st Compactor, before time.Time) (runs int, sna
 	return runs, snapshots, failed
 }
 
-func compactRun(ctx context.Context, st Compactor, id string) (int64, error) {
+func compactRun(ctx context.Context, st Compactor, id string, refolded func(runID string)) (int64, error) {
 	r, err := st.GetRun(ctx, id)
 	if err != nil {
 		return 0, fmt.Errorf("compact run %s: %w", id, err)
 	}
-	if err := Refresh(ctx, st, r, nil); err != nil {
-		return 0, fmt.Errorf("compact run %s: %w", id, err)
-	}
-	n, err := st.DeleteSnapshots(ctx, id)
+	n, err := Refresh(ctx, st, r, nil)
 	if err != nil {
 		return 0, fmt.Errorf("compact run %s: %w", id, err)
 	}
-	return n, nil
+	if n > 0 && refolded != nil {
+		refolded(id)
+	}
+	deleted, err := st.DeleteSnapshots(ctx, id)
+	if err != nil {
+		return 0, fmt.Errorf("compact run %s: %w", id, err)
+	}
+	return deleted, nil
 }

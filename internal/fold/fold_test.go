@@ -310,7 +310,7 @@ func TestCompactKeepsTheReport(t *testing.T) {
 	if err := f.st.FinishRun(ctx, f.run.ID, store.StatusCompleted, "", ended); err != nil {
 		t.Fatal(err)
 	}
-	if runs, _, err := Compact(ctx, f.st, ended.Add(time.Hour)); err != nil || runs != 0 {
+	if runs, _, err := Compact(ctx, f.st, ended.Add(time.Hour), nil); err != nil || runs != 0 {
 		t.Fatalf("a run without a stored report was compacted: %d, %v", runs, err)
 	}
 	before, err := BuildReport(ctx, f.st, f.run.ID, nil)
@@ -323,12 +323,16 @@ func TestCompactKeepsTheReport(t *testing.T) {
 	}
 	// A snapshot stored after the report: compaction folds it in first.
 	f.put(0, "w-a", 3, 20, 0)
-	if runs, _, err := Compact(ctx, f.st, ended); err != nil || runs != 0 {
+	if runs, _, err := Compact(ctx, f.st, ended, nil); err != nil || runs != 0 {
 		t.Fatalf("a run that ended at the cut-off was compacted: %d, %v", runs, err)
 	}
-	runs, n, err := Compact(ctx, f.st, ended.Add(time.Hour))
+	var refolded []string // what the export learns
+	runs, n, err := Compact(ctx, f.st, ended.Add(time.Hour), func(id string) { refolded = append(refolded, id) })
 	if err != nil || runs != 1 || n != 10 {
 		t.Fatalf("Compact = %d runs, %d snapshots, %v; want 1, 10", runs, n, err)
+	}
+	if len(refolded) != 1 || refolded[0] != f.run.ID {
+		t.Errorf("Compact told of re-folds in %v, want [%s]", refolded, f.run.ID)
 	}
 	left, err := f.st.ListSnapshots(ctx, f.run.ID, -1)
 	if err != nil || len(left) != 0 {

@@ -37,7 +37,7 @@ func BuildReport(ctx context.Context, st Store, runID string, progress func(done
 	// A running run's intervals are the live fold's to store: its report so
 	// far reads them as they are. A finished run's are made complete first.
 	if store.Finished(r.Status) {
-		if err := Refresh(ctx, st, r, progress); err != nil {
+		if _, err := Refresh(ctx, st, r, progress); err != nil {
 			return nil, err
 		}
 	}
@@ -140,12 +140,12 @@ func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 
 // Refresh folds, and stores, every interval of a run whose stored
 // snapshots outnumber what its stored row folded, that has no row, or whose
-// row has no summary (folded by an older version). progress (may be nil)
-// learns how many intervals it folded so far.
-func Refresh(ctx context.Context, st Store, r *store.Run, progress func(done int)) error {
+// row has no summary (folded by an older version), and returns how many it
+// stored. progress (may be nil) learns how many intervals it folded so far.
+func Refresh(ctx context.Context, st Store, r *store.Run, progress func(done int)) (int, error) {
 	counts, err := st.CountSnapshots(ctx, r.ID)
 	if err != nil {
-		return fmt.Errorf("snapshots of run %s: %w", r.ID, err)
+		return 0, fmt.Errorf("snapshots of run %s: %w", r.ID, err)
 	}
 	if progress != nil {
 		progress(0)
@@ -154,7 +154,7 @@ func Refresh(ctx context.Context, st Store, r *store.Run, progress func(done int
 	for after := int64(-1); ; {
 		rows, err := st.ListIntervals(ctx, r.ID, after, reportPage)
 		if err != nil {
-			return fmt.Errorf("intervals of run %s: %w", r.ID, err)
+			return 0, fmt.Errorf("intervals of run %s: %w", r.ID, err)
 		}
 		for _, row := range rows {
 			folded[row.Index] = row.Snapshots
@@ -175,26 +175,28 @@ func Refresh(ctx context.Context, st Store, r *store.Run, progress func(done int
 	}
 	sort.Slice(stale, func(i, j int) bool { return stale[i] < stale[j] })
 	var f Folder
+	stored := 0
 	for i, k := range stale {
 		if progress != nil {
 			progress(i)
 		}
 		snaps, err := st.ListSnapshots(ctx, r.ID, k)
 		if err != nil {
-			return fmt.Errorf("snapshots of run %s interval %d: %w", r.ID, k, err)
+			return 0, fmt.Errorf("snapshots of run %s interval %d: %w", r.ID, k, err)
 		}
 		row, _, err := f.Interval(r, k, snaps)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if row == nil {
 			continue
 		}
 		if err := st.PutInterval(ctx, row); err != nil {
-			return fmt.Errorf("store run %s interval %d: %w", r.ID, k, err)
+			return 0, fmt.Errorf("store run %s interval %d: %w", r.ID, k, err)
 		}
+		stored++
 	}
-	return nil
+	return stored, nil
 }
 
 // folded turns a stored row and its summary into what a report adds.

@@ -93,7 +93,8 @@ func (x *Exporter) event(ctx context.Context, id, kind, detail string) {
 
 // ExportRun pushes a stored run from its first interval, whatever was
 // pushed of it before: for runs made before VictoriaMetrics was set up, or
-// to repair one (`barrage export`). It does not need Run.
+// to repair one (`barrage export`). It does not need Run, and must not be
+// called on an exporter whose Run is running (both would work on the run).
 func (x *Exporter) ExportRun(ctx context.Context, runID string) (Stats, error) {
 	before := x.Stats()
 	x.mu.Lock()
