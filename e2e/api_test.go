@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sort"
 	"strconv"
@@ -378,6 +379,42 @@ func TestAPIBadInput(t *testing.T) {
 		t.Fatalf("run started with elastic false, max_workers 4: %+v %v", got, err)
 	}
 	_ = c.api.Abort(context.Background(), run.RunID, "test", "no workers here")
+
+	// A slowloris client — its header a line at a time, never finished —
+	// is cut off at the server's header timeout (10 s), while the API
+	// still answers others.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(c.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	_, _ = io.WriteString(conn, "GET /runs HTTP/1.1\r\nHost: x\r\n")
+	closed := make(chan time.Duration, 1)
+	go func() {
+		_, _ = io.Copy(io.Discard, conn)
+		closed <- time.Since(start)
+	}()
+	drip := time.NewTicker(time.Second)
+	defer drip.Stop()
+	limit := time.After(20 * time.Second)
+	for open := true; open; {
+		select {
+		case took := <-closed:
+			t.Logf("slowloris connection closed after %s", took.Round(time.Millisecond))
+			if took < 9*time.Second || took > 12*time.Second {
+				t.Errorf("slowloris connection closed after %s, header timeout 10 s", took)
+			}
+			open = false
+		case <-drip.C:
+			_, _ = io.WriteString(conn, "X-Drip: 1\r\n")
+			if err := c.api.Health(context.Background()); err != nil {
+				t.Errorf("the API during a slowloris: %v", err)
+			}
+		case <-limit:
+			t.Fatal("a slowloris connection is still open after 20 s (header timeout 10 s)")
+		}
+	}
 }
 
 // TestSSEResume: a stream dropped mid-run and resumed with Last-Event-ID

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/barrage/barrage/internal/httpserve"
 	"github.com/barrage/barrage/internal/target"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -121,7 +122,7 @@ func runTarget(ctx context.Context, o targetOptions) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	addr := ln.Addr().String()
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := httpserve.New(handler, httpserve.Options{})
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 

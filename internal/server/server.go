@@ -22,6 +22,7 @@ import (
 	"github.com/barrage/barrage/api"
 	apiclient "github.com/barrage/barrage/api/client"
 	"github.com/barrage/barrage/internal/devserver"
+	"github.com/barrage/barrage/internal/httpserve"
 	"github.com/barrage/barrage/internal/service/temporalport"
 	"github.com/barrage/barrage/internal/store"
 	"github.com/barrage/barrage/internal/tsdb"
@@ -115,7 +116,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		FleetToken: cfg.FleetToken, Logger: log, Ready: s.temporalReady, RetainSnapshots: cfg.RetainSnapshots,
 		Exporter: exporter, GrafanaURL: cfg.GrafanaURL,
 	})
-	s.http = &http.Server{Handler: s.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.http = httpserve.New(s.api.Handler(), httpserve.Options{})
 	go func() { s.done <- s.http.Serve(ln) }()
 	acts := &activities.Server{Store: s.st, Logger: log, ControlPublished: s.api.ControlPublished,
 		ShardLost: s.api.ShardLost}
