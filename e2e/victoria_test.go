@@ -31,14 +31,11 @@ steps:
 // vmSum returns sum(query) at t (-1: no data).
 func vmSum(t *testing.T, vm *vmtest.VM, query string, at time.Time) float64 {
 	t.Helper()
-	got, err := vm.Query(context.Background(), "sum("+query+")", at)
+	sum, err := vm.Sum(context.Background(), query, at)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) == 0 {
-		return -1
-	}
-	return got[0].Value
+	return sum
 }
 
 // waitVM waits until sum(query) at "now" is want.

@@ -120,12 +120,12 @@ func BenchmarkExportInterval(b *testing.B) {
 					b.Fatal(err)
 				}
 				tot.add(&acc)
-				w.b = w.b[:0]
-				w.interval(labels, store.StatusRunning, row, sum, tot, r.Epoch)
-				if err := x.push(ctx, w.b); err != nil {
+				w.reset()
+				w.interval(labels, store.StatusRunning, row, sum, tot)
+				if err := x.push(ctx, &w); err != nil {
 					b.Fatal(err)
 				}
-				text, samples = len(w.b), countLines(w.b)
+				text, samples = len(w.b), w.n
 			}
 			b.ReportMetric(float64(samples), "samples/op")
 			b.ReportMetric(float64(text), "text-B/op")

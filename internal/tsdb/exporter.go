@@ -127,11 +127,10 @@ type Exporter struct {
 // runState is how far a run is pushed.
 type runState struct {
 	labels  *runLabels
-	epoch   time.Time
-	width   time.Duration
-	next    int64     // intervals before next are pushed
-	checked time.Time // when re-folds were last looked for
-	tot     *totals   // counters after interval next-1
+	run     *store.Run // its epoch and width place its intervals (fold.Bounds)
+	next    int64      // intervals before next are pushed
+	checked time.Time  // when re-folds were last looked for
+	tot     *totals    // counters after interval next-1
 	ring    [ringSize]checkpoint
 	// snaps holds, by interval, how many snapshots its pushed fold had
 	// (-1: none was stored): an interval's head with more was folded
@@ -355,8 +354,8 @@ func (x *Exporter) exportRun(ctx context.Context, id string) error {
 		} else if err != nil {
 			x.cfg.Log.Warn("VictoriaMetrics refused to delete a run's earlier series; pushing over them", "run", id, "err", err)
 		}
-		x.mu.Lock() // the lag reads epoch and width
-		rs.labels, rs.epoch, rs.width, rs.tot = labelsOf(r, plan), r.Epoch, fold.Width(r), newTotals(len(plan.Steps))
+		x.mu.Lock() // the lag reads run
+		rs.labels, rs.run, rs.tot = labelsOf(r, plan), r, newTotals(len(plan.Steps))
 		x.mu.Unlock()
 	}
 	x.mu.Lock()
@@ -370,10 +369,10 @@ func (x *Exporter) exportRun(ctx context.Context, id string) error {
 	if rs.status != r.Status && rs.next > 0 {
 		// The final status, at the last interval's end.
 		var w writer
-		_, end := rs.bounds(rs.next - 1)
+		_, end := fold.Bounds(rs.run, rs.next-1)
 		w.at(end)
 		w.runInfo(rs.labels, r.Status)
-		if err := x.push(ctx, w.b); err != nil {
+		if err := x.push(ctx, &w); err != nil {
 			x.markWork(id)
 			return err
 		}
@@ -403,10 +402,6 @@ func (x *Exporter) forget(id string) {
 	x.mu.Lock()
 	delete(x.runs, id)
 	x.mu.Unlock()
-}
-
-func (rs *runState) bounds(k int64) (start, end time.Time) {
-	return rs.epoch.Add(time.Duration(k) * rs.width), rs.epoch.Add(time.Duration(k+1) * rs.width)
 }
 
 // pushNew pushes a run's settled intervals after its last push, first
@@ -470,15 +465,16 @@ func (x *Exporter) pushNew(ctx context.Context, rs *runState, status store.Statu
 				return err
 			}
 			tot.add(&acc)
-			w.interval(rs.labels, status, row, sum, tot, rs.epoch)
+			w.interval(rs.labels, status, row, sum, tot)
 			cps = append(cps, checkpoint{index: row.Index, snapshots: row.Snapshots, tot: tot.clone()})
 			if len(w.b) >= x.cfg.MaxPush || i == len(rows)-1 {
-				if err := x.push(ctx, w.b); err != nil {
+				if err := x.push(ctx, &w); err != nil {
 					return err
 				}
 				rs.commit(rows[done:i+1], cps, tot)
 				rs.status = status
-				w.b, cps, done = w.b[:0], nil, i+1
+				w.reset()
+				cps, done = nil, i+1
 			}
 		}
 		if read < page || len(rows) < read {
@@ -526,16 +522,16 @@ func (rs *runState) commit(rows []store.Interval, cps []checkpoint, tot *totals)
 	rs.tot = tot.clone()
 }
 
-// push sends text samples, gzipped, through the metrics package's push
+// push sends w's samples, gzipped, through the metrics package's push
 // transport.
-func (x *Exporter) push(ctx context.Context, text []byte) error {
-	if len(text) == 0 {
+func (x *Exporter) push(ctx context.Context, w *writer) error {
+	if len(w.b) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, x.cfg.PushTimeout)
 	defer cancel()
-	err := metrics.PushMetricsExt(ctx, x.pushURL, func(w io.Writer) {
-		_, _ = w.Write(text)
+	err := metrics.PushMetricsExt(ctx, x.pushURL, func(out io.Writer) {
+		_, _ = out.Write(w.b)
 	}, &metrics.PushOptions{Method: "POST", LogErr: func(string, ...any) {}})
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err() // the transport takes a cancelled push for a success
@@ -545,19 +541,9 @@ func (x *Exporter) push(ctx context.Context, text []byte) error {
 		x.pushErrors.Add(1)
 		return fmt.Errorf("%w: %w", errPush, err)
 	}
-	x.bytes.Add(uint64(len(text)))
-	x.samples.Add(uint64(countLines(text)))
+	x.bytes.Add(uint64(len(w.b)))
+	x.samples.Add(uint64(w.n))
 	return nil
-}
-
-func countLines(b []byte) int {
-	n := 0
-	for _, c := range b {
-		if c == '\n' {
-			n++
-		}
-	}
-	return n
 }
 
 // correct handles a re-fold of interval k, already pushed. A sample pushed

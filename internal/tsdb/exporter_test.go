@@ -136,14 +136,11 @@ func (f *fixture) total() uint64 {
 // sumAt returns sum(query) at t, or -1 when there is no sample.
 func sumAt(t *testing.T, vm *vmtest.VM, query string, at time.Time) float64 {
 	t.Helper()
-	got, err := vm.Query(t.Context(), "sum("+query+")", at)
+	sum, err := vm.Sum(t.Context(), query, at)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) == 0 {
-		return -1
-	}
-	return got[0].Value
+	return sum
 }
 
 // waitValue waits until sum(query) at t is want.

@@ -103,6 +103,7 @@ func (t *totals) add(acc *hist.Accumulator) {
 // runLabels is what every series of a run is labelled with.
 type runLabels struct {
 	id       string
+	epoch    time.Time // the run's profile time zero
 	scenario string
 	steps    []string
 	open     bool
@@ -111,7 +112,7 @@ type runLabels struct {
 }
 
 func labelsOf(r *store.Run, plan *scenario.Plan) *runLabels {
-	l := &runLabels{id: r.ID, scenario: plan.Name, open: plan.Profile.Model == profile.Open, profile: plan.Profile}
+	l := &runLabels{id: r.ID, epoch: r.Epoch, scenario: plan.Name, open: plan.Profile.Model == profile.Open, profile: plan.Profile}
 	for _, s := range plan.Steps {
 		l.steps = append(l.steps, s.Name)
 	}
@@ -148,8 +149,11 @@ func tagLabel(key string) string {
 // timestamps, as /api/v1/import/prometheus takes them.
 type writer struct {
 	b  []byte
+	n  int    // samples in b
 	ts []byte // " <ms>\n"
 }
+
+func (w *writer) reset() { w.b, w.n = w.b[:0], 0 }
 
 func (w *writer) at(t time.Time) {
 	w.ts = append(strconv.AppendInt(append(w.ts[:0], ' '), t.UnixMilli(), 10), '\n')
@@ -171,6 +175,7 @@ func (w *writer) sample(name string, value float64, labels ...string) {
 	w.b = append(w.b, '}', ' ')
 	w.b = strconv.AppendFloat(w.b, value, 'g', -1, 64)
 	w.b = append(w.b, w.ts...)
+	w.n++
 }
 
 func (w *writer) count(name string, value uint64, labels ...string) {
@@ -196,7 +201,7 @@ func appendEscaped(b []byte, s string) []byte {
 
 // interval writes the samples of one folded interval: the run's totals
 // after it (t), its gauges, and run_info, all at the interval's end.
-func (w *writer) interval(l *runLabels, status store.Status, row *store.Interval, sum *fold.Summary, t *totals, epoch time.Time) {
+func (w *writer) interval(l *runLabels, status store.Status, row *store.Interval, sum *fold.Summary, t *totals) {
 	w.at(row.End)
 	w.runInfo(l, status)
 	for i := range t.steps {
@@ -236,7 +241,7 @@ func (w *writer) interval(l *runLabels, status store.Status, row *store.Interval
 	if l.open {
 		// The open model's target is an arrival rate; the fold's TargetVUs
 		// is its VU pool.
-		target = l.profile.Target(row.End.Sub(epoch))
+		target = l.profile.Target(row.End.Sub(l.epoch))
 	}
 	w.sample(seriesTarget, target, "run_id", l.id)
 	w.count(seriesDropped, t.dropped, "run_id", l.id)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/barrage/barrage/internal/fold"
 	"github.com/barrage/barrage/internal/store"
 )
 
@@ -41,10 +42,10 @@ func (x *Exporter) Stats() Stats {
 
 // lag is how long ago the run's oldest unpushed fold ended; under x.mu.
 func (rs *runState) lag(now time.Time) time.Duration {
-	if rs.folded < rs.pushed || rs.width == 0 {
+	if rs.folded < rs.pushed || rs.run == nil {
 		return 0
 	}
-	_, end := rs.bounds(rs.pushed)
+	_, end := fold.Bounds(rs.run, rs.pushed)
 	return max(now.Sub(end), time.Nanosecond)
 }
 

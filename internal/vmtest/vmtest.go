@@ -200,6 +200,15 @@ func (vm *VM) Query(ctx context.Context, query string, at time.Time) ([]Sample, 
 	return out, nil
 }
 
+// Sum returns sum(query) at time at, or -1 when no series matches.
+func (vm *VM) Sum(ctx context.Context, query string, at time.Time) (float64, error) {
+	got, err := vm.Query(ctx, "sum("+query+")", at)
+	if err != nil || len(got) == 0 {
+		return -1, err
+	}
+	return got[0].Value, nil
+}
+
 // Range is one series of a range query.
 type Range struct {
 	Metric map[string]string
