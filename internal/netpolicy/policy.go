@@ -1,0 +1,252 @@
+// Package netpolicy decides where load may go. A Policy is a list of
+// allowed targets (CIDR ranges and host names, each optionally with a port);
+// addresses in the special ranges — loopback, private, link-local (cloud
+// metadata), CGNAT, unique-local, unspecified, multicast — are refused
+// unless a CIDR rule names them explicitly, whatever host name led there.
+//
+// It is enforced twice: on the server, where a run whose URLs are outside
+// the policy is refused before it starts (CheckURL), and on the worker at
+// connect time (Control), on the address the name resolved to, so that DNS
+// rebinding, redirects and templated URLs cannot escape it.
+//
+// A nil *Policy allows everything: the embedded `barrage run` on a user's
+// own machine. Workers narrow the server's policy with their own (Narrow).
+package netpolicy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// Policy is a set of allowed targets. Its zero value allows nothing.
+type Policy struct {
+	rules []rule
+	// also, when set, must allow an address too: a worker's own policy
+	// narrowing the server's.
+	also *Policy
+}
+
+// rule is one allowed target: a range of addresses or a host name
+// ("*.example.com" for its subdomains), on one port or any (0).
+type rule struct {
+	prefix netip.Prefix // valid for an address rule
+	host   string       // lower case, for a name rule
+	port   uint16
+	text   string
+}
+
+// Parse reads allowed targets: CIDR ("10.1.0.0/16"), an address
+// ("192.0.2.7", "[2001:db8::1]:8080"), a host name ("api.example.com",
+// "*.example.com"), each with an optional ":PORT" (a CIDR's port follows
+// it: "10.1.0.0/16:443"). Empty entries are skipped; entries may also be
+// comma-separated.
+func Parse(entries []string) (*Policy, error) {
+	p := &Policy{}
+	for _, e := range entries {
+		for _, part := range strings.Split(e, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			r, err := parseRule(part)
+			if err != nil {
+				return nil, err
+			}
+			p.rules = append(p.rules, r)
+		}
+	}
+	return p, nil
+}
+
+func parseRule(s string) (rule, error) {
+	r := rule{text: s}
+	host, port, err := splitPort(s)
+	if err != nil {
+		return r, err
+	}
+	if port != "" {
+		n, err := strconv.ParseUint(port, 10, 16)
+		if err != nil || n == 0 {
+			return r, fmt.Errorf("allowed target %q: bad port %q", s, port)
+		}
+		r.port = uint16(n)
+	}
+	if strings.Contains(host, "/") {
+		pfx, err := netip.ParsePrefix(host)
+		if err != nil {
+			return r, fmt.Errorf("allowed target %q: %w", s, err)
+		}
+		r.prefix = pfx.Masked()
+		return r, nil
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		a = a.Unmap()
+		r.prefix = netip.PrefixFrom(a, a.BitLen())
+		return r, nil
+	}
+	name := strings.ToLower(strings.TrimSuffix(host, "."))
+	if !validName(strings.TrimPrefix(name, "*.")) {
+		return r, fmt.Errorf("allowed target %q: not a CIDR, an address or a host name", s)
+	}
+	r.host = name
+	return r, nil
+}
+
+// splitPort separates an entry's optional port: "[v6]:PORT", "[v6/n]:PORT",
+// "v4/n:PORT", "name:PORT", "v4:PORT"; a bare v6 address or CIDR has none.
+func splitPort(s string) (host, port string, err error) {
+	if rest, ok := strings.CutPrefix(s, "["); ok {
+		host, after, ok := strings.Cut(rest, "]")
+		if !ok || after != "" && !strings.HasPrefix(after, ":") {
+			return "", "", fmt.Errorf("allowed target %q: want [ADDRESS]:PORT", s)
+		}
+		return host, strings.TrimPrefix(after, ":"), nil
+	}
+	if strings.Count(s, ":") == 1 {
+		i := strings.IndexByte(s, ':')
+		return s[:i], s[i+1:], nil
+	}
+	return s, "", nil
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Entries returns the policy's rules as Parse reads them, so that it can be
+// sent to workers. A narrowed policy's own rules only.
+func (p *Policy) Entries() []string {
+	if p == nil {
+		return nil
+	}
+	out := make([]string, len(p.rules))
+	for i, r := range p.rules {
+		out[i] = r.text
+	}
+	return out
+}
+
+// Narrow returns a policy that allows what both allow. A nil side allows
+// everything, so it leaves the other unchanged.
+func Narrow(p, q *Policy) *Policy {
+	switch {
+	case p == nil:
+		return q
+	case q == nil:
+		return p
+	}
+	n := *p
+	if n.also != nil {
+		n.also = Narrow(n.also, q)
+	} else {
+		n.also = q
+	}
+	return &n
+}
+
+// BlockedError is a connection the policy refused.
+type BlockedError struct {
+	Host   string         // the name dialled ("" when an address was)
+	Addr   netip.AddrPort // the address it resolved to
+	Reason string
+}
+
+func (e *BlockedError) Error() string {
+	target := e.Addr.String()
+	if e.Host != "" && e.Host != e.Addr.Addr().String() {
+		target = fmt.Sprintf("%s (%s)", e.Host, e.Addr)
+	}
+	return fmt.Sprintf("target %s not allowed: %s", target, e.Reason)
+}
+
+// IsBlocked reports whether err is, or wraps, a refusal by the policy.
+func IsBlocked(err error) bool {
+	var b *BlockedError
+	return errors.As(err, &b)
+}
+
+// Allow checks one connection: to addr, reached by the name host ("" when
+// the address was given).
+func (p *Policy) Allow(host string, addr netip.AddrPort) error {
+	if p == nil {
+		return nil
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	a := addr.Addr().Unmap()
+	addr = netip.AddrPortFrom(a, addr.Port())
+	if err := p.allowOwn(host, addr); err != nil {
+		return err
+	}
+	return p.also.Allow(host, addr)
+}
+
+func (p *Policy) allowOwn(host string, addr netip.AddrPort) error {
+	a, port := addr.Addr(), addr.Port()
+	for _, r := range p.rules {
+		if r.prefix.IsValid() && r.prefix.Contains(a) && (r.port == 0 || r.port == port) {
+			return nil
+		}
+	}
+	if class := Special(a); class != "" {
+		return &BlockedError{Host: host, Addr: addr, Reason: class + " addresses are refused unless a CIDR rule (--allow-target) names them"}
+	}
+	for _, r := range p.rules {
+		if r.host != "" && matchHost(r.host, host) && (r.port == 0 || r.port == port) {
+			return nil
+		}
+	}
+	return &BlockedError{Host: host, Addr: addr, Reason: "not in the allowed targets (--allow-target)"}
+}
+
+func matchHost(rule, host string) bool {
+	if suffix, ok := strings.CutPrefix(rule, "*."); ok {
+		return strings.HasSuffix(host, "."+suffix)
+	}
+	return rule == host
+}
+
+// Control returns a net.Dialer Control hook that refuses connections the
+// policy does not allow; host is the name being dialled ("" for an
+// address). It runs on the resolved address, before the connect.
+func (p *Policy) Control(host string) func(network, address string, c syscall.RawConn) error {
+	return func(_, address string, _ syscall.RawConn) error {
+		ap, err := netip.ParseAddrPort(address)
+		if err != nil {
+			return &BlockedError{Host: host, Reason: fmt.Sprintf("cannot read the address %q", address)}
+		}
+		return p.Allow(host, ap)
+	}
+}
+
+// DialContext wraps a dialer so that every connection it makes is checked;
+// for net/http's Transport.DialContext.
+func (p *Policy) DialContext(d net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dd := d
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		dd.Control = p.Control(host)
+		return dd.DialContext(ctx, network, addr)
+	}
+}
