@@ -43,6 +43,9 @@ func runConformance(t *testing.T, open func(t *testing.T) Store) {
 		{"Workers", testWorkers},
 		{"FeederRecords", testFeederRecords},
 		{"FeederRecordsConcurrent", testFeederRecordsConcurrent},
+		{"Tokens", testTokens},
+		{"Audit", testAudit},
+		{"Secrets", testSecrets},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

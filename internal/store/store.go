@@ -319,6 +319,29 @@ type Store interface {
 	// since is zero), ordered by ID.
 	ListWorkers(ctx context.Context, since time.Time) ([]Worker, error)
 
+	// CreateToken stores an API token's hash; ErrConflict when its name is
+	// taken. TokenByHash finds one (ErrNotFound: no such token, or
+	// revoked); TouchToken records its use; RevokeToken deletes it
+	// (ErrNotFound if there is none by that name).
+	CreateToken(ctx context.Context, t *Token) error
+	TokenByHash(ctx context.Context, hash []byte) (*Token, error)
+	TouchToken(ctx context.Context, name string, at time.Time) error
+	ListTokens(ctx context.Context) ([]Token, error)
+	RevokeToken(ctx context.Context, name string) error
+
+	// AppendAudit adds a line to the append-only audit log and sets its ID;
+	// ListAudit lists the lines after ID after, oldest first.
+	AppendAudit(ctx context.Context, e *AuditEntry) error
+	ListAudit(ctx context.Context, after int64, limit int) ([]AuditEntry, error)
+
+	// PutSecret stores (or replaces) a secret's sealed value; GetSecret
+	// returns it (ErrNotFound when unset); ListSecrets lists names only;
+	// DeleteSecret removes one (ErrNotFound when unset).
+	PutSecret(ctx context.Context, name string, sealed []byte, by string, at time.Time) error
+	GetSecret(ctx context.Context, name string) ([]byte, error)
+	ListSecrets(ctx context.Context) ([]Secret, error)
+	DeleteSecret(ctx context.Context, name string) error
+
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	Close() error
