@@ -82,6 +82,12 @@ func bindJSON(c *gin.Context, out any) bool {
 		fail(c, http.StatusBadRequest, "malformed_json", field, "malformed JSON: %v", err)
 		return false
 	}
+	// One document only: `{"a":1} {"b":2}` or `{…}garbage` is refused
+	// rather than half read.
+	if _, err := dec.Token(); err != io.EOF {
+		fail(c, http.StatusBadRequest, "malformed_json", "", "malformed JSON: data after the end of the JSON value at offset %d", dec.InputOffset())
+		return false
+	}
 	return true
 }
 

@@ -20,7 +20,7 @@ func feedFixture(t *testing.T) (*Server, store.Store, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	s := New(Config{Store: st})
+	s := New(Config{Store: st, NoAuth: true})
 	t.Cleanup(s.Close)
 	doc := []byte(`{"name":"feed","virtual_users":1,"duration_seconds":60,"steps":[{"name":"a","url_template":"/"}]}`)
 	if err := st.CreateScenario(ctx, &store.Scenario{ID: "sc", Name: "feed", Document: doc}); err != nil {

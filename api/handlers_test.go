@@ -73,6 +73,7 @@ type handlerFixture struct {
 	orch                      *fakeOrchestrator
 	scenario                  string
 	queued, running, finished *store.Run
+	admin                     string // an admin's token when authentication is on
 }
 
 const handlerScenario = `{"name": "handlers", "virtual_users": 2, "duration_seconds": 5, "max_vus": 50,
@@ -80,6 +81,13 @@ const handlerScenario = `{"name": "handlers", "virtual_users": 2, "duration_seco
   "steps": [{"name": "home", "url_template": "/"}]}`
 
 func newHandlerFixture(t *testing.T) *handlerFixture {
+	t.Helper()
+	return newFixture(t, true)
+}
+
+// newFixture is newHandlerFixture with authentication on (noAuth false):
+// then f.admin is an admin's token, which f.do sends unless told otherwise.
+func newFixture(t *testing.T, noAuth bool) *handlerFixture {
 	t.Helper()
 	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "t.db"))
 	if err != nil {
@@ -91,11 +99,16 @@ func newHandlerFixture(t *testing.T) *handlerFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.s = New(Config{Store: st, Orchestrator: f.orch, MaxBody: 64 << 10, Exporter: x, GrafanaURL: "http://grafana.test:3000/"})
+	f.s = New(Config{Store: st, Orchestrator: f.orch, NoAuth: noAuth, MaxBody: 64 << 10, Exporter: x, GrafanaURL: "http://grafana.test:3000/"})
 	t.Cleanup(func() {
 		f.s.Close()
 		_ = st.Close()
 	})
+	if !noAuth {
+		if f.admin, _, err = f.s.access.CreateToken(t.Context(), "root", store.RoleAdmin, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	rec := f.do(t, "POST", "/scenarios", handlerScenario, nil)
 	if rec.Code != http.StatusCreated {
 		t.Fatalf("store the scenario: %d %s", rec.Code, rec.Body)
@@ -132,12 +145,23 @@ func (f *handlerFixture) startRun(t *testing.T) *store.Run {
 
 func (f *handlerFixture) do(t *testing.T, method, path, body string, header http.Header) *httptest.ResponseRecorder {
 	t.Helper()
-	req := httptest.NewRequestWithContext(t.Context(), method, path, strings.NewReader(body))
+	return f.doCtx(t.Context(), method, path, body, header)
+}
+
+// doCtx is do with the request's context: a stream ends with it.
+func (f *handlerFixture) doCtx(ctx context.Context, method, path, body string, header http.Header) *httptest.ResponseRecorder {
+	req := httptest.NewRequestWithContext(ctx, method, path, strings.NewReader(body))
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if f.admin != "" {
+		req.Header.Set("Authorization", "Bearer "+f.admin)
+	}
 	for k, v := range header {
 		req.Header.Set(k, v[0])
+		if len(v) == 1 && v[0] == "" {
+			req.Header.Del(k)
+		}
 	}
 	rec := httptest.NewRecorder()
 	f.s.Handler().ServeHTTP(rec, req)

@@ -35,7 +35,7 @@ func newOpenAPITestServer(t *testing.T) *Server {
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	s := New(Config{Store: st})
+	s := New(Config{Store: st, NoAuth: true})
 	t.Cleanup(func() {
 		s.Close()
 		_ = st.Close()

@@ -65,6 +65,7 @@ func (s *Server) createRun(c *gin.Context) {
 		failService(c, err, "run")
 		return
 	}
+	s.audit(c, "run.create", r.ID, fmt.Sprintf("scenario %s v%d, target %s, %d workers", r.ScenarioID, r.ScenarioVersion, r.TargetBaseURL, r.WorkerCount))
 	c.JSON(http.StatusCreated, s.toRunJSON(r))
 }
 
@@ -274,10 +275,12 @@ func (s *Server) abortRun(c *gin.Context) {
 	if c.Request.ContentLength != 0 && !bindJSON(c, &req) {
 		return
 	}
-	if err := s.runsvc.Abort(c, r, req.By, req.Reason); err != nil {
+	by := s.who(c, req.By)
+	if err := s.runsvc.Abort(c, r, by, req.Reason); err != nil {
 		failService(c, err, "abort of run "+r.ID)
 		return
 	}
+	s.audit(c, "run.abort", r.ID, req.Reason)
 	c.JSON(http.StatusAccepted, gin.H{"run_id": r.ID, "status": "aborting"})
 }
 
@@ -296,11 +299,21 @@ func (s *Server) rampRun(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	if err := s.runsvc.Ramp(c, r, req.Target, req.OverSeconds, req.By); err != nil {
+	if err := s.runsvc.Ramp(c, r, req.Target, req.OverSeconds, s.who(c, req.By)); err != nil {
 		failService(c, err, "ramp of run "+r.ID)
 		return
 	}
+	s.audit(c, "run.ramp", r.ID, fmt.Sprintf("target %g over %gs", *req.Target, req.OverSeconds))
 	c.JSON(http.StatusAccepted, gin.H{"run_id": r.ID, "target": *req.Target})
+}
+
+// who names the requester in run events: the token's name. Without
+// authentication nobody is known, and a client's own "by" is taken.
+func (s *Server) who(c *gin.Context, claimed string) string {
+	if s.cfg.NoAuth {
+		return claimed
+	}
+	return actor(c)
 }
 
 func (s *Server) compareRuns(c *gin.Context) {

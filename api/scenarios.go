@@ -66,6 +66,7 @@ func (s *Server) createScenario(c *gin.Context) {
 		failErr(c, err, "scenario")
 		return
 	}
+	s.audit(c, "scenario.create", st.ID, "name "+st.Name)
 	c.JSON(http.StatusCreated, toScenarioJSON(st, false))
 }
 
@@ -87,6 +88,7 @@ func (s *Server) updateScenario(c *gin.Context) {
 		failErr(c, err, "scenario "+id)
 		return
 	}
+	s.audit(c, "scenario.update", id, "version "+strconv.Itoa(st.Version))
 	c.JSON(http.StatusOK, toScenarioJSON(st, false))
 }
 
@@ -138,6 +140,7 @@ func (s *Server) deleteScenario(c *gin.Context) {
 		failErr(c, err, "scenario "+id)
 		return
 	}
+	s.audit(c, "scenario.delete", id, "")
 	c.Status(http.StatusNoContent)
 }
 

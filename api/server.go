@@ -65,7 +65,14 @@ type Config struct {
 	GrafanaURL string
 	// FleetToken, when set, is required by the worker registry endpoint.
 	FleetToken string
-	Logger     *slog.Logger
+	// NoAuth serves every route to anyone (the embedded `barrage run`, and
+	// `barrage server --no-auth` on loopback). Otherwise every route but
+	// /healthz, /readyz, the login page and the worker-facing ones needs a
+	// token with the route's role.
+	NoAuth bool
+	// Access checks tokens and keeps the audit log; nil: one over Store.
+	Access *service.Access
+	Logger *slog.Logger
 	// Ready reports whether everything the server depends on is up.
 	Ready func(ctx context.Context) error
 }
@@ -82,6 +89,7 @@ type Server struct {
 	runs      *runCache
 	controls  *controls
 	runsvc    *service.Runs
+	access    *service.Access
 	snapshots *batchWriter[store.Snapshot, bool]
 	events    *batchWriter[store.Event, int64]
 	feeds     *feeds
@@ -123,6 +131,11 @@ func New(cfg Config) *Server {
 		orch = noOrchestrator{}
 	}
 	s.runsvc = service.NewRuns(cfg.Store, orch)
+	s.access = cfg.Access
+	if s.access == nil {
+		s.access = service.NewAccess(cfg.Store)
+		s.access.Log = s.log
+	}
 	s.folder = s.newScheduler()
 	s.watch = newWatch(s)
 	s.feeds = newFeeds(s)
@@ -184,28 +197,35 @@ func (s *Server) Close() {
 }
 
 func (s *Server) routes(r *gin.Engine) {
+	viewer, runner, admin := s.need(store.RoleViewer), s.need(store.RoleRunner), s.need(store.RoleAdmin)
 	s.consoleRoutes(r)
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
-	r.GET("/metrics", s.metrics.handler())
-	r.GET("/openapi.json", serveOpenAPI)
+	r.GET("/metrics", viewer, s.metrics.handler())
+	r.GET("/openapi.json", viewer, serveOpenAPI)
 
-	r.POST("/scenarios", s.createScenario)
-	r.GET("/scenarios", s.listScenarios)
-	r.GET("/scenarios/:id", s.getScenario)
-	r.PUT("/scenarios/:id", s.updateScenario)
-	r.DELETE("/scenarios/:id", s.deleteScenario)
+	r.POST("/scenarios", runner, s.createScenario)
+	r.GET("/scenarios", viewer, s.listScenarios)
+	r.GET("/scenarios/:id", viewer, s.getScenario)
+	r.PUT("/scenarios/:id", runner, s.updateScenario)
+	r.DELETE("/scenarios/:id", admin, s.deleteScenario)
 
-	r.POST("/runs", s.createRun)
-	r.GET("/runs", s.listRuns)
-	r.GET("/runs/compare", s.compareRuns)
-	r.GET("/runs/:id", s.getRun)
-	r.GET("/runs/:id/report", s.getReport)
-	r.GET("/runs/:id/metrics", s.liveMetrics)
-	r.GET("/runs/:id/events", s.runEvents)
-	r.POST("/runs/:id/abort", s.abortRun)
-	r.POST("/runs/:id/ramp", s.rampRun)
+	r.POST("/runs", runner, s.createRun)
+	r.GET("/runs", viewer, s.listRuns)
+	r.GET("/runs/compare", viewer, s.compareRuns)
+	r.GET("/runs/:id", viewer, s.getRun)
+	r.GET("/runs/:id/report", viewer, s.getReport)
+	r.GET("/runs/:id/metrics", viewer, s.liveMetrics)
+	r.GET("/runs/:id/events", viewer, s.runEvents)
+	r.POST("/runs/:id/abort", runner, s.abortRun)
+	r.POST("/runs/:id/ramp", runner, s.rampRun)
 
+	r.POST("/tokens", admin, s.createToken)
+	r.GET("/tokens", admin, s.listTokens)
+	r.DELETE("/tokens/:name", admin, s.revokeToken)
+	r.GET("/audit", admin, s.getAudit)
+
+	// The worker-facing routes: each run's ingest token, the fleet token.
 	r.GET("/ingest/runs/:id/spec", s.ingestSpec)
 	r.GET("/ingest/runs/:id/control", s.ingestControl)
 	r.POST("/ingest/runs/:id/snapshots", s.ingestSnapshot)
@@ -214,7 +234,7 @@ func (s *Server) routes(r *gin.Engine) {
 	r.POST("/ingest/runs/:id/shards", s.ingestShard)
 
 	r.POST("/workers/heartbeat", s.workerHeartbeat)
-	r.GET("/workers", s.listWorkers)
+	r.GET("/workers", viewer, s.listWorkers)
 	r.NoRoute(func(c *gin.Context) {
 		fail(c, http.StatusNotFound, "not_found", "", "no such endpoint: %s %s", c.Request.Method, c.Request.URL.Path)
 	})
