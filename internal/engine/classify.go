@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/barrage/barrage/internal/hist"
+	"github.com/barrage/barrage/internal/netpolicy"
 )
 
 // classify maps a transport error to the class reports count it under.
@@ -28,6 +29,8 @@ func classify(err error) hist.ErrorClass {
 	switch {
 	case err == nil:
 		return hist.ClassNone
+	case netpolicy.IsBlocked(err): // first: it is wrapped in errors the cases below could match
+		return hist.ClassBlocked
 	case errors.As(err, &dnsErr):
 		return hist.ClassDNS
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded),
@@ -43,6 +46,26 @@ func classify(err error) hist.ErrorClass {
 		return hist.ClassTLS
 	}
 	return hist.ClassOther
+}
+
+// noteBlocked calls Config.Blocked the first time a connection to the host
+// of addr ("host:port") is refused.
+func (e *Engine) noteBlocked(addr string, err error) {
+	if e.cfg.Blocked == nil {
+		return
+	}
+	host, _, splitErr := net.SplitHostPort(addr)
+	if splitErr != nil {
+		host = addr
+	}
+	if _, seen := e.blocked.LoadOrStore(host, struct{}{}); seen {
+		return
+	}
+	var b *netpolicy.BlockedError
+	if errors.As(err, &b) {
+		err = b
+	}
+	e.cfg.Blocked(host, err)
 }
 
 // statusClass is the error class of an HTTP status, ClassNone for success.

@@ -9,7 +9,9 @@
 //
 //   - Config: one shard's work: the compiled scenario.Plan, the target's
 //     BaseURL, which shard of how many, its Share of the load, the Epoch
-//     shards align on, and the Sink that receives snapshots.
+//     shards align on, and the Sink that receives snapshots; the Policy of
+//     allowed targets, checked at every connect (redirects included), and
+//     Blocked, told once per host it refused.
 //   - Engine: runs it. The closed model (closed.go) keeps a number of VUs
 //     iterating; the open model (open.go) starts iterations at a rate from a
 //     pool of VUs and counts the arrivals it cannot start as dropped.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/barrage/barrage/internal/hist"
+	"github.com/barrage/barrage/internal/netpolicy"
 	"github.com/barrage/barrage/internal/profile"
 	"github.com/barrage/barrage/internal/scenario"
 )
@@ -61,6 +62,15 @@ type Config struct {
 	// newcomer takes records no shard has reached. Without it, sequential
 	// feeders hand out this shard's records (its partition, or all).
 	Claim func(feeder string, n int) (lo, hi int, err error)
+	// Policy, when set, is checked on every connection's resolved address
+	// before it connects, over every transport and for every redirect;
+	// a refused request is an error of class blocked. Nil: no check.
+	Policy *netpolicy.Policy
+	// Blocked, when set, is called the first time a connection to a host
+	// (the name or address dialled) is refused by Policy, once per host,
+	// with the *netpolicy.BlockedError. It is called from the VUs'
+	// goroutines, any of them, and must not block.
+	Blocked func(host string, err error)
 }
 
 // Summary is how a shard's run ended.
@@ -108,6 +118,7 @@ type Engine struct {
 	vus        sync.WaitGroup
 	nextVUID   atomic.Int64
 	lastOffset atomic.Int64
+	blocked    sync.Map // hosts Config.Blocked was called for
 }
 
 // New prepares a shard; nothing runs until Run.
@@ -151,7 +162,7 @@ func New(cfg Config) (*Engine, error) {
 	if e.plan.MaxRedirects > 0 {
 		e.wantHeaders = append(e.wantHeaders, "location")
 	}
-	e.tr = newTransports(e.plan.HTTP.HTTP2, e.plan.HTTP.InsecureSkipVerify, e.plan.MaxVUs)
+	e.tr = newTransports(e.plan.HTTP.HTTP2, e.plan.HTTP.InsecureSkipVerify, e.plan.MaxVUs, cfg.Policy)
 	return e, nil
 }
 

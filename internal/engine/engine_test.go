@@ -82,6 +82,12 @@ type countingServer struct {
 }
 
 func newCountingServer(t *testing.T, h http.HandlerFunc) *countingServer {
+	return newCountingServerOn(t, nil, h)
+}
+
+// newCountingServerOn is newCountingServer started by start (nil: Start),
+// which may first change the server: its listener, TLS, protocols.
+func newCountingServerOn(t *testing.T, start func(*httptest.Server), h http.HandlerFunc) *countingServer {
 	cs := &countingServer{paths: map[string]int{}}
 	cs.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h(w, r)
@@ -97,7 +103,10 @@ func newCountingServer(t *testing.T, h http.HandlerFunc) *countingServer {
 			cs.mu.Unlock()
 		}
 	}
-	cs.Start()
+	if start == nil {
+		start = (*httptest.Server).Start
+	}
+	start(cs.Server)
 	t.Cleanup(cs.Close)
 	return cs
 }

@@ -6,12 +6,14 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/barrage/barrage/internal/h1"
+	"github.com/barrage/barrage/internal/netpolicy"
 )
 
 // request is one HTTP exchange as the engine prepares it: the h1 request plus
@@ -33,9 +35,10 @@ func (r *request) url() string {
 // transports sends requests: plain HTTP/1.1 over the allocation-free h1
 // client; HTTPS, and HTTP/2 when asked for, over net/http.
 type transports struct {
-	fast  *h1.Client
-	http2 bool
-	tls   *tls.Config
+	fast   *h1.Client
+	http2  bool
+	tls    *tls.Config
+	policy *netpolicy.Policy
 
 	once sync.Once
 	std  *http.Transport
@@ -46,14 +49,19 @@ type transports struct {
 	closed   bool
 }
 
-func newTransports(http2, insecure bool, maxConns int) *transports {
+// newTransports makes both transports; policy (nil: none) checks every
+// connection either makes.
+func newTransports(http2, insecure bool, maxConns int, policy *netpolicy.Policy) *transports {
 	return &transports{
-		fast:     h1.New(h1.Options{DialTimeout: 10 * time.Second, MaxIdlePerAddr: max(1024, maxConns)}),
+		fast:     h1.New(h1.Options{DialTimeout: dialTimeout, MaxIdlePerAddr: max(1024, maxConns), Policy: policy}),
 		http2:    http2,
 		tls:      &tls.Config{InsecureSkipVerify: insecure}, //nolint:gosec // the user asked for it
+		policy:   policy,
 		inflight: map[*context.CancelFunc]struct{}{},
 	}
 }
+
+const dialTimeout = 10 * time.Second
 
 func (t *transports) do(req *request, resp *h1.Response) error {
 	if !req.https && !t.http2 {
@@ -71,6 +79,10 @@ func (t *transports) stdTransport() *http.Transport {
 			IdleConnTimeout:     90 * time.Second,
 			ForceAttemptHTTP2:   t.http2,
 			DisableCompression:  true,
+		}
+		if t.policy != nil {
+			// HTTPS and HTTP/2 (over TLS or not) dial through this too.
+			tr.DialContext = t.policy.DialContext(net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second})
 		}
 		if t.http2 {
 			var p http.Protocols

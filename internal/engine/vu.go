@@ -111,6 +111,9 @@ func (v *vu) doStep(st *stepRT, start time.Time) {
 			}
 			res.Status, res.Class = 0, classify(err)
 			v.e.rec.Record(st.index, res)
+			if res.Class == hist.ClassBlocked {
+				v.e.noteBlocked(v.req.Addr, err)
+			}
 			return
 		}
 		v.storeCookies()

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/barrage/barrage/internal/netpolicy"
 )
 
 // Options tune a Client; the zero value gives the documented defaults.
@@ -18,6 +20,9 @@ type Options struct {
 	WriteBufferSize int           // per connection, default 4 KiB; requests up to this size go out in one write
 	MaxIdlePerAddr  int           // idle connections kept per Addr, default 1024; extra ones are closed
 	UserAgent       string        // default "barrage"
+	// Policy, when set, checks every connection's resolved address before
+	// it connects (a refusal wraps *netpolicy.BlockedError); nil: none.
+	Policy *netpolicy.Policy
 }
 
 func (o Options) withDefaults() Options {
@@ -261,10 +266,20 @@ func (l *idleList) dequeue(w *waiter) {
 	}
 }
 
+// dial opens a connection to req.Addr. Every connection the client makes
+// comes from here (Do, its retry, a waiter told to dial, Warm), so the
+// policy's check covers them all.
 func (c *Client) dial(req *Request) (*conn, error) {
 	d := c.dialer
 	if !req.Deadline.IsZero() {
 		d.Deadline = req.Deadline
+	}
+	if c.opts.Policy != nil {
+		host, _, err := net.SplitHostPort(req.Addr)
+		if err != nil {
+			host = req.Addr // DialContext fails on it below
+		}
+		d.Control = c.opts.Policy.Control(host)
 	}
 	c.mu.Lock()
 	c.list(req.Addr).dialing++

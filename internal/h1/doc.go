@@ -40,7 +40,10 @@
 // Errors wrap the underlying network error with %w, so callers classify them
 // with errors.Is and errors.As (syscall.ECONNREFUSED, syscall.ECONNRESET,
 // os.ErrDeadlineExceeded, *net.DNSError, io.ErrUnexpectedEOF); malformed
-// responses wrap ErrProtocol. A connection that saw any error is closed.
+// responses wrap ErrProtocol; a connection Options.Policy refused wraps
+// *netpolicy.BlockedError (nothing reached the refused address: the check
+// runs on the resolved address before connect). A connection that saw any
+// error is closed.
 //
 // Not supported, by design: TLS and HTTP/2 (the engine uses net/http for
 // those), proxies, redirects, content decoding, pipelining. An "Expect:

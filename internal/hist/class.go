@@ -19,10 +19,13 @@ const (
 	ClassHTTP4xx
 	ClassHTTP5xx
 	ClassOther
+	// ClassBlocked: the target's address is outside the allowed targets;
+	// the connection was refused before it was made.
+	ClassBlocked
 )
 
 // NumClasses is the number of defined classes, ClassNone included.
-const NumClasses = int(ClassOther) + 1
+const NumClasses = int(ClassBlocked) + 1
 
 var classNames = [NumClasses]string{
 	ClassNone:        "",
@@ -35,6 +38,7 @@ var classNames = [NumClasses]string{
 	ClassHTTP4xx:     "http_4xx",
 	ClassHTTP5xx:     "http_5xx",
 	ClassOther:       "other",
+	ClassBlocked:     "blocked",
 }
 
 // String returns the class's name as used in reports and the API; "" for

@@ -20,6 +20,7 @@ func TestErrorClassNames(t *testing.T) {
 		{class: ClassHTTP4xx, name: "http_4xx"},
 		{class: ClassHTTP5xx, name: "http_5xx"},
 		{class: ClassOther, name: "other"},
+		{class: ClassBlocked, name: "blocked"},
 	}
 	if len(tests) != NumClasses {
 		t.Fatalf("table covers %d classes, NumClasses is %d", len(tests), NumClasses)
@@ -42,8 +43,8 @@ func TestErrorClassInvalid(t *testing.T) {
 		t.Error("ParseErrorClass accepted a differently cased name")
 	}
 	bad := ErrorClass(NumClasses)
-	if bad.Valid() || bad.String() != "ErrorClass(10)" {
-		t.Errorf("ErrorClass(10): Valid %v, String %q", bad.Valid(), bad.String())
+	if bad.Valid() || bad.String() != "ErrorClass(11)" {
+		t.Errorf("ErrorClass(11): Valid %v, String %q", bad.Valid(), bad.String())
 	}
 	if _, err := bad.MarshalText(); err == nil {
 		t.Error("MarshalText accepted an undefined class")

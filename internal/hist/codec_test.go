@@ -152,7 +152,7 @@ func rejectCases() []rejectCase {
 		{name: "status zero count", edit: step(func(st *wireStep) { st.status = append(st.status, [2]uint64{600, 0}) }), wantErr: ErrCorrupt, wantMsg: "zero count"},
 		{name: "status entries beyond input", edit: step(func(st *wireStep) { st.raw = []byte{0, 0, 0, 0, 0, 0, 0, 0xf4, 0x03} }), wantErr: ErrCorrupt, wantMsg: "500 status entries in 0 bytes"},
 		{name: "status sum differs from requests", edit: step(func(st *wireStep) { st.status[0][1] = 1 }), wantErr: ErrCorrupt, wantMsg: "status counts sum to 2"},
-		{name: "unknown error class", edit: step(func(st *wireStep) { st.classes[0][0] = uint64(NumClasses) }), wantErr: ErrCorrupt, wantMsg: "error class 10 out of range"},
+		{name: "unknown error class", edit: step(func(st *wireStep) { st.classes[0][0] = uint64(NumClasses) }), wantErr: ErrCorrupt, wantMsg: "error class 11 out of range"},
 		{name: "ClassNone as an error", edit: step(func(st *wireStep) { st.classes[0][0] = 0 }), wantErr: ErrCorrupt, wantMsg: "not an error class"},
 		{name: "class sum differs from errors", edit: step(func(st *wireStep) { st.counters[1] = 2 }), wantErr: ErrCorrupt, wantMsg: "class counts sum to 1 for 2"},
 		{name: "more errors than requests", edit: step(func(st *wireStep) { st.counters[1] = 4; st.classes[0][1] = 4 }), wantErr: ErrCorrupt, wantMsg: "exceed 3 requests"},

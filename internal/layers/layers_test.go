@@ -19,7 +19,7 @@ var layers = []struct {
 	name string
 	pkgs []string
 }{
-	{"core", []string{"internal/scenario", "internal/profile", "internal/engine", "internal/hist", "internal/h1",
+	{"core", []string{"internal/scenario", "internal/profile", "internal/engine", "internal/hist", "internal/h1", "internal/netpolicy",
 		"internal/target", "internal/chrome", "internal/wire", "web", "migrations", "internal/layers", "internal/vmtest", "internal/httpserve", "deploy/grafana"}},
 	{"store/reports", []string{"internal/store", "reports", "api/client"}},
 	{"service/fold/workflows", []string{"internal/service", "internal/fold", "internal/tsdb", "workflows"}},

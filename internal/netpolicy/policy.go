@@ -66,11 +66,11 @@ func Parse(entries []string) (*Policy, error) {
 
 func parseRule(s string) (rule, error) {
 	r := rule{text: s}
-	host, port, err := splitPort(s)
+	host, port, hasPort, err := splitPort(s)
 	if err != nil {
 		return r, err
 	}
-	if port != "" {
+	if hasPort {
 		n, err := strconv.ParseUint(port, 10, 16)
 		if err != nil || n == 0 {
 			return r, fmt.Errorf("allowed target %q: bad port %q", s, port)
@@ -82,11 +82,11 @@ func parseRule(s string) (rule, error) {
 		if err != nil {
 			return r, fmt.Errorf("allowed target %q: %w", s, err)
 		}
-		r.prefix = pfx.Masked()
+		r.prefix = unmapPrefix(pfx).Masked()
 		return r, nil
 	}
 	if a, err := netip.ParseAddr(host); err == nil {
-		a = a.Unmap()
+		a = plain(a)
 		r.prefix = netip.PrefixFrom(a, a.BitLen())
 		return r, nil
 	}
@@ -100,26 +100,53 @@ func parseRule(s string) (rule, error) {
 
 // splitPort separates an entry's optional port: "[v6]:PORT", "[v6/n]:PORT",
 // "v4/n:PORT", "name:PORT", "v4:PORT"; a bare v6 address or CIDR has none.
-func splitPort(s string) (host, port string, err error) {
+// hasPort tells a colon with an empty port ("name:"), an error, from none.
+func splitPort(s string) (host, port string, hasPort bool, err error) {
 	if rest, ok := strings.CutPrefix(s, "["); ok {
 		host, after, ok := strings.Cut(rest, "]")
 		if !ok || after != "" && !strings.HasPrefix(after, ":") {
-			return "", "", fmt.Errorf("allowed target %q: want [ADDRESS]:PORT", s)
+			return "", "", false, fmt.Errorf("allowed target %q: want [ADDRESS]:PORT", s)
 		}
-		return host, strings.TrimPrefix(after, ":"), nil
+		if _, err := netip.ParseAddr(host); err != nil && !strings.Contains(host, "/") {
+			return "", "", false, fmt.Errorf("allowed target %q: only an IPv6 address or CIDR goes in brackets", s)
+		}
+		port, hasPort = strings.CutPrefix(after, ":")
+		return host, port, hasPort, nil
 	}
 	if strings.Count(s, ":") == 1 {
-		i := strings.IndexByte(s, ':')
-		return s[:i], s[i+1:], nil
+		host, port, _ = strings.Cut(s, ":")
+		return host, port, true, nil
 	}
-	return s, "", nil
+	return s, "", false, nil
+}
+
+// plain is a without what would keep it out of a prefix: an IPv4-mapped
+// IPv6 address is its IPv4 address; an IPv6 zone is dropped (a zoned
+// address is in no netip.Prefix, so fe80::1%eth0 would not be link-local).
+func plain(a netip.Addr) netip.Addr {
+	return a.Unmap().WithZone("")
+}
+
+// unmapPrefix makes an IPv4-mapped IPv6 range ("::ffff:10.0.0.0/104") the
+// IPv4 range it stands for: addresses are compared unmapped.
+func unmapPrefix(p netip.Prefix) netip.Prefix {
+	if p.Addr().Is4In6() && p.Bits() >= 96 {
+		return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	return p
 }
 
 func validName(s string) bool {
 	if s == "" || len(s) > 253 {
 		return false
 	}
-	for _, label := range strings.Split(s, ".") {
+	labels := strings.Split(s, ".")
+	// No top-level domain is all digits (RFC 3696 section 2): "256.1.1.1"
+	// or "10.0.0" is a mistyped address, not a name.
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return false
+	}
+	for _, label := range labels {
 		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
 			return false
 		}
@@ -172,7 +199,10 @@ type BlockedError struct {
 
 func (e *BlockedError) Error() string {
 	target := e.Addr.String()
-	if e.Host != "" && e.Host != e.Addr.Addr().String() {
+	switch {
+	case !e.Addr.IsValid():
+		target = e.Host
+	case e.Host != "" && e.Host != e.Addr.Addr().String():
 		target = fmt.Sprintf("%s (%s)", e.Host, e.Addr)
 	}
 	return fmt.Sprintf("target %s not allowed: %s", target, e.Reason)
@@ -185,14 +215,17 @@ func IsBlocked(err error) bool {
 }
 
 // Allow checks one connection: to addr, reached by the name host ("" when
-// the address was given).
+// the address was given; an address given as host counts as none, so that
+// no name rule matches an IP literal).
 func (p *Policy) Allow(host string, addr netip.AddrPort) error {
 	if p == nil {
 		return nil
 	}
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	a := addr.Addr().Unmap()
-	addr = netip.AddrPortFrom(a, addr.Port())
+	if _, err := netip.ParseAddr(host); err == nil {
+		host = ""
+	}
+	addr = netip.AddrPortFrom(plain(addr.Addr()), addr.Port())
 	if err := p.allowOwn(host, addr); err != nil {
 		return err
 	}
@@ -238,15 +271,32 @@ func (p *Policy) Control(host string) func(network, address string, c syscall.Ra
 }
 
 // DialContext wraps a dialer so that every connection it makes is checked;
-// for net/http's Transport.DialContext.
+// for net/http's Transport.DialContext. The dialer's own Control or
+// ControlContext hook still runs, after the check.
 func (p *Policy) DialContext(d net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		dd := d
 		host, _, err := net.SplitHostPort(addr)
 		if err != nil {
 			return nil, err
 		}
-		dd.Control = p.Control(host)
+		dd := d
+		// net.Dialer ignores Control when ControlContext is set: the check
+		// goes in ControlContext, so that a hook of the caller's cannot
+		// displace it.
+		check, prev, prevCtx := p.Control(host), d.Control, d.ControlContext
+		dd.Control = nil
+		dd.ControlContext = func(ctx context.Context, network, address string, c syscall.RawConn) error {
+			if err := check(network, address, c); err != nil {
+				return err
+			}
+			switch {
+			case prevCtx != nil:
+				return prevCtx(ctx, network, address, c)
+			case prev != nil:
+				return prev(network, address, c)
+			}
+			return nil
+		}
 		return dd.DialContext(ctx, network, addr)
 	}
 }

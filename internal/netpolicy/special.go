@@ -33,6 +33,8 @@ var special = []struct {
 	{netip.MustParsePrefix("fc00::/7"), "unique-local (ULA)"},
 	{netip.MustParsePrefix("ff00::/8"), "multicast"},
 	{netip.MustParsePrefix("64:ff9b::/96"), "NAT64"},    // reaches any IPv4 address, private ones too
+	{netip.MustParsePrefix("64:ff9b:1::/48"), "NAT64"},  // local-use NAT64 (RFC 8215), likewise
+	{netip.MustParsePrefix("fec0::/10"), "site-local"},  // deprecated, still routed inside some networks
 	{netip.MustParsePrefix("2002::/16"), "6to4"},        // likewise
 	{netip.MustParsePrefix("2001::/32"), "Teredo"},      // likewise
 	{netip.MustParsePrefix("::/96"), "IPv4-compatible"}, // deprecated; embeds an IPv4 address
@@ -41,7 +43,7 @@ var special = []struct {
 // Special returns the class of a refused-by-default address ("loopback",
 // "private (RFC 1918)", ...), or "" for an ordinary one.
 func Special(a netip.Addr) string {
-	a = a.Unmap()
+	a = plain(a)
 	for _, s := range special {
 		if s.prefix.Contains(a) {
 			return s.class
@@ -56,16 +58,20 @@ type Resolver interface {
 }
 
 // CheckURL tells, before a run starts, whether a URL's host is allowed: an
-// address must be; a name must be named by a rule, or resolve (with r) to
-// at least one allowed address — the worker checks every connection again
-// when it dials. A URL whose host is a template is left to the worker.
+// address must be; a name must resolve (with r) to at least one allowed
+// address, or, when it does not resolve here, be named by a rule (workers
+// may see names the server cannot). The worker checks every connection
+// again when it dials. A URL whose host is a template is left to the
+// worker, and so is a path.
 func (p *Policy) CheckURL(ctx context.Context, r Resolver, raw string) error {
 	if p == nil {
 		return nil
 	}
 	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		return nil // a path, or a template that makes the whole URL: the worker checks
+	if !ok || !validScheme(scheme) {
+		// A path (whose query may hold a URL: "/go?to=http://x"), or a
+		// template that makes the whole URL: the worker checks.
+		return nil
 	}
 	authority, _, _ := strings.Cut(rest, "/")
 	authority, _, _ = strings.Cut(authority, "?")
@@ -95,11 +101,14 @@ func (p *Policy) CheckURL(ctx context.Context, r Resolver, raw string) error {
 	if a, err := netip.ParseAddr(host); err == nil {
 		return p.Allow("", netip.AddrPortFrom(a, port))
 	}
-	if p.namesHost(strings.ToLower(host), port) {
-		return nil
-	}
+	// A name rule does not allow what the name resolves to when that is a
+	// special address (Allow), so a named host is resolved too: a run
+	// whose every connection would be refused is refused now.
 	addrs, err := r.LookupNetIP(ctx, "ip", host)
 	if err != nil || len(addrs) == 0 {
+		if p.namesHost(strings.ToLower(strings.TrimSuffix(host, ".")), port) {
+			return nil
+		}
 		return &BlockedError{Host: host, Reason: fmt.Sprintf("no rule names it, and it does not resolve (%v)", err)}
 	}
 	var first error
@@ -113,6 +122,17 @@ func (p *Policy) CheckURL(ctx context.Context, r Resolver, raw string) error {
 		}
 	}
 	return first
+}
+
+// validScheme: RFC 3986's scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
+func validScheme(s string) bool {
+	for i, c := range s {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // namesHost: a name rule allows host on port, in p and in what narrows it.
