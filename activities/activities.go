@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/barrage/barrage/internal/netpolicy"
 	"log/slog"
 	"time"
 
@@ -55,7 +56,10 @@ type Fleet struct {
 	// TemporalHealthy returns when this worker last reached Temporal (nil:
 	// always trusted).
 	TemporalHealthy func() time.Time
-	Logger          *slog.Logger
+	// Policy is this worker's own --allow-target: it narrows (never
+	// widens) each run's policy from the server. nil: the server's alone.
+	Policy *netpolicy.Policy
+	Logger *slog.Logger
 }
 
 func (a *Fleet) log() *slog.Logger {

@@ -14,6 +14,7 @@ import (
 	"github.com/barrage/barrage/api/client"
 	"github.com/barrage/barrage/internal/engine"
 	"github.com/barrage/barrage/internal/hist"
+	"github.com/barrage/barrage/internal/netpolicy"
 	"github.com/barrage/barrage/internal/scenario"
 	"github.com/barrage/barrage/workflows"
 )
@@ -64,7 +65,17 @@ func (a *Fleet) LoadShard(ctx context.Context, in workflows.ShardInput) (workflo
 	}
 	a.reportStart(ctx, in, int(info.Attempt), detail)
 	who := a.ref(ctx, in)
+	policy, err := a.runPolicy(spec)
+	if err != nil {
+		return res, invalid("run %s: %v", in.RunID, err)
+	}
 	eng, err := engine.New(engine.Config{
+		// Where the load may go: the server's policy for the run, narrowed
+		// by this worker's own; checked on every connection.
+		Policy: policy,
+		Blocked: func(host string, err error) {
+			go a.event(ctx, in, "target_blocked", fmt.Sprintf("%s: %v", host, err))
+		},
 		Plan: plan, BaseURL: spec.TargetBaseURL, RunID: in.RunID, Worker: a.WorkerID,
 		// A shard that joined later than the first ones has an index past
 		// their count; partitioned feeders split over the first ones.
@@ -120,6 +131,20 @@ func (a *Fleet) LoadShard(ctx context.Context, in workflows.ShardInput) (workflo
 		return res, ctx.Err()
 	}
 	return res, nil
+}
+
+// runPolicy is the run's target policy as the server sent it, narrowed by
+// this worker's own (nil: no policy on either side).
+func (a *Fleet) runPolicy(spec *client.RunSpec) (*netpolicy.Policy, error) {
+	var server *netpolicy.Policy
+	if spec.TargetPolicy != nil {
+		p, err := netpolicy.Parse(spec.TargetPolicy.Allow)
+		if err != nil {
+			return nil, fmt.Errorf("the server's target policy: %w", err)
+		}
+		server = p
+	}
+	return netpolicy.Narrow(server, a.Policy), nil
 }
 
 // fetchPlan reads the run's spec from the server, retrying for a while, and

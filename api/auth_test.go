@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +135,99 @@ func TestAuditRecordsWho(t *testing.T) {
 		if strings.Contains(string(x.Hash), tok) || strings.Contains(fmt.Sprintf("%+v", x), tok) {
 			t.Fatalf("token %s is stored in clear", x.Name)
 		}
+	}
+}
+
+// accessCases are the token, audit and login routes on the fixture's
+// server without authentication (every caller an anonymous admin);
+// TestLogin and TestRoleMatrix cover them with it.
+func accessCases(f *handlerFixture) []handlerCase {
+	return []handlerCase{
+		{route: "POST /tokens", method: "POST", path: "/tokens", body: `{"name": "ci-bot", "role": "runner"}`, status: 201,
+			check: func(t *testing.T, _ *handlerFixture, rec *httptest.ResponseRecorder) {
+				var tok tokenJSON
+				mustJSON(t, rec, &tok)
+				if !strings.HasPrefix(tok.Token, "brg_") || tok.Name != "ci-bot" || tok.Role != "runner" || tok.CreatedBy != "anonymous" {
+					t.Fatalf("new token %+v", tok)
+				}
+			}},
+		{route: "POST /tokens", name: "taken", method: "POST", path: "/tokens", body: `{"name": "ci-bot", "role": "viewer"}`, status: 409, code: "conflict", field: "name"},
+		{route: "POST /tokens", name: "bad role", method: "POST", path: "/tokens", body: `{"name": "x", "role": "root"}`, status: 422, code: "invalid_field", field: "role"},
+		{route: "POST /tokens", name: "bad name", method: "POST", path: "/tokens", body: `{"name": "a b", "role": "viewer"}`, status: 422, code: "invalid_field", field: "name"},
+		{route: "POST /tokens", name: "trailing data", method: "POST", path: "/tokens", body: `{"name": "y", "role": "viewer"} {}`, status: 400, code: "malformed_json"},
+		{route: "GET /tokens", method: "GET", path: "/tokens", status: 200, check: func(t *testing.T, _ *handlerFixture, rec *httptest.ResponseRecorder) {
+			if !strings.Contains(rec.Body.String(), `"ci-bot"`) || strings.Contains(rec.Body.String(), "brg_") {
+				t.Fatalf("tokens list %s: want ci-bot, never a token", rec.Body)
+			}
+		}},
+		{route: "DELETE /tokens/:name", method: "DELETE", path: "/tokens/ci-bot", status: 204},
+		{route: "DELETE /tokens/:name", name: "unknown", method: "DELETE", path: "/tokens/ci-bot", status: 404, code: "not_found", field: "name"},
+		{route: "GET /audit", method: "GET", path: "/audit?limit=1000", status: 200, check: bodyHas(`"action":"token.revoke","subject":"ci-bot"`)},
+		{route: "GET /audit", name: "bad after", method: "GET", path: "/audit?after=-1", status: 400, code: "invalid_query"},
+		{route: "GET /ui/login", method: "GET", path: "/ui/login", status: 200, check: bodyHas(`name="token"`)},
+		{route: "POST /ui/login", name: "no auth: nothing to sign in to", method: "POST", path: "/ui/login", status: 303},
+		{route: "POST /ui/logout", method: "POST", path: "/ui/logout", status: 303},
+	}
+}
+
+// TestLogin signs in to the console: the token goes in a POST body and
+// comes back as an HttpOnly, SameSite=Strict cookie that the console's
+// pages and API calls are then authenticated by; a cross-site write with
+// the cookie is refused.
+func TestLogin(t *testing.T) {
+	f := newFixture(t, false)
+	viewer, _, err := f.s.access.CreateToken(t.Context(), "vera", store.RoleViewer, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noToken := http.Header{"Authorization": {""}}
+	if rec := f.do(t, "GET", "/ui/runs/"+f.running.ID, "", noToken); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/ui/login?next=%2Fui%2Fruns%2F"+f.running.ID {
+		t.Fatalf("console page without a token: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+	form := func(body string, h http.Header) *httptest.ResponseRecorder {
+		h.Set("Content-Type", "application/x-www-form-urlencoded")
+		h.Set("Authorization", "")
+		return f.do(t, "POST", "/ui/login", body, h)
+	}
+	if rec := form("token=brg_wrong&next=/ui/", http.Header{}); rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), "unknown or revoked") {
+		t.Fatalf("bad token: %d %s", rec.Code, rec.Body)
+	}
+	rec := form("token="+viewer+"&next=//evil.example/", http.Header{})
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/ui/" {
+		t.Fatalf("login: %d, location %q (an off-site next must not be followed)", rec.Code, rec.Header().Get("Location"))
+	}
+	ck := rec.Result().Cookies()
+	if len(ck) != 1 || ck[0].Name != sessionCookie || !ck[0].HttpOnly || ck[0].SameSite != http.SameSiteStrictMode || ck[0].Value != viewer {
+		t.Fatalf("cookie %+v", ck)
+	}
+	withCookie := http.Header{"Authorization": {""}, "Cookie": {sessionCookie + "=" + viewer}}
+	if rec := f.do(t, "GET", "/ui/runs/"+f.running.ID, "", withCookie); rec.Code != http.StatusOK {
+		t.Fatalf("console page with the cookie: %d", rec.Code)
+	}
+	if rec := f.do(t, "GET", "/runs", "", withCookie); rec.Code != http.StatusOK {
+		t.Fatalf("API read with the cookie: %d %s", rec.Code, rec.Body)
+	}
+	// A viewer's cookie cannot write; a runner's cannot write cross-site.
+	runner, _, err := f.s.access.CreateToken(t.Context(), "rex", store.RoleRunner, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cross := http.Header{"Authorization": {""}, "Cookie": {sessionCookie + "=" + runner}, "Origin": {"https://evil.example"}}
+	if rec := f.do(t, "POST", "/runs/"+f.queued.ID+"/abort", `{}`, cross); rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "cross_origin") {
+		t.Fatalf("cross-site abort with the cookie: %d %s", rec.Code, rec.Body)
+	}
+	same := http.Header{"Authorization": {""}, "Cookie": {sessionCookie + "=" + runner}, "Origin": {"http://example.com"}, "Sec-Fetch-Site": {"same-origin"}}
+	if rec := f.do(t, "POST", "/runs/"+f.queued.ID+"/abort", `{}`, same); rec.Code != http.StatusAccepted {
+		t.Fatalf("same-origin abort with the cookie: %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.do(t, "POST", "/ui/logout", "", withCookie); rec.Code != http.StatusSeeOther || !strings.Contains(rec.Header().Get("Set-Cookie"), "Max-Age=0") {
+		t.Fatalf("logout: %d %q", rec.Code, rec.Header().Get("Set-Cookie"))
+	}
+	// Revoked: the cookie stops working at once.
+	if err := f.s.access.RevokeToken(t.Context(), "vera", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if rec := f.do(t, "GET", "/runs", "", withCookie); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("revoked token's cookie: %d", rec.Code)
 	}
 }

@@ -233,7 +233,7 @@ func TestHandlers(t *testing.T) {
 
 func handlerCases(f *handlerFixture) []handlerCase {
 	var cases []handlerCase
-	for _, group := range [][]handlerCase{serviceCases(f), scenarioCases(f), runCases(f), steerCases(f), ingestCases(f)} {
+	for _, group := range [][]handlerCase{serviceCases(f), scenarioCases(f), runCases(f), steerCases(f), ingestCases(f), accessCases(f)} {
 		cases = append(cases, group...)
 	}
 	return cases

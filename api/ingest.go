@@ -89,10 +89,12 @@ func (s *Server) ingestSpec(c *gin.Context) {
 	if !ok {
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{
-		"run_id": r.ID, "scenario": json.RawMessage(r.Scenario), "target_base_url": r.TargetBaseURL,
-		"shards": r.WorkerCount, "interval_ms": r.IntervalMS, "epoch": r.Epoch,
-	})
+	spec := wire.RunSpec{RunID: r.ID, Scenario: json.RawMessage(r.Scenario), TargetBaseURL: r.TargetBaseURL,
+		Shards: r.WorkerCount, IntervalMS: r.IntervalMS, Epoch: r.Epoch}
+	if s.cfg.Guard != nil && s.cfg.Guard.Policy != nil {
+		spec.TargetPolicy = &wire.TargetPolicy{Allow: s.cfg.Guard.AllowEntries()}
+	}
+	c.JSON(http.StatusOK, spec)
 }
 
 // intervalIndex places a snapshot: its end lies in interval k when
@@ -210,12 +212,34 @@ func (s *Server) ingestEvent(c *gin.Context) {
 	if req.Shard != nil && req.Kind == "shard_finished" {
 		s.watch.finished(r, *req.Shard, req.Attempt, req.Worker)
 	}
+	if req.Kind == "target_blocked" && s.seenBlocked(c, r.ID, req.Detail) {
+		// Each shard reports the first refusal of each host; the run keeps
+		// the first of all.
+		c.JSON(http.StatusOK, gin.H{"seq": 0, "duplicate": true})
+		return
+	}
 	seq, err := s.events.put(c.Request.Context(), store.Event{RunID: r.ID, At: time.Now(), Kind: req.Kind, Detail: req.Detail}, nil)
 	if err != nil {
 		failErr(c, err, "event")
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"seq": seq})
+}
+
+// seenBlocked: the run already has a target_blocked event for the host
+// this detail ("host: why") names.
+func (s *Server) seenBlocked(c *gin.Context, runID, detail string) bool {
+	host, _, _ := strings.Cut(detail, ": ")
+	evs, err := s.cfg.Store.ListEvents(c, runID)
+	if err != nil {
+		return false
+	}
+	for _, e := range evs {
+		if h, _, _ := strings.Cut(e.Detail, ": "); e.Kind == "target_blocked" && h == host {
+			return true
+		}
+	}
+	return false
 }
 
 // ingestShard relays a load activity's start to the run's workflow (which

@@ -72,6 +72,9 @@ type Config struct {
 	NoAuth bool
 	// Access checks tokens and keeps the audit log; nil: one over Store.
 	Access *service.Access
+	// Guard is where runs may send load (sent to every worker with the
+	// run's spec) and how much; nil: anywhere, any amount.
+	Guard *service.Guard
 	Logger *slog.Logger
 	// Ready reports whether everything the server depends on is up.
 	Ready func(ctx context.Context) error
@@ -131,6 +134,7 @@ func New(cfg Config) *Server {
 		orch = noOrchestrator{}
 	}
 	s.runsvc = service.NewRuns(cfg.Store, orch)
+	s.runsvc.Guard = cfg.Guard
 	s.access = cfg.Access
 	if s.access == nil {
 		s.access = service.NewAccess(cfg.Store)

@@ -409,8 +409,8 @@ func faultServerRestart(t *testing.T) {
 	killed := time.Now()
 	c.server.kill()
 	time.Sleep(time.Second)
-	start(t, "server (restarted)", "server", "--listen", strings.TrimPrefix(c.url, "http://"), "--db", db,
-		"--temporal-listen", c.temporal, "--temporal-db", tdb)
+	start(t, "server (restarted)", append([]string{"server", "--listen", strings.TrimPrefix(c.url, "http://"), "--db", db,
+		"--temporal-listen", c.temporal, "--temporal-db", tdb}, openServer...)...)
 	waitFor(t, 60*time.Second, "restarted server", func() bool { return c.api.Health(context.Background()) == nil })
 	back := time.Since(killed)
 	rep := fr.finish("completed", 2*time.Minute)

@@ -195,6 +195,11 @@ func startCluster(t *testing.T, workers int, serverArgs ...string) *cluster {
 	return startClusterOn(t, workers, "sqlite:"+filepath.Join(t.TempDir(), "barrage.db"), serverArgs...)
 }
 
+// openServer are the flags of a test server: no tokens (it listens on
+// loopback) and load allowed to this machine, where every test target
+// listens. A test of the safety flags overrides them (--no-auth=false).
+var openServer = []string{"--no-auth", "--allow-target", "127.0.0.0/8"}
+
 // startClusterOn starts a server on the database dsn (with an embedded,
 // in-memory Temporal unless serverArgs say otherwise) and n workers.
 func startClusterOn(t *testing.T, workers int, dsn string, serverArgs ...string) *cluster {
@@ -205,7 +210,8 @@ func startClusterOn(t *testing.T, workers int, dsn string, serverArgs ...string)
 		// one before the server binds it. Then pick again.
 		c = &cluster{dsn: dsn, url: "http://" + freeAddr(t), temporal: freeAddr(t), workers: map[string]*proc{}}
 		args := append([]string{"server", "--listen", strings.TrimPrefix(c.url, "http://"), "--db", dsn,
-			"--temporal-listen", c.temporal, "--temporal-db", ""}, serverArgs...)
+			"--temporal-listen", c.temporal, "--temporal-db", ""}, openServer...)
+		args = append(args, serverArgs...)
 		c.server = start(t, "server", args...)
 		api, err := apiClient(c.url)
 		if err != nil {

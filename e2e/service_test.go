@@ -69,7 +69,7 @@ func TestTwoServersOnePostgres(t *testing.T) {
 	tg := startTarget(t)
 	a := startClusterOn(t, 0, dsn)
 	bURL := "http://" + freeAddr(t)
-	start(t, "server B", "server", "--listen", strings.TrimPrefix(bURL, "http://"), "--db", dsn, "--temporal", a.temporal)
+	start(t, "server B", append([]string{"server", "--listen", strings.TrimPrefix(bURL, "http://"), "--db", dsn, "--temporal", a.temporal}, openServer...)...)
 	b, err := apiClient(bURL)
 	if err != nil {
 		t.Fatal(err)

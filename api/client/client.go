@@ -21,6 +21,17 @@ import (
 type Client struct {
 	base string
 	http *http.Client
+	// token authenticates the user's calls (Bearer); the worker-facing
+	// calls send their own (a run's ingest token, the fleet token).
+	token string
+}
+
+// WithToken returns a copy of c that sends token (an API token, from
+// barrage tokens create) with every call that has none of its own.
+func (c *Client) WithToken(token string) *Client {
+	cc := *c
+	cc.token = token
+	return &cc
 }
 
 // URL is the server's base URL.
@@ -86,6 +97,9 @@ func (c *Client) do(ctx context.Context, method, path, token, contentType string
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	if token == "" {
+		token = c.token
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -148,6 +162,9 @@ func (c *Client) Stream(ctx context.Context, path, lastID string, fn func(Event)
 		return err
 	}
 	req.Header.Set("Accept", "text/event-stream")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}

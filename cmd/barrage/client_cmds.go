@@ -21,7 +21,7 @@ const defaultServer = "http://127.0.0.1:8480"
 // newClientCmd is a command that talks to a server: it has --server, and
 // run gets the client for it.
 func newClientCmd(use, short string, args cobra.PositionalArgs, run func(ctx context.Context, c *client.Client, args []string) error) *cobra.Command {
-	var server string
+	var server, token string
 	cmd := &cobra.Command{
 		Use: use, Short: short, Args: args,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -29,10 +29,11 @@ func newClientCmd(use, short string, args cobra.PositionalArgs, run func(ctx con
 			if err != nil {
 				return usageError(err)
 			}
-			return refusedIsBadInput(run(cmd.Context(), c, args))
+			return refusedIsBadInput(run(cmd.Context(), c.WithToken(token), args))
 		},
 	}
 	cmd.Flags().StringVar(&server, "server", defaultServer, "URL of the Barrage server")
+	cmd.Flags().StringVar(&token, "token", "", "API token (barrage tokens create); better in $BARRAGE_TOKEN than on the command line")
 	return cmd
 }
 

@@ -22,6 +22,8 @@ var envBindings = []struct {
 	{env: "BARRAGE_FLEET_TOKEN", flag: "fleet-token", verbs: []string{"server", "worker"}},
 	{env: "BARRAGE_VICTORIA_METRICS", flag: "victoria-metrics", verbs: []string{"server", "export"}},
 	{env: "BARRAGE_GRAFANA_URL", flag: "grafana-url", verbs: []string{"server"}},
+	{env: "BARRAGE_TOKEN", flag: "token", verbs: []string{"run", "runs", "scenarios"}},
+	{env: "BARRAGE_ALLOW_TARGET", flag: "allow-target", verbs: []string{"server", "worker"}},
 }
 
 // envFor names the variable bound to c's flag, "" if none.

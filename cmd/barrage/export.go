@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -35,14 +36,9 @@ func newExportCmd() *cobra.Command {
 			if len(args) > 0 && all {
 				return usageError(errors.New("give RUN… or --all, not both"))
 			}
-			if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
-				if _, err := os.Stat(path); err != nil {
-					return &exitError{code: exitBadInput, err: fmt.Errorf("--db %s: %w", dsn, err)}
-				}
-			}
-			st, err := store.Open(c.Context(), dsn)
+			st, err := openStore(c.Context(), dsn, false)
 			if err != nil {
-				return fmt.Errorf("open store: %w", err)
+				return err
 			}
 			defer st.Close()
 			x, err := tsdb.New(tsdb.Config{URL: vmURL, Store: st, Log: newLogger(false)})
@@ -100,4 +96,20 @@ func finishedRuns(c *cobra.Command, st store.Store) ([]string, error) {
 		}
 		f.Before = runs[len(runs)-1].ID
 	}
+}
+
+// openStore opens the database --db names; a SQLite file that does not
+// exist is refused (a typo would otherwise make an empty database) unless
+// create.
+func openStore(ctx context.Context, dsn string, create bool) (store.Store, error) {
+	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok && !create && path != ":memory:" {
+		if _, err := os.Stat(path); err != nil {
+			return nil, &exitError{code: exitBadInput, err: fmt.Errorf("--db %s: %w", dsn, err)}
+		}
+	}
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return st, nil
 }

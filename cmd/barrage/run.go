@@ -43,6 +43,7 @@ type runConfig struct {
 	noElastic       bool
 	maxWorkers      int
 	verbose         bool
+	token           string
 }
 
 // tagFlags collects repeated --tag key=value flags.
@@ -82,6 +83,7 @@ Exit codes: 0 every threshold passed, 99 a threshold failed, 98 the run failed o
 	}
 	f := c.Flags()
 	f.StringVar(&cfg.server, "server", "", "URL of a Barrage server to run on (default: start everything in this process)")
+	f.StringVar(&cfg.token, "token", "", "API token for --server (barrage tokens create); better in $BARRAGE_TOKEN than on the command line")
 	f.StringVar(&cfg.target, "target", "", "base URL of the system under test; step URLs that are paths are resolved against it")
 	f.IntVar(&cfg.workers, "workers", 1, "number of workers (shards) the run is split over")
 	f.StringVar(&cfg.out, "out", "", "folder for report.json and report.html (default ./barrage-results/<run-id>/)")
@@ -133,7 +135,7 @@ func runScenario(ctx context.Context, cfg runConfig) error {
 	if err != nil {
 		return &exitError{code: exitBadInput, err: err}
 	}
-	return runOn(ctx, c, cfg, plan, doc)
+	return runOn(ctx, c.WithToken(cfg.token), cfg, plan, doc)
 }
 
 // startEmbedded starts the embedded default: Temporal dev server, SQLite in
@@ -152,6 +154,9 @@ func startEmbedded(ctx context.Context, cfg runConfig) (string, func(), error) {
 	srv, err := server.Start(ctx, server.Config{
 		Listen: "127.0.0.1:0", DB: "sqlite:" + filepath.Join(dir, "barrage.db"), TemporalListen: "127.0.0.1:0",
 		LocalWorkers: cfg.workers, Logger: log,
+		// The user's own machine, like k6 on a laptop: a private API on
+		// loopback, and load may go anywhere the user points it.
+		NoAuth: true,
 	})
 	if err != nil {
 		os.RemoveAll(dir)

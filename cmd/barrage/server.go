@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"github.com/barrage/barrage/internal/netpolicy"
 	"log/slog"
 	"os"
 	"time"
@@ -17,6 +19,8 @@ func newServerCmd() *cobra.Command {
 	var cfg server.Config
 	retain := retention(defaultRetention)
 	var verbose bool
+	var allow []string
+	var maxDuration time.Duration
 	c := &cobra.Command{
 		Use:   "server",
 		Short: "run the Barrage service: API, ingest, the run workflows (and Temporal, embedded)",
@@ -24,6 +28,16 @@ func newServerCmd() *cobra.Command {
 		RunE: func(c *cobra.Command, _ []string) error {
 			cfg.Logger = newLogger(verbose)
 			cfg.RetainSnapshots = time.Duration(retain)
+			cfg.MaxDuration = maxDuration
+			// A server is safe by default: it sends load nowhere until told.
+			policy, err := netpolicy.Parse(allow)
+			if err != nil {
+				return usageError(err)
+			}
+			cfg.TargetPolicy = policy
+			if cfg.MaxVUs < 0 || cfg.MaxRPS < 0 || cfg.MaxDuration < 0 {
+				return usageError(errors.New("--max-vus, --max-rps and --max-duration must be >= 0"))
+			}
 			return serve(c.Context(), cfg)
 		},
 	}
@@ -41,6 +55,11 @@ func newServerCmd() *cobra.Command {
 	f.StringVar(&cfg.VictoriaMetrics, "victoria-metrics", "", "push every folded interval of every run to this VictoriaMetrics, e.g. http://127.0.0.1:8428 (run it with -dedup.minScrapeInterval=1ms)")
 	f.StringVar(&cfg.GrafanaURL, "grafana-url", "", "Grafana with the barrage-run dashboard (deploy/grafana): runs link to it as grafana_url")
 	f.Var(&retain, "retain-snapshots", "keep raw snapshots this long after a run ends (e.g. 30d, 36h; 0: forever), then compact them into its folded intervals; reports and series stay forever")
+	f.StringArrayVar(&allow, "allow-target", nil, "where runs may send load: CIDR, ADDRESS or HOST, each with an optional :PORT (repeatable, or comma-separated); nothing is allowed until allowed, and loopback, private, link-local and other special addresses only by a CIDR that names them")
+	f.IntVar(&cfg.MaxVUs, "max-vus", 0, "refuse runs of more virtual users than this (0: no cap)")
+	f.Float64Var(&cfg.MaxRPS, "max-rps", 0, "refuse open-model runs of a higher peak rate, in iterations/s (0: no cap)")
+	f.DurationVar(&maxDuration, "max-duration", 0, "refuse runs longer than this, graceful stop included, e.g. 30m (0: no cap)")
+	f.BoolVar(&cfg.NoAuth, "no-auth", false, "serve the API without tokens (only when --listen is a loopback address)")
 	f.BoolVar(&verbose, "v", false, "log at debug level")
 	return c
 }
@@ -53,6 +72,12 @@ func serve(ctx context.Context, cfg server.Config) error {
 	}
 	defer srv.Close()
 	cfg.Logger.Info("barrage server ready", "api", srv.URL, "temporal", srv.Temporal, "ui", srv.UI, "db", cfg.DB)
+	if cfg.TargetPolicy != nil && len(cfg.TargetPolicy.Entries()) == 0 {
+		fmt.Println("barrage server: no --allow-target: every run will be refused until targets are allowed")
+	}
+	if !cfg.NoAuth {
+		fmt.Println("barrage server: every API call needs a token (barrage tokens create --db DSN --name NAME --role admin)")
+	}
 	fmt.Printf("barrage server listening on %s (Temporal %s)\n", srv.URL, srv.Temporal)
 	select {
 	case <-ctx.Done():

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/barrage/barrage/internal/netpolicy"
 	"os"
 
 	"github.com/barrage/barrage/internal/server"
@@ -12,6 +13,7 @@ import (
 func newWorkerCmd() *cobra.Command {
 	var cfg server.NodeConfig
 	var verbose bool
+	var allow []string
 	c := &cobra.Command{
 		Use:   "worker",
 		Short: "run a fleet node that executes load shards",
@@ -26,6 +28,13 @@ func newWorkerCmd() *cobra.Command {
 			if err := checkSpoolDir(cfg.SpoolDir); err != nil {
 				// Found now, not after registering and failing every shard taken.
 				return &exitError{code: exitBadInput, err: err}
+			}
+			if len(allow) > 0 {
+				p, err := netpolicy.Parse(allow)
+				if err != nil {
+					return usageError(err)
+				}
+				cfg.Policy = p
 			}
 			cfg.Logger = newLogger(verbose)
 			fmt.Printf("barrage worker %s: server %s, Temporal %s\n", cfg.ID, cfg.Server, cfg.Temporal)
@@ -43,6 +52,7 @@ func newWorkerCmd() *cobra.Command {
 	f.IntVar(&cfg.MaxRPS, "max-rps", 0, "declared capacity: most iterations/s this worker starts (0: no cap)")
 	f.StringVar(&cfg.FleetToken, "fleet-token", "", "token to register with the server")
 	f.StringVar(&cfg.SpoolDir, "spool-dir", "", "folder for snapshots waiting for the server (default: the temp folder)")
+	f.StringArrayVar(&allow, "allow-target", nil, "narrow where this worker sends load: runs reach only targets both the server's policy and this one allow (CIDR, ADDRESS or HOST, each with an optional :PORT; repeatable)")
 	f.BoolVar(&verbose, "v", false, "log at debug level")
 	return c
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"github.com/barrage/barrage/internal/netpolicy"
 	"log/slog"
 	"os"
 	"sync/atomic"
@@ -25,7 +26,10 @@ type NodeConfig struct {
 	MaxRPS     int
 	FleetToken string
 	SpoolDir   string
-	Logger     *slog.Logger
+	// Policy narrows every run's target policy on this node (nil: the
+	// server's alone).
+	Policy *netpolicy.Policy
+	Logger *slog.Logger
 }
 
 // beatEvery is how often a node announces itself to the server.
@@ -55,7 +59,7 @@ func RunNode(ctx context.Context, cfg NodeConfig) error {
 		return err
 	})
 	acts := &activities.Fleet{Server: c, WorkerID: cfg.ID, MaxVUs: cfg.MaxVUs, MaxRPS: cfg.MaxRPS, SpoolDir: cfg.SpoolDir,
-		Logger: log, TemporalHealthy: health}
+		Logger: log, TemporalHealthy: health, Policy: cfg.Policy}
 	w := workers.NewLoad(tc, acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start load worker: %w", err)

@@ -8,9 +8,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/barrage/barrage/internal/netpolicy"
+	"github.com/barrage/barrage/internal/service"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,6 +50,16 @@ type Config struct {
 	// ("" = none); GrafanaURL the Grafana that charts it, for links.
 	VictoriaMetrics string
 	GrafanaURL      string
+	// TargetPolicy is where runs may send load; nil: anywhere (the
+	// embedded `barrage run`). `barrage server` always has one, empty
+	// (nothing allowed) until --allow-target.
+	TargetPolicy *netpolicy.Policy
+	// Caps on each run (0: none).
+	MaxVUs      int
+	MaxRPS      float64
+	MaxDuration time.Duration
+	// NoAuth serves the API without tokens; only on a loopback Listen.
+	NoAuth bool
 	// RetainSnapshots: raw snapshots are compacted this long after their
 	// run ends (0: never).
 	RetainSnapshots time.Duration
@@ -88,6 +102,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			s.Close()
 		}
 	}()
+	if cfg.NoAuth && !loopback(cfg.Listen) {
+		return nil, fmt.Errorf("--no-auth is accepted only when the API listens on loopback (127.0.0.1, ::1 or localhost), not %q", cfg.Listen)
+	}
 	var err error
 	if s.st, err = store.Open(ctx, cfg.DB); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -114,7 +131,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.api = api.New(api.Config{
 		Store: s.st, Orchestrator: temporalport.New(s.tc), TemporalUI: s.UI, Namespace: cfg.Namespace, FoldGrace: cfg.FoldGrace,
 		FleetToken: cfg.FleetToken, Logger: log, Ready: s.temporalReady, RetainSnapshots: cfg.RetainSnapshots,
-		Exporter: exporter, GrafanaURL: cfg.GrafanaURL,
+		Exporter: exporter, GrafanaURL: cfg.GrafanaURL, NoAuth: cfg.NoAuth,
+		Guard: &service.Guard{Policy: cfg.TargetPolicy, MaxVUs: cfg.MaxVUs, MaxRPS: cfg.MaxRPS, MaxDuration: cfg.MaxDuration},
 	})
 	s.http = httpserve.New(s.api.Handler(), httpserve.Options{})
 	go func() { s.done <- s.http.Serve(ln) }()
@@ -134,6 +152,19 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	ok = true
 	return s, nil
+}
+
+// loopback: addr's host is a loopback address or localhost.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 func (s *Server) startTemporal(ctx context.Context, cfg Config) error {

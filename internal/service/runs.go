@@ -57,6 +57,8 @@ type Runs struct {
 	store  store.Store
 	orch   Orchestrator
 	starts *shardStarts
+	// Guard limits where runs may send load and how much; nil: no limits.
+	Guard *Guard
 }
 
 // NewRuns returns the run service over st and orch.
@@ -111,6 +113,12 @@ func (s *Runs) newRun(ctx context.Context, req wire.RunRequest) (*store.Run, err
 		return nil, refuse(Invalid, "invalid_field", "max_workers", "max_workers must be 0 (no cap) or worker_count (%d)..%d, got %d", workers, MaxWorkers, req.MaxWorkers)
 	}
 	if err := checkTarget(req.TargetBaseURL, plan); err != nil {
+		return nil, err
+	}
+	if err := s.Guard.checkCaps(plan); err != nil {
+		return nil, err
+	}
+	if err := s.Guard.checkTargets(ctx, req.TargetBaseURL, plan); err != nil {
 		return nil, err
 	}
 	for k := range req.Tags {

@@ -56,6 +56,11 @@ func (s *Runs) Ramp(ctx context.Context, r *store.Run, target *float64, overSeco
 	if plan, err := fold.CompileRun(r); err == nil && plan.MaxVUs > 0 && plan.Profile.Model == profile.Closed && *target > float64(plan.MaxVUs) {
 		return refuse(Invalid, "invalid_field", "target", "target %g is above the scenario's max_vus (%d)", *target, plan.MaxVUs)
 	}
+	if plan, err := fold.CompileRun(r); err == nil {
+		if err := s.Guard.checkRamp(plan.Profile.Model, *target); err != nil {
+			return err
+		}
+	}
 	if *target > profile.MaxVUs {
 		return refuse(Invalid, "invalid_field", "target", "target %g is above the limit of %d", *target, profile.MaxVUs)
 	}

@@ -98,6 +98,16 @@ type RunSpec struct {
 	Shards        int             `json:"shards"`
 	IntervalMS    int             `json:"interval_ms"`
 	Epoch         time.Time       `json:"epoch"`
+	// TargetPolicy is where the run's load may go; absent: anywhere (a
+	// server without a policy, such as the embedded `barrage run`).
+	TargetPolicy *TargetPolicy `json:"target_policy,omitempty"`
+}
+
+// TargetPolicy lists the allowed targets as `barrage server --allow-target`
+// takes them; an empty list allows nothing. Each worker enforces it when it
+// connects, narrowed by its own --allow-target.
+type TargetPolicy struct {
+	Allow []string `json:"allow"`
 }
 
 // ShardRef names the shard a load activity runs, in the requests it makes:
