@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -200,6 +201,18 @@ func startCluster(t *testing.T, workers int, serverArgs ...string) *cluster {
 // listens. A test of the safety flags overrides them (--no-auth=false).
 var openServer = []string{"--no-auth", "--allow-target", "127.0.0.0/8"}
 
+// openUnless is openServer but for the flags args sets itself.
+func openUnless(args []string) []string {
+	var out []string
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--no-auth") }) {
+		out = append(out, "--no-auth")
+	}
+	if !slices.Contains(args, "--allow-target") {
+		out = append(out, "--allow-target", "127.0.0.0/8")
+	}
+	return out
+}
+
 // startClusterOn starts a server on the database dsn (with an embedded,
 // in-memory Temporal unless serverArgs say otherwise) and n workers.
 func startClusterOn(t *testing.T, workers int, dsn string, serverArgs ...string) *cluster {
@@ -210,7 +223,7 @@ func startClusterOn(t *testing.T, workers int, dsn string, serverArgs ...string)
 		// one before the server binds it. Then pick again.
 		c = &cluster{dsn: dsn, url: "http://" + freeAddr(t), temporal: freeAddr(t), workers: map[string]*proc{}}
 		args := append([]string{"server", "--listen", strings.TrimPrefix(c.url, "http://"), "--db", dsn,
-			"--temporal-listen", c.temporal, "--temporal-db", ""}, openServer...)
+			"--temporal-listen", c.temporal, "--temporal-db", ""}, openUnless(serverArgs)...)
 		args = append(args, serverArgs...)
 		c.server = start(t, "server", args...)
 		api, err := apiClient(c.url)
