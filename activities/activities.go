@@ -40,7 +40,11 @@ type Server struct {
 	// Reported, when set, learns every run whose report BuildReport stored
 	// (the VictoriaMetrics export pushes its last intervals).
 	Reported func(runID string)
-	Logger   *slog.Logger
+	// FleetToken, when set, is what workers derive each run's ingest token
+	// from (wire.IngestToken): the token then stays out of the workflow's
+	// inputs and history.
+	FleetToken string
+	Logger     *slog.Logger
 }
 
 // Fleet carries what a worker's load activity needs: it runs shards on the
@@ -56,6 +60,9 @@ type Fleet struct {
 	// TemporalHealthy returns when this worker last reached Temporal (nil:
 	// always trusted).
 	TemporalHealthy func() time.Time
+	// FleetToken derives the ingest token of a run whose shard input
+	// carries none (the server has the same fleet token).
+	FleetToken string
 	// Policy is this worker's own --allow-target: it narrows (never
 	// widens) each run's policy from the server. nil: the server's alone.
 	Policy *netpolicy.Policy
@@ -109,6 +116,9 @@ func (a *Server) PrepareRun(ctx context.Context, runID string) (workflows.RunSpe
 		RunID: runID, Shards: max(1, r.WorkerCount), Profile: plan.Profile,
 		GracefulStop: plan.GracefulStop, IntervalMS: r.IntervalMS, Token: r.Token, Elastic: r.Elastic,
 		MaxWorkers: r.MaxWorkers,
+	}
+	if a.FleetToken != "" {
+		spec.Token = "" // the shards derive it from the fleet token
 	}
 	if spec.IntervalMS <= 0 {
 		spec.IntervalMS = fold.DefaultIntervalMS

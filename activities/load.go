@@ -16,6 +16,7 @@ import (
 	"github.com/barrage/barrage/internal/hist"
 	"github.com/barrage/barrage/internal/netpolicy"
 	"github.com/barrage/barrage/internal/scenario"
+	"github.com/barrage/barrage/internal/wire"
 	"github.com/barrage/barrage/workflows"
 )
 
@@ -36,6 +37,9 @@ const (
 // when the run is aborted, or when Temporal cancels it.
 func (a *Fleet) LoadShard(ctx context.Context, in workflows.ShardInput) (workflows.ShardResult, error) {
 	info := activity.GetInfo(ctx)
+	if in.Token == "" && a.FleetToken != "" {
+		in.Token = wire.IngestToken(a.FleetToken, in.RunID)
+	}
 	res := workflows.ShardResult{Shard: in.Shard, Worker: a.WorkerID, Attempt: int(info.Attempt)}
 	log := a.log().With("run", in.RunID, "shard", in.Shard, "attempt", info.Attempt)
 	// One heartbeat loop from start to end: getting ready (the spec, the

@@ -74,7 +74,7 @@ type Config struct {
 	Access *service.Access
 	// Guard is where runs may send load (sent to every worker with the
 	// run's spec) and how much; nil: anywhere, any amount.
-	Guard *service.Guard
+	Guard  *service.Guard
 	Logger *slog.Logger
 	// Ready reports whether everything the server depends on is up.
 	Ready func(ctx context.Context) error

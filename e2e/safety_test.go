@@ -1,9 +1,15 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/barrage/barrage/internal/store"
+	"github.com/barrage/barrage/internal/wire"
+	"github.com/barrage/barrage/workflows"
+	sdkclient "go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/proto"
 	"io"
 	"net"
 	"net/http"
@@ -121,7 +127,8 @@ func TestSafeServer(t *testing.T) {
 	_, otherPortN, _ := net.SplitHostPort(strings.TrimPrefix(otherPort.url, "http://"))
 
 	dsn := "sqlite:" + t.TempDir() + "/barrage.db"
-	c := startClusterOn(t, 0, dsn, "--no-auth=false", "--allow-target", "127.0.0.1/32:"+allowedPort, "--max-vus", "20")
+	const fleet = "fleet-secret-e2e"
+	c := startClusterOn(t, 0, dsn, "--no-auth=false", "--allow-target", "127.0.0.1/32:"+allowedPort, "--max-vus", "20", "--fleet-token", fleet)
 	tbl := &safetyTable{}
 	defer tbl.print(t)
 
@@ -145,7 +152,7 @@ func TestSafeServer(t *testing.T) {
 		return tok.Token
 	}
 	viewer, runner := newToken("viv", "viewer"), newToken("ci", "runner")
-	c.addWorker(t, "w1")
+	c.addWorker(t, "w1", "--fleet-token", fleet)
 	waitFor(t, 30*time.Second, "the worker registered", func() bool {
 		a := authed(t, "GET", c.url+"/workers", viewer, "")
 		return a.status == 200 && strings.Contains(a.body, `"w1"`)
@@ -270,6 +277,20 @@ steps:
 	a = authed(t, "GET", c.url+"/ingest/runs/"+run.RunID+"/spec", admin, "")
 	tbl.add(t, "ingest spec with an API (not run) token", "401/403", fmt.Sprint(a.status), a.status == 401 || a.status == 403)
 
+	// The run's worker tokens are nowhere in its workflows' histories: the
+	// one stored with the run, and the one derived from the fleet token.
+	st, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := st.GetRun(context.Background(), run.RunID)
+	_ = st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, hits := historyHits(t, c.temporal, run.RunID, stored.Token, wire.IngestToken(fleet, run.RunID))
+	tbl.add(t, fmt.Sprintf("run tokens in Temporal history (%d events)", events), "0", fmt.Sprint(hits), events > 0 && hits == 0)
+
 	// Who did it is on record.
 	audit := authed(t, "GET", c.url+"/audit", admin, "")
 	for _, want := range []string{`"actor":"ci","action":"run.create","subject":"` + run.RunID, `"actor":"ci","action":"scenario.create"`, `"actor":"ops","action":"token.create","subject":"ci"`} {
@@ -283,4 +304,43 @@ func errCode(body string) string {
 	}
 	_ = json.Unmarshal([]byte(body), &e)
 	return e.Error.Code
+}
+
+// historyHits counts the events of a run's workflow and its shard groups'
+// that contain any of secrets in their binary encoding (payloads are raw
+// bytes there), and how many events it read.
+func historyHits(t *testing.T, temporal, runID string, secrets ...string) (events, hits int) {
+	t.Helper()
+	tc, err := sdkclient.Dial(sdkclient.Options{HostPort: temporal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	ids := []string{runID}
+	for i := 0; i < 4; i++ {
+		ids = append(ids, workflows.ShardGroupID(runID, i))
+	}
+	for _, id := range ids {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		it := tc.GetWorkflowHistory(ctx, id, "", false, 0)
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				break // no such shard group
+			}
+			events++
+			b, err := proto.Marshal(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range secrets {
+				if s != "" && bytes.Contains(b, []byte(s)) {
+					hits++
+					t.Errorf("workflow %s event %d (%s) holds a run token", id, ev.GetEventId(), ev.GetEventType())
+				}
+			}
+		}
+		cancel()
+	}
+	return events, hits
 }

@@ -216,8 +216,10 @@ type RunSpec struct {
 	// AbortOnErrorRate is the scenario's abort_on rate (0: none); the server
 	// evaluates it and signals the workflow.
 	AbortOnErrorRate float64
-	// Token is the run's ingest token, handed to its shards. It is visible
-	// in the workflow's history; it only lets a worker report on this run.
+	// Token is the run's ingest token, handed to its shards: "" when the
+	// server has a fleet token, from which the shards derive it (so that
+	// the history never holds it); otherwise it is visible in the
+	// workflow's history, and only lets a worker report on this run.
 	Token string
 	// Elastic runs take every idle worker: a shard waits in the load queue
 	// for the next worker that joins, while fewer than MaxWorkers shards
@@ -260,7 +262,8 @@ type ShardInput struct {
 	Shards     int
 	Epoch      time.Time
 	IntervalMS int
-	// Token authenticates the worker on the server's ingest endpoints.
+	// Token authenticates the worker on the server's ingest endpoints;
+	// "": derive it from the fleet token (wire.IngestToken).
 	Token string
 }
 

@@ -59,7 +59,7 @@ func RunNode(ctx context.Context, cfg NodeConfig) error {
 		return err
 	})
 	acts := &activities.Fleet{Server: c, WorkerID: cfg.ID, MaxVUs: cfg.MaxVUs, MaxRPS: cfg.MaxRPS, SpoolDir: cfg.SpoolDir,
-		Logger: log, TemporalHealthy: health, Policy: cfg.Policy}
+		Logger: log, TemporalHealthy: health, Policy: cfg.Policy, FleetToken: cfg.FleetToken}
 	w := workers.NewLoad(tc, acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start load worker: %w", err)

@@ -137,7 +137,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.http = httpserve.New(s.api.Handler(), httpserve.Options{})
 	go func() { s.done <- s.http.Serve(ln) }()
 	acts := &activities.Server{Store: s.st, Logger: log, ControlPublished: s.api.ControlPublished,
-		ShardLost: s.api.ShardLost}
+		ShardLost: s.api.ShardLost, FleetToken: cfg.FleetToken}
 	if exporter != nil {
 		acts.Reported = exporter.Finished
 	}
@@ -246,7 +246,7 @@ func (s *Server) addLocalWorkers(cfg Config) error {
 		return err
 	}
 	for i := 1; i <= cfg.LocalWorkers; i++ {
-		acts := &activities.Fleet{Server: c, WorkerID: fmt.Sprintf("local-%d", i), MaxVUs: cfg.LocalMaxVUs, Logger: s.log}
+		acts := &activities.Fleet{Server: c, WorkerID: fmt.Sprintf("local-%d", i), MaxVUs: cfg.LocalMaxVUs, Logger: s.log, FleetToken: cfg.FleetToken}
 		s.workers = append(s.workers, workers.NewLoad(s.tc, acts))
 	}
 	return nil
