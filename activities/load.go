@@ -73,10 +73,15 @@ func (a *Fleet) LoadShard(ctx context.Context, in workflows.ShardInput) (workflo
 	if err != nil {
 		return res, invalid("run %s: %v", in.RunID, err)
 	}
+	secrets, err := a.runSecrets(ctx, in, plan)
+	if err != nil {
+		return res, err
+	}
 	eng, err := engine.New(engine.Config{
 		// Where the load may go: the server's policy for the run, narrowed
 		// by this worker's own; checked on every connection.
-		Policy: policy,
+		Policy:  policy,
+		Secrets: secrets,
 		Blocked: func(host string, err error) {
 			go a.event(ctx, in, "target_blocked", fmt.Sprintf("%s: %v", host, err))
 		},
@@ -135,6 +140,24 @@ func (a *Fleet) LoadShard(ctx context.Context, in workflows.ShardInput) (workflo
 		return res, ctx.Err()
 	}
 	return res, nil
+}
+
+// runSecrets fetches the values of the secrets the plan reads from the
+// server (never through Temporal): they live in this process's memory only.
+func (a *Fleet) runSecrets(ctx context.Context, in workflows.ShardInput, plan *scenario.Plan) (map[string]string, error) {
+	if len(plan.Secrets) == 0 {
+		return nil, nil
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	values, err := a.Server.RunSecrets(sctx, in.RunID, in.Token)
+	if s := client.StatusOf(err); s >= 400 && s < 500 {
+		return nil, invalid("secrets of run %s: %v", in.RunID, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("secrets of run %s: %w", in.RunID, err)
+	}
+	return values, nil
 }
 
 // runPolicy is the run's target policy as the server sent it, narrowed by

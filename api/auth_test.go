@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"github.com/barrage/barrage/internal/wire"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -229,5 +230,65 @@ func TestLogin(t *testing.T) {
 	}
 	if rec := f.do(t, "GET", "/runs", "", withCookie); rec.Code != http.StatusUnauthorized {
 		t.Fatalf("revoked token's cookie: %d", rec.Code)
+	}
+}
+
+// testSecretKey seals the fixture's secrets.
+var testSecretKey = []byte("0123456789abcdef0123456789abcdef")
+
+// secretCases set, list and delete secrets, and give a run's workers the
+// values its scenario reads — and no others.
+func secretCases(f *handlerFixture) []handlerCase {
+	var secretRun *store.Run
+	sentinel := "s3ntinel-value-" + f.scenario
+	return []handlerCase{
+		{route: "PUT /secrets/:name", method: "PUT", path: "/secrets/API_KEY", body: `{"value": "` + sentinel + `"}`, status: 204},
+		{route: "PUT /secrets/:name", name: "another", method: "PUT", path: "/secrets/UNUSED", body: `{"value": "not-for-this-run"}`, status: 204},
+		{route: "PUT /secrets/:name", name: "bad name", method: "PUT", path: "/secrets/1bad", body: `{"value": "x"}`, status: 422, code: "invalid_field", field: "name"},
+		{route: "PUT /secrets/:name", name: "no value", method: "PUT", path: "/secrets/X", body: `{}`, status: 400, code: "missing_field", field: "value"},
+		{route: "GET /secrets", method: "GET", path: "/secrets", status: 200, check: func(t *testing.T, f *handlerFixture, rec *httptest.ResponseRecorder) {
+			if !strings.Contains(rec.Body.String(), `"API_KEY"`) || strings.Contains(rec.Body.String(), sentinel) {
+				t.Fatalf("list %s: want the name, never the value", rec.Body)
+			}
+			sealed, err := f.st.GetSecret(t.Context(), "API_KEY")
+			if err != nil || strings.Contains(string(sealed), sentinel) {
+				t.Fatalf("stored %q, %v: want it sealed", sealed, err)
+			}
+		}},
+		{route: "POST /runs", name: "secret not set", method: "POST", path: "/runs",
+			body:   fmt.Sprintf(`{"scenario_id": %q, "target_base_url": "http://127.0.0.1:9", "overrides": {"steps": [{"name": "s", "url_template": "/", "headers": {"X-Api-Key": "{{ secret.MISSING }}"}}]}}`, f.scenario),
+			status: 422, code: "secret_not_set"},
+		// An unknown run gets what a wrong token gets; check asks as the
+		// run's worker.
+		{route: "GET /ingest/runs/:id/secrets", method: "GET", path: "/ingest/runs/RUN/secrets", status: 401, code: "unauthorized",
+			before: func(t *testing.T, f *handlerFixture) {
+				rec := f.do(t, "POST", "/runs", fmt.Sprintf(`{"scenario_id": %q, "target_base_url": "http://127.0.0.1:9", "overrides": {"steps": [{"name": "s", "url_template": "/?k={{ secret.API_KEY }}"}]}}`, f.scenario), nil)
+				if rec.Code != http.StatusCreated {
+					t.Fatalf("start a run reading a secret: %d %s", rec.Code, rec.Body)
+				}
+				var run wire.Run
+				mustJSON(t, rec, &run)
+				var err error
+				if secretRun, err = f.st.GetRun(t.Context(), run.RunID); err != nil {
+					t.Fatal(err)
+				}
+				if strings.Contains(rec.Body.String(), sentinel) {
+					t.Fatal("the run's answer holds the secret's value")
+				}
+			},
+			check: func(t *testing.T, f *handlerFixture, _ *httptest.ResponseRecorder) {
+				rec := f.do(t, "GET", "/ingest/runs/"+secretRun.ID+"/secrets", "", bearer(secretRun.Token))
+				var out struct{ Secrets map[string]string }
+				mustJSON(t, rec, &out)
+				if rec.Code != 200 || len(out.Secrets) != 1 || out.Secrets["API_KEY"] != sentinel || rec.Header().Get("Cache-Control") != "no-store" {
+					t.Fatalf("run secrets: %d %v %q", rec.Code, out.Secrets, rec.Header().Get("Cache-Control"))
+				}
+				checkResponse(t, "GET", "/ingest/runs/"+secretRun.ID+"/secrets", rec.Code, rec.Header(), rec.Body.Bytes())
+				if rec := f.do(t, "GET", "/ingest/runs/"+secretRun.ID+"/secrets", "", bearer("forged")); rec.Code != http.StatusUnauthorized {
+					t.Fatalf("forged run token: %d", rec.Code)
+				}
+			}},
+		{route: "DELETE /secrets/:name", method: "DELETE", path: "/secrets/UNUSED", status: 204},
+		{route: "DELETE /secrets/:name", name: "unknown", method: "DELETE", path: "/secrets/UNUSED", status: 404, code: "not_found", field: "name"},
 	}
 }

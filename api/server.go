@@ -72,6 +72,10 @@ type Config struct {
 	NoAuth bool
 	// Access checks tokens and keeps the audit log; nil: one over Store.
 	Access *service.Access
+	// SecretKey seals the values of {{ secret.NAME }} (32 bytes, checked
+	// by the caller); nil: no secrets (setting one, or a run reading one,
+	// is refused).
+	SecretKey []byte
 	// Guard is where runs may send load (sent to every worker with the
 	// run's spec) and how much; nil: anywhere, any amount.
 	Guard  *service.Guard
@@ -93,6 +97,7 @@ type Server struct {
 	controls  *controls
 	runsvc    *service.Runs
 	access    *service.Access
+	secrets   *service.Secrets
 	snapshots *batchWriter[store.Snapshot, bool]
 	events    *batchWriter[store.Event, int64]
 	feeds     *feeds
@@ -134,12 +139,20 @@ func New(cfg Config) *Server {
 		orch = noOrchestrator{}
 	}
 	s.runsvc = service.NewRuns(cfg.Store, orch)
-	s.runsvc.Guard = cfg.Guard
 	s.access = cfg.Access
 	if s.access == nil {
 		s.access = service.NewAccess(cfg.Store)
 		s.access.Log = s.log
 	}
+	s.runsvc.Guard = cfg.Guard
+	var err error
+	if s.secrets, err = service.NewSecrets(cfg.Store, s.access, cfg.SecretKey); err != nil {
+		// The caller checks the key; a bad one keeps no secrets rather than
+		// taking the server down.
+		s.log.Error("secret key", "err", err)
+		s.secrets, _ = service.NewSecrets(cfg.Store, s.access, nil)
+	}
+	s.runsvc.Secrets = s.secrets
 	s.folder = s.newScheduler()
 	s.watch = newWatch(s)
 	s.feeds = newFeeds(s)
@@ -228,10 +241,14 @@ func (s *Server) routes(r *gin.Engine) {
 	r.GET("/tokens", admin, s.listTokens)
 	r.DELETE("/tokens/:name", admin, s.revokeToken)
 	r.GET("/audit", admin, s.getAudit)
+	r.GET("/secrets", runner, s.listSecrets)
+	r.PUT("/secrets/:name", runner, s.putSecret)
+	r.DELETE("/secrets/:name", admin, s.deleteSecret)
 
 	// The worker-facing routes: each run's ingest token, the fleet token.
 	r.GET("/ingest/runs/:id/spec", s.ingestSpec)
 	r.GET("/ingest/runs/:id/control", s.ingestControl)
+	r.GET("/ingest/runs/:id/secrets", s.ingestSecrets)
 	r.POST("/ingest/runs/:id/snapshots", s.ingestSnapshot)
 	r.POST("/ingest/runs/:id/events", s.ingestEvent)
 	r.POST("/ingest/runs/:id/records", s.ingestClaim)

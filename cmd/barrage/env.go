@@ -18,11 +18,12 @@ var envBindings = []struct {
 	flag  string
 	verbs []string
 }{
-	{env: "BARRAGE_SERVER", flag: "server", verbs: []string{"runs", "scenarios"}},
+	{env: "BARRAGE_SERVER", flag: "server", verbs: []string{"runs", "scenarios", "secrets"}},
 	{env: "BARRAGE_FLEET_TOKEN", flag: "fleet-token", verbs: []string{"server", "worker"}},
 	{env: "BARRAGE_VICTORIA_METRICS", flag: "victoria-metrics", verbs: []string{"server", "export"}},
 	{env: "BARRAGE_GRAFANA_URL", flag: "grafana-url", verbs: []string{"server"}},
-	{env: "BARRAGE_TOKEN", flag: "token", verbs: []string{"run", "runs", "scenarios"}},
+	{env: "BARRAGE_TOKEN", flag: "token", verbs: []string{"run", "runs", "scenarios", "secrets"}},
+	{env: "BARRAGE_SECRET_KEY_FILE", flag: "secret-key-file", verbs: []string{"server"}},
 	{env: "BARRAGE_ALLOW_TARGET", flag: "allow-target", verbs: []string{"server", "worker"}},
 }
 

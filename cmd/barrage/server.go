@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/barrage/barrage/internal/netpolicy"
+	"github.com/barrage/barrage/internal/service"
 	"log/slog"
 	"os"
 	"time"
@@ -21,6 +22,7 @@ func newServerCmd() *cobra.Command {
 	var verbose bool
 	var allow []string
 	var maxDuration time.Duration
+	var keyFile string
 	c := &cobra.Command{
 		Use:   "server",
 		Short: "run the Barrage service: API, ingest, the run workflows (and Temporal, embedded)",
@@ -35,6 +37,11 @@ func newServerCmd() *cobra.Command {
 				return usageError(err)
 			}
 			cfg.TargetPolicy = policy
+			if keyFile != "" {
+				if cfg.SecretKey, err = service.ReadKeyFile(keyFile); err != nil {
+					return &exitError{code: exitBadInput, err: err}
+				}
+			}
 			if cfg.MaxVUs < 0 || cfg.MaxRPS < 0 || cfg.MaxDuration < 0 {
 				return usageError(errors.New("--max-vus, --max-rps and --max-duration must be >= 0"))
 			}
@@ -59,6 +66,7 @@ func newServerCmd() *cobra.Command {
 	f.IntVar(&cfg.MaxVUs, "max-vus", 0, "refuse runs of more virtual users than this (0: no cap)")
 	f.Float64Var(&cfg.MaxRPS, "max-rps", 0, "refuse open-model runs of a higher peak rate, in iterations/s (0: no cap)")
 	f.DurationVar(&maxDuration, "max-duration", 0, "refuse runs longer than this, graceful stop included, e.g. 30m (0: no cap)")
+	f.StringVar(&keyFile, "secret-key-file", "", "file with the 32-byte key that seals the secrets scenarios read as {{ secret.NAME }} (raw, hex or base64; e.g. openssl rand -hex 32); without it the server keeps no secrets")
 	f.BoolVar(&cfg.NoAuth, "no-auth", false, "serve the API without tokens (only when --listen is a loopback address)")
 	f.BoolVar(&verbose, "v", false, "log at debug level")
 	return c

@@ -62,6 +62,10 @@ type Config struct {
 	// newcomer takes records no shard has reached. Without it, sequential
 	// feeders hand out this shard's records (its partition, or all).
 	Claim func(feeder string, n int) (lo, hi int, err error)
+	// Secrets are the values of the plan's {{ secret.NAME }}, by name;
+	// each one the plan reads must be here. They live in the VUs'
+	// variables only: nothing the engine reports holds them.
+	Secrets map[string]string
 	// Policy, when set, is checked on every connection's resolved address
 	// before it connects, over every transport and for every redirect;
 	// a refused request is an error of class blocked. Nil: no check.
@@ -94,6 +98,7 @@ type Engine struct {
 	feeds       []*feed
 	tr          *transports
 	wantHeaders []string // response headers that cookies and redirects need
+	initialVars []string // the plan's, with the secrets' values
 	seed        uint64
 	epoch       time.Time
 	interval    time.Duration
@@ -135,8 +140,17 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultInterval
 	}
+	vars := append([]string(nil), cfg.Plan.InitialVars...)
+	for _, sec := range cfg.Plan.Secrets {
+		v, ok := cfg.Secrets[sec.Name]
+		if !ok {
+			return nil, fmt.Errorf("engine: secret %s is not set", sec.Name)
+		}
+		vars[sec.Slot] = v
+	}
 	e := &Engine{
-		cfg: cfg, plan: cfg.Plan, rec: hist.NewRecorder(len(cfg.Plan.Steps)), seed: cfg.Seed,
+		initialVars: vars,
+		cfg:         cfg, plan: cfg.Plan, rec: hist.NewRecorder(len(cfg.Plan.Steps)), seed: cfg.Seed,
 		interval: cfg.Interval, prof: cfg.Plan.Profile,
 		changed: make(chan struct{}, 1), ending: make(chan struct{}), hard: make(chan struct{}),
 	}

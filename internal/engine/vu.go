@@ -46,7 +46,7 @@ func newVU(e *Engine, id int) *vu {
 	seed := e.seed + uint64(id)*0x9e3779b97f4a7c15
 	r := rand.New(rand.NewPCG(seed, uint64(e.cfg.Shard)))
 	v := &vu{e: e, id: id, rand: r}
-	v.env = scenario.Env{Vars: append([]string(nil), e.plan.InitialVars...), VU: id, Shard: e.cfg.Shard, Rand: r}
+	v.env = scenario.Env{Vars: append([]string(nil), e.initialVars...), VU: id, Shard: e.cfg.Shard, Rand: r}
 	return v
 }
 

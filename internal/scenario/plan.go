@@ -33,13 +33,16 @@ type Plan struct {
 	Steps           []*PlanStep
 	Slots           []string // variable names by slot
 	InitialVars     []string // by slot: the value from variables, else ""
-	Feeders         []*PlanFeeder
-	Thresholds      []Threshold
-	AbortOn         *AbortOn
-	HTTP            HTTPOptions
-	Timeout         time.Duration
-	MaxRedirects    int // 0: redirects are not followed
-	GracefulStop    time.Duration
+	// Secrets are the {{ secret.NAME }} the templates read, in order of
+	// first use; their values are not in the scenario.
+	Secrets      []PlanSecret
+	Feeders      []*PlanFeeder
+	Thresholds   []Threshold
+	AbortOn      *AbortOn
+	HTTP         HTTPOptions
+	Timeout      time.Duration
+	MaxRedirects int // 0: redirects are not followed
+	GracefulStop time.Duration
 }
 
 // PlanStep is one compiled step.

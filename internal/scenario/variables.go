@@ -2,11 +2,14 @@ package scenario
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
+	"strings"
 )
 
 // symbols assigns variable slots and knows which names a step may read.
 type symbols struct {
+	plan *Plan
 	slot map[string]int
 	// firstStep is the step whose extraction first defines a name; -1 for
 	// variables and feeder fields, which exist from the start.
@@ -31,6 +34,9 @@ func (sy *symbols) define(p *Plan, name string, step int) int {
 // resolverFor returns the resolver used by the templates of step i.
 func (sy *symbols) resolverFor(i int) resolver {
 	return func(name string) (int, error) {
+		if secret, ok := strings.CutPrefix(name, SecretPrefix); ok {
+			return sy.secret(secret)
+		}
 		slot, ok := sy.slot[name]
 		if !ok {
 			return 0, fmt.Errorf("unknown variable %q (not in variables, a feeder's fields or an earlier step's extract)", name)
@@ -43,7 +49,7 @@ func (sy *symbols) resolverFor(i int) resolver {
 }
 
 func (v *validator) compileSymbols(s *Scenario, p *Plan) *symbols {
-	sy := &symbols{slot: map[string]int{}, firstStep: map[string]int{}}
+	sy := &symbols{plan: p, slot: map[string]int{}, firstStep: map[string]int{}}
 	names := make([]string, 0, len(s.Variables))
 	for k := range s.Variables {
 		names = append(names, k)
@@ -54,14 +60,18 @@ func (v *validator) compileSymbols(s *Scenario, p *Plan) *symbols {
 			v.add("variables."+k, "is not a valid variable name (letters, digits, _, - and ., starting with a letter or _)")
 			continue
 		}
+		if strings.HasPrefix(k, SecretPrefix) {
+			v.add("variables."+k, "the %s prefix is for {{ secret.NAME }}: a secret's value is set with barrage secrets set, never in the scenario", SecretPrefix)
+			continue
+		}
 		p.InitialVars[sy.define(p, k, -1)] = s.Variables[k]
 	}
 	v.compileFeeders(s, p, sy)
 	for i, st := range s.Steps {
 		for j, e := range st.Extract {
 			path := fmt.Sprintf("steps[%d].extract[%d].var", i, j)
-			if !isName(e.Var) {
-				v.add(path, "%q is not a valid variable name", e.Var)
+			if !isName(e.Var) || strings.HasPrefix(e.Var, SecretPrefix) {
+				v.add(path, "%q is not a valid variable name (and %s is for secrets)", e.Var, SecretPrefix)
 				continue
 			}
 			sy.define(p, e.Var, i)
@@ -133,4 +143,33 @@ func (v *validator) compileFeeders(s *Scenario, p *Plan, sy *symbols) {
 		}
 		p.Feeders = append(p.Feeders, pf)
 	}
+}
+
+// SecretPrefix starts a template's reference to a secret: {{ secret.NAME }}.
+const SecretPrefix = "secret."
+
+// PlanSecret is a secret a plan's templates read: the worker fills its
+// slot with the value from the server before the first request.
+type PlanSecret struct {
+	Name string
+	Slot int
+}
+
+var secretNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+
+// ValidSecretName reports whether name can name a secret.
+func ValidSecretName(name string) bool { return secretNamePattern.MatchString(name) }
+
+// secret gives {{ secret.NAME }} its slot, which no step writes.
+func (sy *symbols) secret(name string) (int, error) {
+	if !ValidSecretName(name) {
+		return 0, fmt.Errorf("secret name %q: want letters, digits and _ (at most 64, not starting with a digit)", name)
+	}
+	full := SecretPrefix + name
+	if slot, ok := sy.slot[full]; ok {
+		return slot, nil
+	}
+	slot := sy.define(sy.plan, full, -1)
+	sy.plan.Secrets = append(sy.plan.Secrets, PlanSecret{Name: name, Slot: slot})
+	return slot, nil
 }

@@ -60,6 +60,9 @@ type Config struct {
 	MaxDuration time.Duration
 	// NoAuth serves the API without tokens; only on a loopback Listen.
 	NoAuth bool
+	// SecretKey seals the secrets scenarios read (32 bytes; nil: the
+	// server keeps no secrets).
+	SecretKey []byte
 	// RetainSnapshots: raw snapshots are compacted this long after their
 	// run ends (0: never).
 	RetainSnapshots time.Duration
@@ -128,7 +131,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.exportDone = make(chan struct{})
 		go func() { defer close(s.exportDone); exporter.Run(ectx) }()
 	}
+	access := service.NewAccess(s.st)
+	access.Log = log
+	if _, err := service.NewSecrets(s.st, access, cfg.SecretKey); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	s.api = api.New(api.Config{
+		Access: access, SecretKey: cfg.SecretKey,
 		Store: s.st, Orchestrator: temporalport.New(s.tc), TemporalUI: s.UI, Namespace: cfg.Namespace, FoldGrace: cfg.FoldGrace,
 		FleetToken: cfg.FleetToken, Logger: log, Ready: s.temporalReady, RetainSnapshots: cfg.RetainSnapshots,
 		Exporter: exporter, GrafanaURL: cfg.GrafanaURL, NoAuth: cfg.NoAuth,

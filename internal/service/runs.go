@@ -59,6 +59,8 @@ type Runs struct {
 	starts *shardStarts
 	// Guard limits where runs may send load and how much; nil: no limits.
 	Guard *Guard
+	// Secrets gives runs the secrets they read; nil: no secrets.
+	Secrets *Secrets
 }
 
 // NewRuns returns the run service over st and orch.
@@ -120,6 +122,14 @@ func (s *Runs) newRun(ctx context.Context, req wire.RunRequest) (*store.Run, err
 	}
 	if err := s.Guard.checkTargets(ctx, req.TargetBaseURL, plan); err != nil {
 		return nil, err
+	}
+	if s.Secrets == nil && len(plan.Secrets) > 0 {
+		return nil, refuse(Invalid, "no_secret_key", "", "this server keeps no secrets: start it with --secret-key-file")
+	}
+	if s.Secrets != nil {
+		if err := s.Secrets.Check(ctx, plan); err != nil {
+			return nil, err
+		}
 	}
 	for k := range req.Tags {
 		if k == "" || strings.ContainsAny(k, "=,") {
