@@ -133,15 +133,7 @@ func TestSafeServer(t *testing.T) {
 	defer tbl.print(t)
 
 	// The first admin token comes from the command line, on the database.
-	mk := start(t, "tokens create", "tokens", "create", "--db", dsn, "--name", "ops", "--role", "admin")
-	if code := mk.wait(t, 30*time.Second); code != 0 {
-		t.Fatalf("tokens create exited %d:\n%s", code, mk.output())
-	}
-	lines := strings.Split(strings.TrimSpace(mk.output()), "\n")
-	admin := strings.TrimSpace(lines[len(lines)-1])
-	if !strings.HasPrefix(admin, "brg_") {
-		t.Fatalf("tokens create printed %q last", admin)
-	}
+	admin := createToken(t, dsn, "ops", "admin")
 	api := c.api.WithToken(admin)
 	newToken := func(name, role string) string {
 		a := authed(t, "POST", c.url+"/tokens", admin, fmt.Sprintf(`{"name": %q, "role": %q}`, name, role))
