@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -138,6 +140,8 @@ func (s *Server) liveMetrics(c *gin.Context) {
 	sub := s.broker.subscribe(r.ID)
 	defer s.broker.unsubscribe(r.ID, sub)
 	w := c.Writer
+	// The first write is bounded too (see write).
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(sseWriteTimeout))
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -199,6 +203,7 @@ type stream struct {
 	next   int64        // the next interval index to send
 	status store.Status // the last status sent
 	rev    int64        // the feed's last revision sent
+	err    error        // the write that broke the stream
 }
 
 func (st *stream) run(ctx context.Context, wake chan struct{}) {
@@ -217,7 +222,7 @@ func (st *stream) run(ctx context.Context, wake chan struct{}) {
 			st.event(fmt.Sprintf("%d-%s", st.next, status), "status", map[string]string{"status": string(status), "reason": r.Reason})
 		}
 		sent, err := st.sendNew(ctx)
-		if err != nil {
+		if err != nil || st.err != nil {
 			return
 		}
 		if store.Finished(r.Status) {
@@ -261,12 +266,34 @@ func (st *stream) event(id, name string, v any) {
 	st.write(id, name, b)
 }
 
+// sseWriteTimeout bounds each event's write: a client that stops reading
+// (its window full) loses its stream instead of holding a handler, a
+// feed and a goroutine for as long as the run lasts.
+var sseWriteTimeout = 10 * time.Second
+
+// write sends one event; after a failed or late write the stream is
+// broken (st.err) and its loop ends.
 func (st *stream) write(id, name string, b []byte) {
-	w := st.c.Writer
-	fmt.Fprintf(w, "id: %s\n", id)
-	if name != "" {
-		fmt.Fprintf(w, "event: %s\n", name)
+	if st.err != nil {
+		return
 	}
-	fmt.Fprintf(w, "data: %s\n\n", b)
-	w.Flush()
+	w := st.c.Writer
+	rc := http.NewResponseController(w)
+	if err := rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		st.err = err
+		return
+	}
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "id: %s\n", id)
+	if name != "" {
+		fmt.Fprintf(&buf, "event: %s\n", name)
+	}
+	fmt.Fprintf(&buf, "data: %s\n\n", b)
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		st.err = err
+		return
+	}
+	if err := rc.Flush(); err != nil {
+		st.err = err
+	}
 }
