@@ -101,14 +101,18 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
-// sameOrigin: the browser says the request comes from a page of this host.
+// sameOrigin: the browser says the request comes from a page of this
+// host. Sec-Fetch-Site says it directly where browsers send it; otherwise
+// the Origin header must name this host. (A page with Referrer-Policy
+// no-referrer makes Chromium send "Origin: null" on a form post, which
+// Sec-Fetch-Site still calls same-origin.)
 func sameOrigin(r *http.Request) bool {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
-		return false
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin"
 	}
 	origin := r.Header.Get("Origin")
 	if origin == "" {
-		return r.Header.Get("Sec-Fetch-Site") == "same-origin"
+		return false
 	}
 	u, err := url.Parse(origin)
 	return err == nil && u.Host == r.Host
@@ -243,7 +247,7 @@ input,button{font:inherit;padding:.4rem;width:100%;box-sizing:border-box;margin:
 // to this server, nothing else.
 const loginCSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
-func (s *Server) showLogin(c *gin.Context, status int, msg string) {
+func (s *Server) showLogin(c *gin.Context, status int, msg, next string) {
 	c.Header("Content-Security-Policy", loginCSP)
 	c.Header("X-Content-Type-Options", "nosniff")
 	c.Header("X-Frame-Options", "DENY")
@@ -251,10 +255,10 @@ func (s *Server) showLogin(c *gin.Context, status int, msg string) {
 	c.Header("Cache-Control", "no-store")
 	c.Status(status)
 	c.Header("Content-Type", "text/html; charset=utf-8")
-	_ = loginPage.Execute(c.Writer, struct{ Error, Next string }{msg, consolePath(c.Query("next"))})
+	_ = loginPage.Execute(c.Writer, struct{ Error, Next string }{msg, consolePath(next)})
 }
 
-func (s *Server) loginForm(c *gin.Context) { s.showLogin(c, http.StatusOK, "") }
+func (s *Server) loginForm(c *gin.Context) { s.showLogin(c, http.StatusOK, "", c.Query("next")) }
 
 // login checks the posted token and keeps it in the console's cookie: the
 // token goes in a POST body, never a URL.
@@ -263,14 +267,16 @@ func (s *Server) login(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, "/ui/")
 		return
 	}
-	if !sameOrigin(c.Request) && c.Request.Header.Get("Origin") != "" {
+	if !sameOrigin(c.Request) && (c.Request.Header.Get("Origin") != "" || c.Request.Header.Get("Sec-Fetch-Site") != "") {
+		// A client that is not a browser (no Origin, no Sec-Fetch-Site)
+		// may post the form; a browser must post it from this server.
 		fail(c, http.StatusForbidden, "cross_origin", "", "sign in from this server's login page")
 		return
 	}
 	token := c.PostForm("token")
 	t, err := s.access.Verify(c, token)
 	if err != nil {
-		s.showLogin(c, http.StatusUnauthorized, "That token is unknown or revoked.")
+		s.showLogin(c, http.StatusUnauthorized, "That token is unknown or revoked.", c.PostForm("next"))
 		return
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
