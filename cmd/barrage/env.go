@@ -27,7 +27,7 @@ var envBindings = []struct {
 	{env: "BARRAGE_ALLOW_TARGET", flag: "allow-target", verbs: []string{"server", "worker"}},
 	{env: "BARRAGE_TLS_CERT", flag: "tls-cert", verbs: []string{"server"}},
 	{env: "BARRAGE_TLS_KEY", flag: "tls-key", verbs: []string{"server"}},
-	{env: "BARRAGE_CA_FILE", flag: "ca-file", verbs: []string{"worker", "run", "runs", "scenarios"}},
+	{env: "BARRAGE_CA_FILE", flag: "ca-file", verbs: []string{"worker", "run", "runs", "scenarios", "secrets"}},
 	{env: "BARRAGE_TEMPORAL_TLS_CERT", flag: "temporal-tls-cert", verbs: []string{"server", "worker"}},
 	{env: "BARRAGE_TEMPORAL_TLS_KEY", flag: "temporal-tls-key", verbs: []string{"server", "worker"}},
 	{env: "BARRAGE_TEMPORAL_TLS_CA", flag: "temporal-tls-ca", verbs: []string{"server", "worker"}},

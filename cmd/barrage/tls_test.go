@@ -86,6 +86,7 @@ func TestTLSEnvBindings(t *testing.T) {
 		{args: []string{"run"}, flag: "ca-file", env: "BARRAGE_CA_FILE"},
 		{args: []string{"runs", "list"}, flag: "ca-file", env: "BARRAGE_CA_FILE"},
 		{args: []string{"scenarios", "push"}, flag: "ca-file", env: "BARRAGE_CA_FILE"},
+		{args: []string{"secrets", "list"}, flag: "ca-file", env: "BARRAGE_CA_FILE"},
 		{args: []string{"server"}, flag: "temporal-tls-cert", env: "BARRAGE_TEMPORAL_TLS_CERT"},
 		{args: []string{"worker"}, flag: "temporal-tls-key", env: "BARRAGE_TEMPORAL_TLS_KEY"},
 		{args: []string{"server"}, flag: "temporal-tls-ca", env: "BARRAGE_TEMPORAL_TLS_CA"},
