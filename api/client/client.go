@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,6 +48,17 @@ func New(baseURL string) (*Client, error) {
 		base: strings.TrimSuffix(baseURL, "/"),
 		http: &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16, IdleConnTimeout: time.Minute}},
 	}, nil
+}
+
+// NewTLS is New trusting what tc trusts (e.g. a private CA in RootCAs)
+// for an https server; a nil tc is New: the system's roots.
+func NewTLS(baseURL string, tc *tls.Config) (*Client, error) {
+	c, err := New(baseURL)
+	if err != nil || tc == nil {
+		return c, err
+	}
+	c.http.Transport.(*http.Transport).TLSClientConfig = tc
+	return c, nil
 }
 
 // NewWithTransport is New with the given transport (tests check every

@@ -21,11 +21,15 @@ const defaultServer = "http://127.0.0.1:8480"
 // newClientCmd is a command that talks to a server: it has --server, and
 // run gets the client for it.
 func newClientCmd(use, short string, args cobra.PositionalArgs, run func(ctx context.Context, c *client.Client, args []string) error) *cobra.Command {
-	var server, token string
+	var server, token, caFile string
 	cmd := &cobra.Command{
 		Use: use, Short: short, Args: args,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client.New(server)
+			tc, err := clientTLS(caFile)
+			if err != nil {
+				return err
+			}
+			c, err := client.NewTLS(server, tc)
 			if err != nil {
 				return usageError(err)
 			}
@@ -33,6 +37,7 @@ func newClientCmd(use, short string, args cobra.PositionalArgs, run func(ctx con
 		},
 	}
 	cmd.Flags().StringVar(&server, "server", defaultServer, "URL of the Barrage server")
+	addCAFlag(cmd.Flags(), &caFile)
 	cmd.Flags().StringVar(&token, "token", "", "API token (barrage tokens create); better in $BARRAGE_TOKEN than on the command line")
 	return cmd
 }

@@ -25,6 +25,13 @@ var envBindings = []struct {
 	{env: "BARRAGE_TOKEN", flag: "token", verbs: []string{"run", "runs", "scenarios", "secrets"}},
 	{env: "BARRAGE_SECRET_KEY_FILE", flag: "secret-key-file", verbs: []string{"server"}},
 	{env: "BARRAGE_ALLOW_TARGET", flag: "allow-target", verbs: []string{"server", "worker"}},
+	{env: "BARRAGE_TLS_CERT", flag: "tls-cert", verbs: []string{"server"}},
+	{env: "BARRAGE_TLS_KEY", flag: "tls-key", verbs: []string{"server"}},
+	{env: "BARRAGE_CA_FILE", flag: "ca-file", verbs: []string{"worker", "run", "runs", "scenarios", "secrets"}},
+	{env: "BARRAGE_TEMPORAL_TLS_CERT", flag: "temporal-tls-cert", verbs: []string{"server", "worker"}},
+	{env: "BARRAGE_TEMPORAL_TLS_KEY", flag: "temporal-tls-key", verbs: []string{"server", "worker"}},
+	{env: "BARRAGE_TEMPORAL_TLS_CA", flag: "temporal-tls-ca", verbs: []string{"server", "worker"}},
+	{env: "BARRAGE_TEMPORAL_TLS_SERVER_NAME", flag: "temporal-tls-server-name", verbs: []string{"server", "worker"}},
 }
 
 // envFor names the variable bound to c's flag, "" if none.

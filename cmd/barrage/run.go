@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,6 +45,7 @@ type runConfig struct {
 	maxWorkers      int
 	verbose         bool
 	token           string
+	caFile          string
 }
 
 // tagFlags collects repeated --tag key=value flags.
@@ -83,6 +85,7 @@ Exit codes: 0 every threshold passed, 99 a threshold failed, 98 the run failed o
 	}
 	f := c.Flags()
 	f.StringVar(&cfg.server, "server", "", "URL of a Barrage server to run on (default: start everything in this process)")
+	addCAFlag(f, &cfg.caFile)
 	f.StringVar(&cfg.token, "token", "", "API token for --server (barrage tokens create); better in $BARRAGE_TOKEN than on the command line")
 	f.StringVar(&cfg.target, "target", "", "base URL of the system under test; step URLs that are paths are resolved against it")
 	f.IntVar(&cfg.workers, "workers", 1, "number of workers (shards) the run is split over")
@@ -122,6 +125,12 @@ func runScenario(ctx context.Context, cfg runConfig) error {
 	if err != nil {
 		return err
 	}
+	var tc *tls.Config // the embedded server is plain HTTP
+	if cfg.server != "" {
+		if tc, err = clientTLS(cfg.caFile); err != nil {
+			return err
+		}
+	}
 	serverURL := cfg.server
 	if serverURL == "" {
 		srv, stop, err := startEmbedded(ctx, cfg)
@@ -131,7 +140,7 @@ func runScenario(ctx context.Context, cfg runConfig) error {
 		defer stop()
 		serverURL = srv
 	}
-	c, err := client.New(serverURL)
+	c, err := client.NewTLS(serverURL, tc)
 	if err != nil {
 		return &exitError{code: exitBadInput, err: err}
 	}

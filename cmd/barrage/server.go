@@ -23,11 +23,15 @@ func newServerCmd() *cobra.Command {
 	var allow []string
 	var maxDuration time.Duration
 	var keyFile string
+	var tlsOpts tlsFlags
 	c := &cobra.Command{
 		Use:   "server",
 		Short: "run the Barrage service: API, ingest, the run workflows (and Temporal, embedded)",
 		Args:  wantArgs(0, ""),
 		RunE: func(c *cobra.Command, _ []string) error {
+			if err := tlsOpts.applyServer(&cfg); err != nil {
+				return err
+			}
 			cfg.Logger = newLogger(verbose)
 			cfg.RetainSnapshots = time.Duration(retain)
 			cfg.MaxDuration = maxDuration
@@ -50,6 +54,7 @@ func newServerCmd() *cobra.Command {
 	}
 	f := c.Flags()
 	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:8480", "address of the HTTP API")
+	tlsOpts.addServer(f)
 	f.StringVar(&cfg.DB, "db", "sqlite:./barrage.db", "database: postgres://… or sqlite:PATH")
 	f.StringVar(&cfg.Temporal, "temporal", "", "frontend address of an external Temporal (default: start one in this process)")
 	f.StringVar(&cfg.TemporalListen, "temporal-listen", "127.0.0.1:7233", "address of the embedded Temporal's frontend")

@@ -14,11 +14,15 @@ func newWorkerCmd() *cobra.Command {
 	var cfg server.NodeConfig
 	var verbose bool
 	var allow []string
+	var tlsOpts tlsFlags
 	c := &cobra.Command{
 		Use:   "worker",
 		Short: "run a fleet node that executes load shards",
 		Args:  wantArgs(0, ""),
 		RunE: func(c *cobra.Command, _ []string) error {
+			if err := tlsOpts.applyWorker(&cfg); err != nil {
+				return err
+			}
 			if !c.Flags().Changed("id") {
 				cfg.ID, _ = os.Hostname()
 			}
@@ -43,6 +47,7 @@ func newWorkerCmd() *cobra.Command {
 	}
 	f := c.Flags()
 	f.StringVar(&cfg.Server, "server", "http://127.0.0.1:8480", "URL of the Barrage server (ingest and control)")
+	tlsOpts.addWorker(f)
 	f.StringVar(&cfg.Temporal, "temporal", "127.0.0.1:7233", "Temporal frontend address")
 	f.StringVar(&cfg.Namespace, "namespace", "default", "Temporal namespace")
 	// The default is not the flag's: help and docs/cli.md must not depend

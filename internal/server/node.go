@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"github.com/barrage/barrage/internal/netpolicy"
 	"log/slog"
@@ -30,6 +31,10 @@ type NodeConfig struct {
 	// server's alone).
 	Policy *netpolicy.Policy
 	Logger *slog.Logger
+	// ServerTLS is what an https Server is trusted by (LoadCA; nil: the
+	// system's roots); TemporalTLS as in Config.
+	ServerTLS   *tls.Config
+	TemporalTLS *tls.Config
 }
 
 // beatEvery is how often a node announces itself to the server.
@@ -45,11 +50,11 @@ func RunNode(ctx context.Context, cfg NodeConfig) error {
 	if cfg.Namespace == "" {
 		cfg.Namespace = "default"
 	}
-	c, err := apiclient.New(cfg.Server)
+	c, err := apiclient.NewTLS(cfg.Server, cfg.ServerTLS)
 	if err != nil {
 		return err
 	}
-	tc, err := Dial(ctx, cfg.Temporal, cfg.Namespace, log)
+	tc, err := DialTLS(ctx, cfg.Temporal, cfg.Namespace, cfg.TemporalTLS, log)
 	if err != nil {
 		return err
 	}

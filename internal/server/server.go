@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"github.com/barrage/barrage/internal/netpolicy"
@@ -67,11 +68,17 @@ type Config struct {
 	// run ends (0: never).
 	RetainSnapshots time.Duration
 	Logger          *slog.Logger
+	// TLS serves the API over HTTPS with its certificate (LoadServerTLS;
+	// nil: plain HTTP).
+	TLS *tls.Config
+	// TemporalTLS connects to the external Temporal over TLS
+	// (TemporalTLS.Config; nil: plaintext). Refused with the embedded one.
+	TemporalTLS *tls.Config
 }
 
 // Server is a running server process.
 type Server struct {
-	URL      string // http://host:port of the API
+	URL      string // http(s)://host:port of the API
 	Temporal string // frontend address
 	UI       string // Temporal Web UI URL, "" when none
 
@@ -84,6 +91,7 @@ type Server struct {
 	workers []worker.Worker
 	done    chan error
 	once    sync.Once
+	self    *tls.Config // how this process trusts its own API (nil: plain HTTP)
 
 	stopExport context.CancelFunc
 	exportDone chan struct{}
@@ -108,7 +116,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.NoAuth && !loopback(cfg.Listen) {
 		return nil, fmt.Errorf("--no-auth is accepted only when the API listens on loopback (127.0.0.1, ::1 or localhost), not %q", cfg.Listen)
 	}
-	var err error
+	apiTLS, err := s.checkTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if s.st, err = store.Open(ctx, cfg.DB); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -119,7 +130,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	s.URL = "http://" + ln.Addr().String()
+	s.URL = scheme(apiTLS) + "://" + ln.Addr().String()
 	var exporter *tsdb.Exporter
 	if cfg.VictoriaMetrics != "" {
 		if exporter, err = tsdb.New(tsdb.Config{URL: cfg.VictoriaMetrics, Store: s.st, Log: log}); err != nil {
@@ -145,7 +156,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Guard: &service.Guard{Policy: cfg.TargetPolicy, MaxVUs: cfg.MaxVUs, MaxRPS: cfg.MaxRPS, MaxDuration: cfg.MaxDuration},
 	})
 	s.http = httpserve.New(s.api.Handler(), httpserve.Options{})
-	go func() { s.done <- s.http.Serve(ln) }()
+	s.http.TLSConfig = apiTLS
+	go func() { s.done <- serveAPI(s.http, ln) }()
 	acts := &activities.Server{Store: s.st, Logger: log, ControlPublished: s.api.ControlPublished,
 		ShardLost: s.api.ShardLost, FleetToken: cfg.FleetToken}
 	if exporter != nil {
@@ -192,7 +204,7 @@ func (s *Server) startTemporal(ctx context.Context, cfg Config) error {
 		}
 	}
 	s.Temporal = addr
-	tc, err := Dial(ctx, addr, cfg.Namespace, s.log)
+	tc, err := DialTLS(ctx, addr, cfg.Namespace, cfg.TemporalTLS, s.log)
 	if err != nil {
 		return err
 	}
@@ -203,10 +215,16 @@ func (s *Server) startTemporal(ctx context.Context, cfg Config) error {
 // Dial connects to Temporal, retrying for a while: a fleet node may start
 // before its Temporal does.
 func Dial(ctx context.Context, addr, namespace string, log *slog.Logger) (sdkclient.Client, error) {
+	return DialTLS(ctx, addr, namespace, nil, log)
+}
+
+// DialTLS is Dial over TLS with tlsCfg (nil: plaintext).
+func DialTLS(ctx context.Context, addr, namespace string, tlsCfg *tls.Config, log *slog.Logger) (sdkclient.Client, error) {
 	var last error
 	for attempt := 0; attempt < 30; attempt++ {
 		tc, err := sdkclient.DialContext(ctx, sdkclient.Options{
 			HostPort: addr, Namespace: namespace, Logger: sdklog.NewStructuredLogger(quiet(log)),
+			ConnectionOptions: sdkclient.ConnectionOptions{TLS: tlsCfg},
 		})
 		if err == nil {
 			return tc, nil
@@ -251,7 +269,7 @@ func (s *Server) addLocalWorkers(cfg Config) error {
 	if cfg.LocalWorkers <= 0 {
 		return nil
 	}
-	c, err := apiclient.New(s.URL)
+	c, err := apiclient.NewTLS(s.URL, s.self)
 	if err != nil {
 		return err
 	}
@@ -264,7 +282,7 @@ func (s *Server) addLocalWorkers(cfg Config) error {
 
 // Ready waits until the API answers /healthz.
 func (s *Server) Ready(ctx context.Context) error {
-	c, err := apiclient.New(s.URL)
+	c, err := apiclient.NewTLS(s.URL, s.self)
 	if err != nil {
 		return err
 	}
