@@ -339,7 +339,8 @@ func (e *Engine) Run(ctx context.Context) (Summary, error) {
 	if aborted {
 		e.abortFlag.Store(true)
 	}
-	e.stop(aborted)
+	// An abort during the graceful stop cuts it short too.
+	aborted = e.stop(ctx, aborted)
 	close(stopFlush)
 	<-flushDone
 	e.tr.close()
@@ -360,7 +361,10 @@ func (e *Engine) Run(ctx context.Context) (Summary, error) {
 
 // stop ends the run: no new iterations, then a bounded wait for the ones in
 // flight, then the hard stop.
-func (e *Engine) stop(aborted bool) {
+// stop ends the run: no new iteration starts; those in flight get the
+// graceful stop (AbortGrace when aborted, or when ctx ends during the
+// graceful stop). It reports whether the run ended aborted.
+func (e *Engine) stop(ctx context.Context, aborted bool) bool {
 	e.endOnce.Do(func() { close(e.ending) })
 	grace := e.plan.GracefulStop
 	if aborted {
@@ -368,11 +372,27 @@ func (e *Engine) stop(aborted bool) {
 	}
 	done := make(chan struct{})
 	go func() { e.vus.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(grace):
-		e.hardStop()
-		<-done
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	abortCh := ctx.Done()
+	if aborted {
+		abortCh = nil
+	}
+	for {
+		select {
+		case <-done:
+			return aborted
+		case <-abortCh:
+			// Aborted during the graceful stop: no new request, and those
+			// in flight get what is left of AbortGrace at most.
+			aborted, abortCh = true, nil
+			e.abortFlag.Store(true)
+			timer.Reset(AbortGrace)
+		case <-timer.C:
+			e.hardStop()
+			<-done
+			return aborted
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -529,4 +530,40 @@ steps: [{url_template: /, think_time_ms: 20}]
 	}
 	took := waitUntil(t, "9 VUs after the ramp to 9", func() bool { return e.ActiveVUs() == 9 })
 	t.Logf("ramp to 9 VUs reached in %v", took)
+}
+
+// TestAbortDuringGracefulStop: an abort that comes while in-flight
+// iterations use their graceful stop ends them within AbortGrace, sends no
+// new request, and the run ends aborted.
+func TestAbortDuringGracefulStop(t *testing.T) {
+	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) { time.Sleep(100 * time.Millisecond) })
+	// Long iterations: at the profile's end each VU is mid-iteration, with
+	// 20 steps of 100 ms left at most.
+	var steps string
+	for i := range 20 {
+		steps += fmt.Sprintf("  - {name: s%d, url_template: /}\n", i)
+	}
+	p := plan(t, "name: grace\nvirtual_users: 4\nduration_seconds: 1\ngraceful_stop: 30s\nsteps:\n"+steps)
+	e, err := New(Config{Plan: p, BaseURL: srv.URL, Sink: (&collector{}).sink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	// The profile ends at 1 s; the abort comes 300 ms into the graceful stop.
+	time.AfterFunc(1300*time.Millisecond, cancel)
+	start := time.Now()
+	sum, _ := e.Run(ctx)
+	took := time.Since(start)
+	served := srv.total.Load()
+	time.Sleep(200 * time.Millisecond)
+	if after := srv.total.Load(); after != served {
+		t.Fatalf("the server got %d more requests after Run returned", after-served)
+	}
+	if !sum.Aborted || sum.Reason != "aborted" {
+		t.Fatalf("summary %+v, want aborted", sum)
+	}
+	if took > 1300*time.Millisecond+AbortGrace+500*time.Millisecond {
+		t.Fatalf("Run returned %v after its start: an abort during the graceful stop waited for the iterations", took)
+	}
+	t.Logf("aborted 300 ms into the graceful stop: Run returned after %v", took.Round(time.Millisecond))
 }
