@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/barrage/barrage/api/client"
-	"github.com/barrage/barrage/internal/service"
-	"github.com/barrage/barrage/internal/store"
 	"github.com/barrage/barrage/workflows"
 )
 
@@ -79,7 +77,7 @@ type zombieCase struct {
 func zombieRun(t *testing.T, tc zombieCase) {
 	tg := newArrivals(t)
 	c := startCluster(t, 0)
-	api, hc := authorized(t, c)
+	api, hc := c.api, &http.Client{Transport: checked{next: &http.Transport{Proxy: nil}}, Timeout: 5 * time.Second}
 	toAPI := newCutProxy(t, strings.TrimPrefix(c.url, "http://"))
 	toTemporal := newCutProxy(t, c.temporal)
 	w := start(t, "worker z1 (behind the proxies)", "worker", "--server", "http://"+toAPI.addr, "--temporal", toTemporal.addr, "--id", "z1")
@@ -167,40 +165,6 @@ func startZombieRun(t *testing.T, api *client.Client, target string, duration ti
 		return !epoch.IsZero()
 	})
 	return epoch
-}
-
-// authorized mints a runner token in the server's database and returns an
-// API client and an HTTP client that send it. The harness's own client
-// sends none, which a server without --no-auth refuses.
-func authorized(t *testing.T, c *cluster) (*client.Client, *http.Client) {
-	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, c.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	token, _, err := service.NewAccess(st).CreateToken(ctx, "e2e-zombie", store.RoleRunner, "e2e")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt := checked{next: bearer{token: token, next: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16}}}
-	api, err := client.NewWithTransport(c.url, rt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return api, &http.Client{Transport: rt, Timeout: 5 * time.Second}
-}
-
-type bearer struct {
-	token string
-	next  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.next.RoundTrip(r)
 }
 
 // listedWorkers is how many workers the server lists (0 on any error).
