@@ -20,7 +20,7 @@ func TestConsoleLogin(t *testing.T) {
 	}
 	b := startBrowser(t)
 	dsn := "sqlite:" + t.TempDir() + "/barrage.db"
-	c := startClusterOn(t, 0, dsn, "--no-auth=false")
+	c := startClusterOn(t, 0, dsn, "--no-auth=false", "--fleet-token", "fleet-login")
 	admin := createToken(t, dsn, "ops", "admin")
 	viewer := createToken(t, dsn, "vera", "viewer")
 	ref, err := c.api.WithToken(admin).CreateScenario(context.Background(), scenarioJSON(t, "name: behind-the-login\nvirtual_users: 1\nduration_seconds: 1\nsteps:\n  - url_template: /\n"))

@@ -92,7 +92,7 @@ func serve(ctx context.Context, cfg server.Config) error {
 		fmt.Println("barrage server: every API call needs a token (barrage tokens create --db DSN --name NAME --role admin)")
 	}
 	if cfg.FleetToken == "" {
-		fmt.Println("barrage server: no --fleet-token: any worker may register, and each run's worker token is in its Temporal history")
+		fmt.Println("barrage server: no --fleet-token (--no-auth): any worker may register, and each run's worker token is in its Temporal history")
 	}
 	fmt.Printf("barrage server listening on %s (Temporal %s)\n", srv.URL, srv.Temporal)
 	select {

@@ -116,6 +116,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.NoAuth && !loopback(cfg.Listen) {
 		return nil, fmt.Errorf("--no-auth is accepted only when the API listens on loopback (127.0.0.1, ::1 or localhost), not %q", cfg.Listen)
 	}
+	if !cfg.NoAuth && cfg.FleetToken == "" {
+		// Safe by default: workers prove themselves with it, and each run's
+		// worker token is derived from it instead of travelling in Temporal.
+		return nil, errors.New("--fleet-token is required (unless --no-auth): workers register with it, and each run's worker token is derived from it rather than kept in Temporal's history")
+	}
 	apiTLS, err := s.checkTLS(cfg)
 	if err != nil {
 		return nil, err

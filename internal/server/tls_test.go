@@ -89,7 +89,7 @@ func TestServerTLS(t *testing.T) {
 // TestServerTLSRefusesEmbeddedTemporalTLS: the embedded Temporal listens
 // in plaintext.
 func TestServerTLSRefusesEmbeddedTemporalTLS(t *testing.T) {
-	_, err := Start(context.Background(), Config{Listen: "127.0.0.1:0", DB: "sqlite::memory:", TemporalTLS: &tls.Config{}})
+	_, err := Start(context.Background(), Config{Listen: "127.0.0.1:0", DB: "sqlite::memory:", NoAuth: true, TemporalTLS: &tls.Config{}})
 	if err == nil || !strings.Contains(err.Error(), "--temporal-tls-*") {
 		t.Fatalf("Start: %v, want --temporal-tls-* refused", err)
 	}
@@ -222,5 +222,22 @@ func TestLoadErrorsNameTheFile(t *testing.T) {
 	}
 	if c, err := LoadCA(""); c != nil || err != nil {
 		t.Errorf("no CA: %v, %v; want nil (the system's roots)", c, err)
+	}
+}
+
+// TestSafeByDefault: a server with tokens needs a fleet token, and opening
+// the API without tokens is for loopback only.
+func TestSafeByDefault(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Listen: "127.0.0.1:0", DB: "sqlite::memory:"}, "--fleet-token is required"},
+		{Config{Listen: "0.0.0.0:0", DB: "sqlite::memory:", NoAuth: true}, "only when the API listens on loopback"},
+		{Config{Listen: ":0", DB: "sqlite::memory:", NoAuth: true}, "only when the API listens on loopback"},
+	} {
+		if _, err := Start(context.Background(), tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Start(%+v): %v, want %q", tc.cfg, err, tc.want)
+		}
 	}
 }
