@@ -56,9 +56,15 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-# staticcheck's version is pinned by the tool directive in go.mod.
+# staticcheck's and gosec's versions are pinned by the tool directives in
+# go.mod. gosec reads no _test.go files (its -tests is off): test helpers'
+# unchecked Close calls, math/rand and fixture files would bury what
+# matters. A finding that is no bug is justified on its line with
+# `// #nosec G<rule> -- <reason>`; the -nosec-require flags refuse a #nosec
+# that lacks its rule or its reason.
 lint: fmt-check vet workflowcheck
 	$(GO) tool staticcheck $(PKGS)
+	$(GO) tool gosec -quiet -exclude-generated -nosec-require-rules -nosec-require-justification $(PKGS)
 
 # Runs each fuzz target for FUZZTIME (new findings land in testdata/fuzz).
 FUZZTIME ?= 30s

@@ -89,7 +89,7 @@ func buckets(s *hist.StepStats) []Bucket {
 	}
 	counts := make([]uint64, len(bucketBounds))
 	for _, bar := range s.Latency.Distribution() {
-		if bar.Count == 0 {
+		if bar.Count <= 0 {
 			continue
 		}
 		v := float64(bar.From) / 1000

@@ -80,7 +80,7 @@ func run() error {
 		return err
 	}
 	file := filepath.Join(dir, "report.html")
-	if err := os.WriteFile(file, doc, 0o644); err != nil {
+	if err := os.WriteFile(file, doc, 0o600); err != nil {
 		return err
 	}
 	progress("report.json %.2f MB, report.html %.2f MB (%d series points)", float64(len(body))/1e6, float64(len(doc))/1e6, len(rep.Series))
@@ -91,7 +91,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: srv.Handler()}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
 	defer hs.Close()
 
@@ -103,7 +103,7 @@ func run() error {
 				return err
 			}
 			n, _ := io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			progress("GET /runs/%s/report from Go: %d bytes in %s", runID, n, time.Since(began).Round(time.Millisecond))
 		}
 	}

@@ -133,7 +133,7 @@ func drive(ctx, sctx context.Context, cfg config, srv *server.Server, f *fleet, 
 		}
 	}
 	if cfg.profileOut != "" && res.cpu.buf.Len() > 0 {
-		if err := os.WriteFile(cfg.profileOut+"."+res.store, res.cpu.buf.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(cfg.profileOut+"."+res.store, res.cpu.buf.Bytes(), 0o600); err != nil {
 			progress("keep the CPU profile: %v", err)
 		}
 	}

@@ -129,7 +129,7 @@ func cpuByLabel(data []byte, key string) (map[string]time.Duration, int64, error
 			switch num {
 			case sampleValue:
 				if b == nil {
-					values = append(values, int64(v))
+					values = append(values, int64(v)) // #nosec G115 -- protobuf sends an int64 as its two's complement varint
 					return
 				}
 				for len(b) > 0 { // packed
@@ -137,7 +137,7 @@ func cpuByLabel(data []byte, key string) (map[string]time.Duration, int64, error
 					if n < 0 {
 						return
 					}
-					values, b = append(values, int64(x)), b[n:]
+					values, b = append(values, int64(x)), b[n:] // #nosec G115 -- as above
 				}
 			case sampleLabel:
 				var k, s uint64

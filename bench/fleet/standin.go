@@ -109,7 +109,7 @@ type shard struct {
 
 func (f *fleet) runShard(ctx context.Context, in workflows.ShardInput) (workflows.ShardResult, error) {
 	info := activity.GetInfo(ctx)
-	s := &shard{f: f, in: in, worker: fmt.Sprintf("w-%d", in.Shard), attempt: uint32(info.Attempt)}
+	s := &shard{f: f, in: in, worker: fmt.Sprintf("w-%d", in.Shard), attempt: uint32(info.Attempt)} // #nosec G115 -- Temporal counts attempts from 1
 	res := workflows.ShardResult{Shard: in.Shard, Worker: s.worker, Attempt: int(info.Attempt)}
 	// Its own client, so its own connections: a fleet node is a process.
 	c, err := client.New(f.base)
@@ -169,7 +169,7 @@ func (f *fleet) runShard(ctx context.Context, in workflows.ShardInput) (workflow
 // As activities.LoadShard does, the first heartbeat comes at a random
 // point of the last two thirds of heartbeatEvery.
 func (s *shard) heartbeat(ctx context.Context, beating chan struct{}) {
-	t := time.NewTimer(heartbeatEvery/3 + rand.N(heartbeatEvery*2/3))
+	t := time.NewTimer(heartbeatEvery/3 + rand.N(heartbeatEvery*2/3)) // #nosec G404 -- jitter that spreads heartbeats, no secret
 	defer t.Stop()
 	for {
 		select {
@@ -272,6 +272,7 @@ func (s *shard) generate(runCtx context.Context, end time.Time, queue chan<- his
 		}
 		if to.After(from) {
 			seq++
+			// #nosec G115 -- shards are numbered 0..Shards-1
 			h := hist.Snapshot{RunID: s.in.RunID, Worker: s.worker, Shard: uint32(s.in.Shard), Attempt: s.attempt,
 				Seq: seq, Start: from, End: to, ActiveVUs: vusPerWorker, TargetVUs: vusPerWorker}
 			select {
@@ -295,7 +296,7 @@ func (s *shard) send(ctx context.Context, queue <-chan hist.Snapshot) {
 	var buf []byte
 	for h := range queue {
 		var err error
-		if buf, err = s.f.pool.Encode(buf[:0], &h, int(h.Seq)+s.in.Shard); err != nil {
+		if buf, err = s.f.pool.Encode(buf[:0], &h, int(h.Seq)+s.in.Shard); err != nil { // #nosec G115 -- seq counts this bench's snapshots, far below 2^63
 			s.f.lost.Add(1)
 			s.f.logError("encode snapshot: %v", err)
 			continue

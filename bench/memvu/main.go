@@ -53,11 +53,12 @@ func serve() {
 	}
 	fmt.Println(ln.Addr().String())
 	time.AfterFunc(2*time.Minute, func() { os.Exit(0) })
-	_ = http.Serve(ln, srv)
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	_ = hs.Serve(ln)
 }
 
 func startTarget() (string, func(), error) {
-	cmd := exec.Command(os.Args[0], "serve")
+	cmd := exec.Command(os.Args[0], "serve") // #nosec G204 G702 -- re-runs this program as the target child
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return "", nil, err
@@ -68,10 +69,10 @@ func startTarget() (string, func(), error) {
 	buf := make([]byte, 64)
 	n, err := out.Read(buf)
 	if err != nil {
-		cmd.Process.Kill()
+		_ = cmd.Process.Kill()
 		return "", nil, fmt.Errorf("target did not start: %w", err)
 	}
-	return strings.TrimSpace(string(buf[:n])), func() { cmd.Process.Kill(); cmd.Wait() }, nil
+	return strings.TrimSpace(string(buf[:n])), func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }, nil
 }
 
 type mem struct{ heapStack, rss uint64 }
@@ -99,6 +100,9 @@ func rssBytes() uint64 {
 }
 
 func measure(vus int) error {
+	if vus < 1 {
+		return fmt.Errorf("-vus %d: want at least 1", vus)
+	}
 	addr, stop, err := startTarget()
 	if err != nil {
 		return err
@@ -129,7 +133,8 @@ steps:
 	before := sample()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { e.Run(ctx); close(done) }()
+	var runErr error
+	go func() { _, runErr = e.Run(ctx); close(done) }()
 	deadline := time.Now().Add(30 * time.Second)
 	for (e.ActiveVUs() < vus || requests.Load() < uint64(vus)) && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
@@ -139,6 +144,9 @@ steps:
 	active, made := e.ActiveVUs(), requests.Load()
 	cancel()
 	<-done
+	if runErr != nil {
+		return fmt.Errorf("run: %w", runErr)
+	}
 	if active < vus || made < uint64(vus) {
 		return fmt.Errorf("only %d VUs active and %d requests made after 30 s", active, made)
 	}

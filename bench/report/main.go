@@ -92,14 +92,16 @@ func bench(storeName, pgBase string, workers, minutes int) error {
 		return err
 	}
 	sizes, err := storedrun.Populate(ctx, st, storedrun.Shape{ID: runID, Workers: workers, Minutes: minutes, Steps: steps})
-	st.Close()
+	if cerr := st.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("close the store: %w", cerr)
+	}
 	if err != nil {
 		return err
 	}
 	progress("%s: stored %d intervals × %d workers in %s: raw snapshots %.1f MB, folded intervals %.1f MB (per run-hour: %.1f MB raw, %.1f MB folded)",
 		storeName, minutes*60, workers, time.Since(began).Round(time.Second), sizes.Raw/1e6, sizes.Folded/1e6,
 		sizes.Raw/1e6*60/float64(minutes), sizes.Folded/1e6*60/float64(minutes))
-	cmd := exec.Command(os.Args[0])
+	cmd := exec.Command(os.Args[0]) // #nosec G204 G702 -- re-runs this program as the child that builds the report
 	cmd.Env = append(os.Environ(), childEnv+"="+dsn)
 	cmd.Stderr = os.Stderr
 	began = time.Now()

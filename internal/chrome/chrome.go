@@ -81,13 +81,13 @@ func Start(ctx context.Context) (context.Context, context.CancelFunc, error) {
 	if err := chromedp.Do(bctx); err != nil {
 		bcancel()
 		acancel()
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir)
 		return nil, nil, fmt.Errorf("start %s: %w", path, err)
 	}
 	return bctx, func() {
 		bcancel()
 		acancel()
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir)
 	}, nil
 }
 

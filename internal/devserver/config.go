@@ -141,7 +141,9 @@ func ensureSchema(cfg *config.SQL) error {
 	if err != nil || !empty {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	// Only the server's user: without a fleet token, histories hold runs'
+	// ingest tokens.
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("database directory: %w", err)
 	}
 	if err := sqliteschema.SetupSchema(cfg); err != nil {

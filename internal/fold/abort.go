@@ -41,7 +41,7 @@ func (e *errorRate) add(k int64, requests, errs uint64) string {
 		}
 		total, failed = total+c[0], failed+c[1]
 	}
-	if total == 0 || total < uint64(a.MinRequests) {
+	if total == 0 || total < uint64(max(a.MinRequests, 0)) {
 		return ""
 	}
 	rate := float64(failed) / float64(total)

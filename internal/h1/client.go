@@ -145,7 +145,7 @@ func (c *Client) Close() {
 
 	c.cancel()
 	for _, cn := range all {
-		cn.nc.Close()
+		_ = cn.nc.Close()
 	}
 }
 
@@ -291,7 +291,7 @@ func (c *Client) dial(req *Request) (*conn, error) {
 		if err != nil {
 			return nil, c.closedErr(fmt.Errorf("dial: %w", err))
 		}
-		nc.Close()
+		_ = nc.Close()
 		return nil, ErrClosed
 	}
 	l := c.list(req.Addr)
@@ -324,7 +324,7 @@ func (c *Client) release(cn *conn) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		cn.nc.Close()
+		_ = cn.nc.Close()
 		return
 	}
 	l := c.list(cn.addr)
@@ -341,7 +341,7 @@ func (c *Client) release(cn *conn) {
 	delete(c.conns, cn)
 	l.open--
 	c.mu.Unlock()
-	cn.nc.Close()
+	_ = cn.nc.Close()
 }
 
 // discard closes cn. If that leaves the warm pool short while requests
@@ -358,7 +358,7 @@ func (c *Client) discard(cn *conn) {
 		}
 	}
 	c.mu.Unlock()
-	cn.nc.Close()
+	_ = cn.nc.Close()
 }
 
 func (c *Client) isClosed() bool {

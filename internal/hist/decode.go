@@ -140,15 +140,15 @@ func (d *decoder) stepStats(st *StepStats) {
 		*f = d.uvarint("counter")
 	}
 	st.Status = make(map[int]uint64)
-	d.pairs("status", MaxStatus, func(code, n uint64) { st.Status[int(code)] = n })
+	d.pairs("status", MaxStatus, func(code, n uint64) { st.Status[int(code)] = n }) // #nosec G115 -- pairs checked code <= MaxStatus
 	st.Classes = make(map[ErrorClass]uint64)
-	d.pairs("error class", uint64(NumClasses-1), func(c, n uint64) { st.Classes[ErrorClass(c)] = n })
+	d.pairs("error class", uint64(NumClasses-1), func(c, n uint64) { st.Classes[ErrorClass(c)] = n }) // #nosec G115 -- pairs checked c < NumClasses
 	if d.scan == nil {
 		st.Latency = d.histogram()
 		return
 	}
 	sc := d.scan
-	if d.entries(func(idx int, c int64) { sc.entries = append(sc.entries, entry{idx: int32(idx), count: c}) }) {
+	if d.entries(func(idx int, c int64) { sc.entries = append(sc.entries, entry{idx: int32(idx), count: c}) }) { // #nosec G115 -- entries checked 0 <= idx <= maxIndex
 		sc.ends = append(sc.ends, len(sc.entries))
 		sc.samples = append(sc.samples, d.samples)
 	}

@@ -99,7 +99,7 @@ func appendStepCounts(b []byte, st *StepStats) []byte {
 	codes = slices.DeleteFunc(codes, func(c int) bool { return st.Status[c] == 0 })
 	b = binary.AppendUvarint(b, uint64(len(codes)))
 	for _, c := range codes {
-		b = binary.AppendUvarint(b, uint64(c))
+		b = binary.AppendUvarint(b, uint64(c)) // #nosec G115 -- Validate checked 0 <= c <= MaxStatus
 		b = binary.AppendUvarint(b, st.Status[c])
 	}
 

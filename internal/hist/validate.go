@@ -82,7 +82,11 @@ func (s *StepStats) problem() string {
 			s.Latency.LowestTrackableValue(), s.Latency.HighestTrackableValue(), s.Latency.SignificantFigures(),
 			LowestMicros, HighestMicros, SigFigs)
 	}
-	return s.countProblem(uint64(s.Latency.TotalCount()))
+	samples := s.Latency.TotalCount()
+	if samples < 0 {
+		return fmt.Sprintf("histogram holds %d samples", samples)
+	}
+	return s.countProblem(uint64(samples))
 }
 
 // countProblem is problem for a histogram of samples samples, whatever its

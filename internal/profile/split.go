@@ -162,14 +162,14 @@ func clampSeats(total int) int { return min(max(total, 0), MaxSeats) }
 func (s *Splitter) countBelow(total, shard int) int {
 	// Seat numbers are distinct, so where total+1 would go is how many
 	// are <= total.
-	n, _ := slices.BinarySearch(s.won[shard], int32(total)+1)
+	n, _ := slices.BinarySearch(s.won[shard], int32(total)+1) // #nosec G115 -- total is in 0..MaxSeats (< 2^31), as callers clamp it
 	return n
 }
 
 // extend assigns seats until the house has total of them.
 func (s *Splitter) extend(total int) {
 	for s.seats < total {
-		next := uint64(s.seats) + 1
+		next := uint64(s.seats) + 1 // #nosec G115 -- seats and counts stay in 0..MaxSeats
 		best := -1
 		for i, at := range s.eligibleAt {
 			if next < at {
@@ -177,6 +177,7 @@ func (s *Splitter) extend(total int) {
 			}
 			// Largest w/(a+1) wins; strictly greater keeps ties at the
 			// lowest index.
+			// #nosec G115 -- counts are in 0..MaxSeats
 			if best < 0 || cmpProducts(s.weights[i], uint64(s.counts[best])+1, s.weights[best], uint64(s.counts[i])+1) > 0 {
 				best = i
 			}
@@ -188,8 +189,8 @@ func (s *Splitter) extend(total int) {
 		}
 		s.counts[best]++
 		s.seats++
-		s.won[best] = append(s.won[best], int32(s.seats))
-		s.eligibleAt[best] = eligibleAt(uint64(s.counts[best]), s.weights[best], s.sum)
+		s.won[best] = append(s.won[best], int32(s.seats))                               // #nosec G115 -- seats <= MaxSeats < 2^31
+		s.eligibleAt[best] = eligibleAt(uint64(s.counts[best]), s.weights[best], s.sum) // #nosec G115 -- counts are in 0..MaxSeats
 	}
 }
 

@@ -253,6 +253,7 @@ func (s *Server) serveCookieSet(w http.ResponseWriter, r *http.Request, st *stat
 	sort.Strings(names)
 	set := make(map[string]string, len(q))
 	for _, name := range names {
+		// #nosec G124 -- test cookies for a client's cookie jar, as httpbin's /cookies/set; Secure would keep a jar from returning them over plain HTTP
 		c := &http.Cookie{Name: name, Value: q.Get(name), Path: "/"}
 		if err := c.Valid(); err != nil {
 			w.Header().Del("Set-Cookie")

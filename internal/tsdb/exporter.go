@@ -516,7 +516,7 @@ func (rs *runState) commit(rows []store.Interval, cps []checkpoint, tot *totals)
 		for int64(len(rs.snaps)) <= cp.index {
 			rs.snaps = append(rs.snaps, -1) // an interval not stored
 		}
-		rs.snaps[cp.index] = int32(min(cp.snapshots, math.MaxInt32))
+		rs.snaps[cp.index] = int32(min(max(cp.snapshots, 0), math.MaxInt32))
 	}
 	rs.next = rows[len(rows)-1].Index + 1
 	rs.tot = tot.clone()
@@ -542,7 +542,7 @@ func (x *Exporter) push(ctx context.Context, w *writer) error {
 		return fmt.Errorf("%w: %w", errPush, err)
 	}
 	x.bytes.Add(uint64(len(w.b)))
-	x.samples.Add(uint64(w.n))
+	x.samples.Add(uint64(w.n)) // #nosec G115 -- a count of samples written, never negative
 	return nil
 }
 
@@ -579,7 +579,7 @@ func (x *Exporter) deleteRun(ctx context.Context, runID string) error {
 	if req, err := http.NewRequestWithContext(ctx, http.MethodPost, x.flushURL, nil); err == nil {
 		if resp, err := x.client.Do(req); err == nil {
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 512))
-			resp.Body.Close()
+			_ = resp.Body.Close()
 		}
 	}
 	q := url.Values{"match[]": {`{run_id="` + string(appendEscaped(nil, runID)) + `"}`}}

@@ -89,7 +89,7 @@ func (t *totals) add(acc *hist.Accumulator) {
 		sum.checks[1] += st.ChecksFailed
 		counts, lo := acc.StepCounts(i)
 		for j, n := range counts {
-			if n == 0 {
+			if n <= 0 {
 				continue
 			}
 			low, high := hist.IndexRange(lo + j)

@@ -41,7 +41,7 @@ func (r *ranges) init() {
 			h.VisitNonZeroBuckets(func(vmrange string, _ uint64) { name = vmrange })
 			id, ok := ids[name]
 			if !ok {
-				id = uint16(len(r.names))
+				id = uint16(len(r.names)) // #nosec G115 -- at most one name per HDR index, and MaxIndex < 2^16
 				ids[name] = id
 				r.names = append(r.names, name)
 			}

@@ -87,6 +87,7 @@ func Start(t testing.TB, args ...string) *VM {
 func (vm *VM) start() error {
 	vm.mu.Lock()
 	defer vm.mu.Unlock()
+	// #nosec G204 -- vm.bin is the VictoriaMetrics binary the test found to run, with its flags
 	cmd := exec.Command(vm.bin, append([]string{"-storageDataPath=" + vm.dir, "-httpListenAddr=" + vm.addr,
 		"-search.latencyOffset=0s", "-search.disableCache", "-dedup.minScrapeInterval=1ms",
 		"-retentionPeriod=100y", "-loggerLevel=ERROR"}, vm.args...)...)
@@ -102,7 +103,7 @@ func (vm *VM) start() error {
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(vm.URL + "/health")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}

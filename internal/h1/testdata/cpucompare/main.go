@@ -56,7 +56,7 @@ func compare(clients []string, server string, conns, rounds int, dur time.Durati
 	if err != nil {
 		return fmt.Errorf("find own binary: %w", err)
 	}
-	srv := exec.Command("taskset", "-c", "0", self, "-server", server, "serve")
+	srv := exec.Command("taskset", "-c", "0", self, "-server", server, "serve") // #nosec G204 -- runs this program's own binary
 	srv.Stderr = os.Stderr
 	out, err := srv.StdoutPipe()
 	if err != nil {
@@ -65,7 +65,7 @@ func compare(clients []string, server string, conns, rounds int, dur time.Durati
 	if err := srv.Start(); err != nil {
 		return fmt.Errorf("start server: %w", err)
 	}
-	defer func() { srv.Process.Kill(); srv.Wait() }()
+	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
 	addr, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
 		return fmt.Errorf("read server address: %w", err)
@@ -74,7 +74,7 @@ func compare(clients []string, server string, conns, rounds int, dur time.Durati
 	fmt.Printf("server (%s) on CPU 0 at %s; clients on CPU 1, %d connections, %v each\n", server, addr, conns, dur)
 	for range rounds {
 		for _, client := range clients {
-			cmd := exec.Command("taskset", "-c", "1", self, "-c", fmt.Sprint(conns), "-d", dur.String(), "load", client, addr)
+			cmd := exec.Command("taskset", "-c", "1", self, "-c", fmt.Sprint(conns), "-d", dur.String(), "load", client, addr) // #nosec G204 -- runs this program's own binary
 			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 			if err := cmd.Run(); err != nil {
 				return fmt.Errorf("run %s load: %w", client, err)
@@ -93,9 +93,10 @@ func serve(kind string) error {
 	if kind == "fixed" {
 		return serveFixed(ln)
 	}
-	return http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "hello")
-	}))
+	hs := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "hello")
+	})}
+	return hs.Serve(ln)
 }
 
 // load warms the connections up for a second, then measures dur.
@@ -164,7 +165,7 @@ func newClient(client, addr string, conns int) (newDo func() func() error, close
 					return err
 				}
 				_, err = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
+				_ = resp.Body.Close()
 				return err
 			}
 		}, tr.CloseIdleConnections, nil
@@ -176,7 +177,9 @@ type cpu struct{ user, sys time.Duration }
 
 func cpuTime() cpu {
 	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		panic(fmt.Sprintf("getrusage: %v", err)) // a zero reading would be a wrong measurement
+	}
 	return cpu{user: time.Duration(ru.Utime.Nano()), sys: time.Duration(ru.Stime.Nano())}
 }
 
