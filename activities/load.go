@@ -315,7 +315,7 @@ func (b *beats) run(ctx context.Context, stop <-chan struct{}) {
 // sending them in one burst, which a busy Temporal answers late — and the
 // SDK cancels an activity whose heartbeat is not answered in time.
 func firstBeat() time.Duration {
-	return workflows.HeartbeatEvery/3 + rand.N(workflows.HeartbeatEvery*2/3)
+	return workflows.HeartbeatEvery/3 + rand.N(workflows.HeartbeatEvery*2/3) // #nosec G404 -- jitter that spreads a fleet's heartbeats, no secret
 }
 
 // followControl follows the run's control — each request waits for a

@@ -279,6 +279,7 @@ func (s *Server) login(c *gin.Context) {
 		s.showLogin(c, http.StatusUnauthorized, "That token is unknown or revoked.", c.PostForm("next"))
 		return
 	}
+	// #nosec G124 -- HttpOnly and SameSite=Strict always; Secure whenever the request came over TLS (a plain-HTTP console on loopback could not log in with it)
 	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
 		Secure: c.Request.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: 12 * 3600})
 	s.access.Audit(c, t.Name, "console.login", t.Name, "")
@@ -286,6 +287,7 @@ func (s *Server) login(c *gin.Context) {
 }
 
 func (s *Server) logout(c *gin.Context) {
+	// #nosec G124 -- clears the session cookie, with the attributes login set
 	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true,
 		Secure: c.Request.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	c.Redirect(http.StatusSeeOther, "/ui/login")

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -164,6 +165,10 @@ func (s *Server) ingestSnapshot(c *gin.Context) {
 	// Shards past the first worker_count are replacements and newcomers.
 	if snap.Shard >= maxShards {
 		fail(c, http.StatusBadRequest, "bad_shard", "", "shard %d is out of range (at most %d)", snap.Shard, maxShards-1)
+		return
+	}
+	if snap.Attempt > math.MaxInt32 || snap.Seq > math.MaxInt64 {
+		fail(c, http.StatusBadRequest, "corrupt_snapshot", "", "snapshot rejected: attempt %d or seq %d out of range", snap.Attempt, snap.Seq)
 		return
 	}
 	k := intervalIndex(r, snap.End)

@@ -168,13 +168,13 @@ func startEmbedded(ctx context.Context, cfg runConfig) (string, func(), error) {
 		NoAuth: true,
 	})
 	if err != nil {
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir)
 		return "", nil, fmt.Errorf("start the embedded server: %w", err)
 	}
 	if !cfg.quiet {
 		fmt.Printf("barrage: embedded server ready in %s (Temporal %s, API %s)\n", time.Since(start).Round(time.Millisecond), srv.Temporal, srv.URL)
 	}
-	return srv.URL, func() { srv.Close(); os.RemoveAll(dir) }, nil
+	return srv.URL, func() { srv.Close(); _ = os.RemoveAll(dir) }, nil
 }
 
 // runOn stores the scenario, starts the run, follows it live and writes its report.
@@ -292,7 +292,7 @@ func finishRun(ctx context.Context, c *client.Client, runID string, cfg runConfi
 	if cfg.junit != "" {
 		b, err := reports.JUnit(rep)
 		if err == nil {
-			err = os.WriteFile(cfg.junit, b, 0o644)
+			err = os.WriteFile(cfg.junit, b, 0o644) // #nosec G306 -- a report for CI to publish; the umask still applies
 		}
 		if err != nil {
 			return fmt.Errorf("write JUnit report: %w", err)
@@ -323,14 +323,14 @@ func writeReport(dir string, rep, baseline *reports.Report) (string, error) {
 	if dir == "" {
 		dir = filepath.Join("barrage-results", rep.RunID)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil { // #nosec G301 -- reports are made to be opened and shared; the umask still applies
 		return "", fmt.Errorf("create report folder: %w", err)
 	}
 	b, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return "", fmt.Errorf("encode report: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "report.json"), append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "report.json"), append(b, '\n'), 0o644); err != nil { // #nosec G306 -- as the folder
 		return "", fmt.Errorf("write report: %w", err)
 	}
 	doc, err := reports.HTML(rep, baseline)
@@ -338,7 +338,7 @@ func writeReport(dir string, rep, baseline *reports.Report) (string, error) {
 		return "", err
 	}
 	path := filepath.Join(dir, "report.html")
-	if err := os.WriteFile(path, doc, 0o644); err != nil {
+	if err := os.WriteFile(path, doc, 0o644); err != nil { // #nosec G306 -- as the folder
 		return "", fmt.Errorf("write report: %w", err)
 	}
 	abs, err := filepath.Abs(path)

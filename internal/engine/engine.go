@@ -134,6 +134,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Shards <= 0 {
 		cfg.Shards = 1
 	}
+	if cfg.Shards > math.MaxInt32 || cfg.Attempt < 0 || cfg.Attempt > math.MaxInt32 {
+		return nil, fmt.Errorf("engine: %d shards or attempt %d out of range", cfg.Shards, cfg.Attempt)
+	}
 	if cfg.Shard < 0 || cfg.Shard >= cfg.Shards {
 		return nil, fmt.Errorf("engine: shard %d out of range 0..%d", cfg.Shard, cfg.Shards-1)
 	}
@@ -155,7 +158,7 @@ func New(cfg Config) (*Engine, error) {
 		changed: make(chan struct{}, 1), ending: make(chan struct{}), hard: make(chan struct{}),
 	}
 	if e.seed == 0 {
-		e.seed = rand.Uint64()
+		e.seed = rand.Uint64() // #nosec G404 -- seeds think times and template values, no secret (Config.Seed makes them reproducible)
 	}
 	if err := e.setShare(cfg.Share); err != nil {
 		return nil, err
@@ -477,10 +480,10 @@ func (e *Engine) emit(start, end time.Time) {
 	e.lastOffset.Store(int64(off))
 	snap := e.rec.Flush(start, end)
 	snap.RunID, snap.Worker = e.cfg.RunID, e.cfg.Worker
-	snap.Shard, snap.Attempt = uint32(e.cfg.Shard), uint32(e.cfg.Attempt)
+	snap.Shard, snap.Attempt = uint32(e.cfg.Shard), uint32(e.cfg.Attempt) // #nosec G115 -- New checked 0 <= Shard < Shards <= MaxInt32 and 0 <= Attempt <= MaxInt32
 	snap.Seq = e.seq.Add(1)
-	snap.ActiveVUs = uint32(max(0, e.active.Load()))
-	snap.TargetVUs = uint32(max(0, e.target.Load()))
+	snap.ActiveVUs = uint32(min(max(0, e.active.Load()), math.MaxUint32))
+	snap.TargetVUs = uint32(min(max(0, e.target.Load()), math.MaxUint32))
 	if e.cfg.Sink != nil {
 		e.cfg.Sink(snap)
 	}

@@ -55,7 +55,7 @@ func newTransports(http2, insecure bool, maxConns int, policy *netpolicy.Policy)
 	return &transports{
 		fast:     h1.New(h1.Options{DialTimeout: dialTimeout, MaxIdlePerAddr: max(1024, maxConns), Policy: policy}),
 		http2:    http2,
-		tls:      &tls.Config{InsecureSkipVerify: insecure}, //nolint:gosec // the user asked for it
+		tls:      &tls.Config{InsecureSkipVerify: insecure}, // #nosec G402 -- only when the scenario sets insecure_skip_verify, as curl -k
 		policy:   policy,
 		inflight: map[*context.CancelFunc]struct{}{},
 	}

@@ -43,8 +43,8 @@ type vu struct {
 }
 
 func newVU(e *Engine, id int) *vu {
-	seed := e.seed + uint64(id)*0x9e3779b97f4a7c15
-	r := rand.New(rand.NewPCG(seed, uint64(e.cfg.Shard)))
+	seed := e.seed + uint64(id)*0x9e3779b97f4a7c15        // #nosec G115 -- VU ids count from 0
+	r := rand.New(rand.NewPCG(seed, uint64(e.cfg.Shard))) // #nosec G115 G404 -- Shard >= 0 (New); think times and template values, no secret
 	v := &vu{e: e, id: id, rand: r}
 	v.env = scenario.Env{Vars: append([]string(nil), e.initialVars...), VU: id, Shard: e.cfg.Shard, Rand: r}
 	return v

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -261,17 +262,15 @@ func (e *Env) now() time.Time {
 
 func (e *Env) rand() *rand.Rand {
 	if e.Rand == nil {
-		e.Rand = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+		e.Rand = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) // #nosec G404 -- test data for requests ($randInt, $uuid), no secret
 	}
 	return e.Rand
 }
 
 func appendUUID(dst []byte, r *rand.Rand) []byte {
 	var b [16]byte
-	hi, lo := r.Uint64(), r.Uint64()
-	for i := range 8 {
-		b[i], b[8+i] = byte(hi>>(8*i)), byte(lo>>(8*i))
-	}
+	binary.LittleEndian.PutUint64(b[:8], r.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], r.Uint64())
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	const hex = "0123456789abcdef"

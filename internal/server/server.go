@@ -139,7 +139,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	var exporter *tsdb.Exporter
 	if cfg.VictoriaMetrics != "" {
 		if exporter, err = tsdb.New(tsdb.Config{URL: cfg.VictoriaMetrics, Store: s.st, Log: log}); err != nil {
-			ln.Close()
+			_ = ln.Close()
 			return nil, err
 		}
 		ectx, stop := context.WithCancel(context.Background())
@@ -150,7 +150,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	access := service.NewAccess(s.st)
 	access.Log = log
 	if _, err := service.NewSecrets(s.st, access, cfg.SecretKey); err != nil {
-		ln.Close()
+		_ = ln.Close()
 		return nil, err
 	}
 	s.api = api.New(api.Config{

@@ -63,7 +63,7 @@ func (s *sqlStore) CreateToken(ctx context.Context, t *Token) error {
 	return nil
 }
 
-const tokenCols = "name, role, hash, created_at, created_by, last_used"
+const tokenCols = "name, role, hash, created_at, created_by, last_used" // #nosec G101 -- column names, no credential
 
 func scanToken(row scanner) (Token, error) {
 	var t Token

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -73,6 +74,9 @@ func insertSnapshotArrays(ctx context.Context, q querier, snaps []Snapshot, inse
 	)
 	for i := range snaps {
 		s := &snaps[i]
+		if s.Shard < 0 || s.Shard > math.MaxInt32 || s.Attempt < 0 || s.Attempt > math.MaxInt32 {
+			return fmt.Errorf("snapshot of run %s: shard %d or attempt %d out of range", s.RunID, s.Shard, s.Attempt)
+		}
 		runIDs[i], shards[i], attempts[i], seqs[i] = s.RunID, int32(s.Shard), int32(s.Attempt), s.Seq
 		intervals[i], workers[i], data[i], received[i] = s.Interval, s.Worker, blob(s.Data), s.ReceivedAt
 		k := snapshotKey{s.RunID, s.Shard, s.Attempt, s.Seq}

@@ -69,7 +69,7 @@ func openSQLiteDB(ctx context.Context, path string, readOnly bool, conns int) (*
 		time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
 	}
 	if err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	return db, nil
@@ -81,7 +81,7 @@ func openSQLite(ctx context.Context, path string) (*sqliteStore, error) {
 		return nil, err
 	}
 	if _, err := migrate(ctx, w, dialectSQLite); err != nil {
-		w.Close()
+		_ = w.Close()
 		return nil, err
 	}
 	if path == sqliteMemory {
@@ -89,7 +89,7 @@ func openSQLite(ctx context.Context, path string) (*sqliteStore, error) {
 	}
 	r, err := openSQLiteDB(ctx, path, true, max(4, runtime.GOMAXPROCS(0)))
 	if err != nil {
-		w.Close()
+		_ = w.Close()
 		return nil, err
 	}
 	return &sqliteStore{newSQLStore(dialectSQLite, w, r)}, nil
