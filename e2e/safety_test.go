@@ -13,6 +13,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -92,14 +94,36 @@ func (st *safetyTable) add(t *testing.T, what, want, got string, ok bool) {
 	st.rows = append(st.rows, [4]string{what, want, got, verdict})
 }
 
+// print logs the table and writes it to $BARRAGE_ARTIFACTS/tables/, which
+// .ci/run prints after the suite (go test shows a passing test's log only
+// with -v).
 func (st *safetyTable) print(t *testing.T) {
 	var b strings.Builder
+	fmt.Fprintf(&b, "%s:", t.Name())
 	fmt.Fprintf(&b, "\n%-62s | %-28s | %-34s | %s\n", "case", "expected", "observed", "")
 	b.WriteString(strings.Repeat("-", 136) + "\n")
 	for _, r := range st.rows {
 		fmt.Fprintf(&b, "%-62s | %-28s | %-34s | %s\n", r[0], r[1], r[2], r[3])
 	}
 	t.Log(b.String())
+	writeArtifact(t, filepath.Join("tables", t.Name()+".txt"), b.String())
+}
+
+// writeArtifact writes a file under $BARRAGE_ARTIFACTS (the temp folder's
+// barrage-artifacts when unset).
+func writeArtifact(t *testing.T, name, text string) {
+	dir := os.Getenv("BARRAGE_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "barrage-artifacts")
+	}
+	path := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Error(err)
+		return
+	}
+	if err := os.WriteFile(path, []byte(text+"\n"), 0o644); err != nil {
+		t.Error(err)
+	}
 }
 
 // TestSafeServer runs `barrage server` as shipped — tokens required, load
