@@ -83,7 +83,11 @@ func (a *Fleet) LoadShard(ctx context.Context, in workflows.ShardInput) (workflo
 		Policy:  policy,
 		Secrets: secrets,
 		Blocked: func(host string, err error) {
-			go a.event(ctx, in, "target_blocked", fmt.Sprintf("%s: %v", host, err))
+			detail := fmt.Sprintf("%s: %v", host, err)
+			if host == "" {
+				detail = err.Error() // past engine.MaxBlockedHosts
+			}
+			go a.event(ctx, in, "target_blocked", detail)
 		},
 		Plan: plan, BaseURL: spec.TargetBaseURL, RunID: in.RunID, Worker: a.WorkerID,
 		// A shard that joined later than the first ones has an index past

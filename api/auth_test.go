@@ -45,6 +45,7 @@ func TestRoleMatrix(t *testing.T) {
 		{"GET", "/runs/" + run, "", "viewer"},
 		{"GET", "/runs/" + f.finished.ID + "/report", "", "viewer"},
 		{"GET", "/runs/" + run + "/metrics", "", "viewer"},
+		{"GET", "/runs/" + run + "/events", "", "viewer"},
 		{"POST", "/runs", fmt.Sprintf(`{"scenario_id": %q, "target_base_url": "http://127.0.0.1:9"}`, sc), "runner"},
 		{"POST", "/runs/" + run + "/ramp", `{"target": 3}`, "runner"},
 		{"POST", "/runs/" + f.queued.ID + "/abort", `{"reason": "matrix"}`, "runner"},
@@ -294,6 +295,16 @@ func secretCases(f *handlerFixture) []handlerCase {
 				if rec := f.do(t, "GET", "/ingest/runs/"+secretRun.ID+"/secrets", "", bearer("forged")); rec.Code != http.StatusUnauthorized {
 					t.Fatalf("forged run token: %d", rec.Code)
 				}
+				// Once the run is over, its token no longer reads secrets.
+				if err := f.st.FinishRun(t.Context(), secretRun.ID, store.StatusCompleted, "test", time.Now()); err != nil {
+					t.Fatal(err)
+				}
+				f.s.runs.forget(secretRun.ID)
+				rec = f.do(t, "GET", "/ingest/runs/"+secretRun.ID+"/secrets", "", bearer(secretRun.Token))
+				if rec.Code != http.StatusConflict || strings.Contains(rec.Body.String(), sentinel) {
+					t.Fatalf("a finished run's secrets: %d %s", rec.Code, rec.Body)
+				}
+				checkResponse(t, "GET", "/ingest/runs/"+secretRun.ID+"/secrets", rec.Code, rec.Header(), rec.Body.Bytes())
 			}},
 		{route: "DELETE /secrets/:name", method: "DELETE", path: "/secrets/UNUSED", status: 204},
 		{route: "DELETE /secrets/:name", name: "unknown", method: "DELETE", path: "/secrets/UNUSED", status: 404, code: "not_found", field: "name"},

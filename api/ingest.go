@@ -226,7 +226,7 @@ func (s *Server) ingestEvent(c *gin.Context) {
 	if req.Shard != nil && req.Kind == "shard_finished" {
 		s.watch.finished(r, *req.Shard, req.Attempt, req.Worker)
 	}
-	if req.Kind == "target_blocked" && s.seenBlocked(c, r.ID, req.Detail) {
+	if req.Kind == "target_blocked" && s.seenBlocked(r.ID, req.Detail) {
 		// Each shard reports the first refusal of each host; the run keeps
 		// the first of all.
 		c.JSON(http.StatusOK, gin.H{"seq": 0, "duplicate": true})
@@ -241,20 +241,34 @@ func (s *Server) ingestEvent(c *gin.Context) {
 }
 
 // seenBlocked: the run already has a target_blocked event for the host
-// this detail ("host: why") names.
-func (s *Server) seenBlocked(c *gin.Context, runID, detail string) bool {
+// this detail ("host: why") names, or has all it will keep (each shard
+// reports at most a few; the run keeps maxBlockedEvents). It remembers in
+// memory, not by reading the run's events back for every report.
+func (s *Server) seenBlocked(runID, detail string) bool {
 	host, _, _ := strings.Cut(detail, ": ")
-	evs, err := s.cfg.Store.ListEvents(c, runID)
-	if err != nil {
-		return false
+	s.blockedMu.Lock()
+	defer s.blockedMu.Unlock()
+	if s.blocked == nil || len(s.blocked) > maxBlockedRuns {
+		s.blocked = map[string]map[string]bool{}
 	}
-	for _, e := range evs {
-		if h, _, _ := strings.Cut(e.Detail, ": "); e.Kind == "target_blocked" && h == host {
-			return true
-		}
+	hosts := s.blocked[runID]
+	if hosts == nil {
+		hosts = map[string]bool{}
+		s.blocked[runID] = hosts
 	}
+	if hosts[host] || len(hosts) >= maxBlockedEvents {
+		return true
+	}
+	hosts[host] = true
 	return false
 }
+
+// The target_blocked events a run keeps, and the runs remembered (past
+// it, memory starts over: at worst a host is reported once more).
+const (
+	maxBlockedEvents = 64
+	maxBlockedRuns   = 10_000
+)
 
 // ingestShard relays a load activity's start to the run's workflow (which
 // then counts the shard and its worker's capacity) and records it.

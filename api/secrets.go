@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/barrage/barrage/internal/fold"
+	"github.com/barrage/barrage/internal/store"
 )
 
 // Secrets: values scenarios read as {{ secret.NAME }}. Runners and admins
@@ -63,6 +64,12 @@ func (s *Server) deleteSecret(c *gin.Context) {
 func (s *Server) ingestSecrets(c *gin.Context) {
 	r, ok := s.authRun(c)
 	if !ok {
+		return
+	}
+	if store.Finished(r.Status) {
+		// A run's token outlives the run; the secrets (maybe changed
+		// since) are only for its shards while it runs.
+		fail(c, http.StatusConflict, "finished", "", "run %s is %s: its secrets are no longer served", r.ID, r.Status)
 		return
 	}
 	plan, err := fold.CompileRun(r)

@@ -97,6 +97,8 @@ type Server struct {
 	controls  *controls
 	runsvc    *service.Runs
 	access    *service.Access
+	blockedMu sync.Mutex
+	blocked   map[string]map[string]bool // run → hosts of its target_blocked events
 	secrets   *service.Secrets
 	snapshots *batchWriter[store.Snapshot, bool]
 	events    *batchWriter[store.Event, int64]

@@ -152,6 +152,7 @@ func (s *Server) liveMetrics(c *gin.Context) {
 	// restarting, say), rather than after their own default.
 	fmt.Fprintf(w, "retry: %d\n\n", streamRetry.Milliseconds())
 	w.Flush()
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	f := s.feeds.acquire(r.ID, next)
 	defer s.feeds.release(f)
 	st := &stream{s: s, c: c, runID: r.ID, feed: f, next: next, status: lastStatus, rev: f.cursor()}
@@ -295,5 +296,9 @@ func (st *stream) write(id, name string, b []byte) {
 	}
 	if err := rc.Flush(); err != nil {
 		st.err = err
+		return
 	}
+	// The deadline bounds a write, not the quiet between writes: over
+	// HTTP/2 a deadline left set resets an idle stream when it passes.
+	_ = rc.SetWriteDeadline(time.Time{})
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -48,8 +49,14 @@ func classify(err error) hist.ErrorClass {
 	return hist.ClassOther
 }
 
+// MaxBlockedHosts bounds the hosts a shard reports as refused: a
+// templated host or a target answering with redirects to ever new
+// addresses must not turn into as many events.
+const MaxBlockedHosts = 16
+
 // noteBlocked calls Config.Blocked the first time a connection to the host
-// of addr ("host:port") is refused.
+// of addr ("host:port") is refused, for the first MaxBlockedHosts hosts;
+// then once more with host "" to say that further hosts go unreported.
 func (e *Engine) noteBlocked(addr string, err error) {
 	if e.cfg.Blocked == nil {
 		return
@@ -57,6 +64,16 @@ func (e *Engine) noteBlocked(addr string, err error) {
 	host, _, splitErr := net.SplitHostPort(addr)
 	if splitErr != nil {
 		host = addr
+	}
+	if _, seen := e.blocked.Load(host); seen {
+		return
+	}
+	switch n := e.blockedHosts.Add(1); {
+	case n > MaxBlockedHosts+1:
+		return
+	case n == MaxBlockedHosts+1:
+		e.cfg.Blocked("", fmt.Errorf("more than %d hosts refused by the target policy; the others are not reported", MaxBlockedHosts))
+		return
 	}
 	if _, seen := e.blocked.LoadOrStore(host, struct{}{}); seen {
 		return

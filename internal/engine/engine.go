@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/barrage/barrage/internal/h1"
 	"github.com/barrage/barrage/internal/hist"
 	"github.com/barrage/barrage/internal/netpolicy"
 	"github.com/barrage/barrage/internal/profile"
@@ -124,6 +125,22 @@ type Engine struct {
 	nextVUID   atomic.Int64
 	lastOffset atomic.Int64
 	blocked    sync.Map // hosts Config.Blocked was called for
+	// blockedHosts counts the hosts reported (and the one report past
+	// MaxBlockedHosts).
+	blockedHosts atomic.Int64
+}
+
+// credential: a header not to send to another origin on a redirect.
+func (e *Engine) credential(h h1.Header) bool {
+	if strings.EqualFold(h.Name, "Authorization") || strings.EqualFold(h.Name, "Proxy-Authorization") {
+		return true
+	}
+	for _, v := range e.cfg.Secrets {
+		if v != "" && strings.Contains(h.Value, v) {
+			return true
+		}
+	}
+	return false
 }
 
 // New prepares a shard; nothing runs until Run.
@@ -375,6 +392,7 @@ func (e *Engine) stop(ctx context.Context, aborted bool) bool {
 	}
 	done := make(chan struct{})
 	go func() { e.vus.Wait(); close(done) }()
+	deadline := time.Now().Add(grace)
 	timer := time.NewTimer(grace)
 	defer timer.Stop()
 	abortCh := ctx.Done()
@@ -390,7 +408,7 @@ func (e *Engine) stop(ctx context.Context, aborted bool) bool {
 			// in flight get what is left of AbortGrace at most.
 			aborted, abortCh = true, nil
 			e.abortFlag.Store(true)
-			timer.Reset(AbortGrace)
+			timer.Reset(min(time.Until(deadline), AbortGrace))
 		case <-timer.C:
 			e.hardStop()
 			<-done

@@ -201,3 +201,77 @@ func TestClassifyBlocked(t *testing.T) {
 		t.Fatalf("classify(%v) = %v, want blocked", err, got)
 	}
 }
+
+// TestBlockedHostsAreCapped: a templated host that makes a new refused
+// address for every request reports MaxBlockedHosts of them and then says
+// that it stopped, instead of one report per address.
+func TestBlockedHostsAreCapped(t *testing.T) {
+	p := plan(t, `name: many
+virtual_users: 2
+duration_seconds: 0.5
+steps: [{url_template: "http://127.0.{{ $randInt(1, 250) }}.{{ $randInt(1, 250) }}:9/"}]
+`)
+	var blocked blockedCalls
+	_, c := run(t, Config{Plan: p, Policy: mustPolicy(t, "127.0.0.1/32"), Blocked: blocked.note})
+	all, _, _ := c.total(t)
+	blocked.mu.Lock()
+	defer blocked.mu.Unlock()
+	if all.Classes[hist.ClassBlocked] < 100 {
+		t.Fatalf("only %d requests were refused: the test needs many hosts", all.Classes[hist.ClassBlocked])
+	}
+	if n := len(blocked.hosts); n != MaxBlockedHosts+1 || blocked.hosts[n-1] != "" {
+		t.Fatalf("%d requests refused, Blocked called %d times (last host %q): want %d hosts and one \"more\" call",
+			all.Classes[hist.ClassBlocked], n, blocked.hosts[len(blocked.hosts)-1], MaxBlockedHosts)
+	}
+}
+
+// TestRedirectKeepsCredentialsHome: a redirect to another origin does not
+// carry Authorization or a header holding a secret; one to the same
+// origin does.
+func TestRedirectKeepsCredentialsHome(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]http.Header{}
+	record := func(who string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			seen[who] = r.Header.Clone()
+			mu.Unlock()
+		}
+	}
+	other := serverAt(t, "127.0.0.1", false, record("other origin"))
+	start := serverAt(t, "127.0.0.1", false, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/away":
+			http.Redirect(w, r, other.URL+"/", http.StatusFound)
+		case "/home":
+			http.Redirect(w, r, "/landed", http.StatusFound)
+		default:
+			record("same origin")(w, r)
+		}
+	})
+	p := plan(t, `name: creds
+virtual_users: 1
+duration_seconds: 0.2
+http:
+  headers:
+    Authorization: "Bearer {{ secret.TOKEN }}"
+    X-Custom: "k={{ secret.TOKEN }}"
+    X-Plain: plain
+steps:
+  - {name: away, url_template: /away}
+  - {name: home, url_template: /home}
+`)
+	run(t, Config{Plan: p, BaseURL: start.URL, Secrets: map[string]string{"TOKEN": "s3cr3t-value"}})
+	mu.Lock()
+	defer mu.Unlock()
+	away, home := seen["other origin"], seen["same origin"]
+	if away == nil || home == nil {
+		t.Fatalf("redirects not followed: %v", seen)
+	}
+	if away.Get("Authorization") != "" || away.Get("X-Custom") != "" || away.Get("X-Plain") != "plain" {
+		t.Errorf("another origin got Authorization %q, X-Custom %q, X-Plain %q: want only X-Plain", away.Get("Authorization"), away.Get("X-Custom"), away.Get("X-Plain"))
+	}
+	if home.Get("Authorization") != "Bearer s3cr3t-value" || home.Get("X-Custom") != "k=s3cr3t-value" {
+		t.Errorf("the same origin got Authorization %q, X-Custom %q: want both", home.Get("Authorization"), home.Get("X-Custom"))
+	}
+}

@@ -265,12 +265,16 @@ func (v *vu) followRedirect() bool {
 	if v.resp.Status <= http.StatusSeeOther && r.Method != "GET" && r.Method != "HEAD" {
 		r.Method, r.Body = "GET", nil
 	}
+	// To another origin, credentials stay behind (as curl and net/http do):
+	// Authorization, Proxy-Authorization and any header carrying a secret.
+	crossOrigin := ep.addr != r.Addr || ep.https != r.https
 	r.https, r.Addr, r.Host, r.Target = ep.https, ep.addr, ep.host, target
 	v.headers = v.headers[:0]
 	for _, h := range r.Header {
-		if !strings.EqualFold(h.Name, "Cookie") {
-			v.headers = append(v.headers, h)
+		if strings.EqualFold(h.Name, "Cookie") || crossOrigin && v.e.credential(h) {
+			continue
 		}
+		v.headers = append(v.headers, h)
 	}
 	v.addCookies()
 	r.Header = v.headers

@@ -418,3 +418,33 @@ func TestPreAllocatedVUs(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretPrefixIsReserved: only {{ secret.NAME }} makes a secret; a
+// variable, feeder field or extract named secret.… is refused rather than
+// standing in for it.
+func TestSecretPrefixIsReserved(t *testing.T) {
+	for _, doc := range []string{
+		"variables: {secret.X: v}\nsteps: [{url_template: '/{{ secret.X }}'}]",
+		"feeders: [{name: f, data: [{secret.X: v}]}]\nsteps: [{url_template: '/{{ secret.X }}'}]",
+		"steps: [{name: a, url_template: /, extract: [{var: secret.X, json: $.x}]}, {name: b, url_template: '/{{ secret.X }}'}]",
+	} {
+		s, err := ParseYAML([]byte("name: r\nvirtual_users: 1\nduration_seconds: 1\n" + doc))
+		if err == nil {
+			_, err = Compile(s)
+		}
+		if err == nil || !strings.Contains(err.Error(), "secret.") {
+			t.Errorf("%s\n: err = %v, want the secret. prefix refused", doc, err)
+		}
+	}
+	s, err := ParseYAML([]byte("name: r\nvirtual_users: 1\nduration_seconds: 1\nsteps: [{url_template: '/{{ secret.X }}?b={{ secret.Y | urlencode }}&c={{ secret.X }}'}]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compile(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Secrets) != 2 || p.Secrets[0].Name != "X" || p.Secrets[1].Name != "Y" || p.Slots[p.Secrets[0].Slot] != "secret.X" {
+		t.Fatalf("plan secrets %+v", p.Secrets)
+	}
+}

@@ -128,6 +128,10 @@ func (v *validator) compileFeeders(s *Scenario, p *Plan, sy *symbols) {
 				v.add(path+".data", "field %q is also defined in variables", field)
 				continue
 			}
+			if strings.HasPrefix(field, SecretPrefix) {
+				v.add(path+".data", "field %q: the %s prefix is for {{ secret.NAME }}, set with barrage secrets set", field, SecretPrefix)
+				continue
+			}
 			owner[field] = "feeder " + f.Name
 			pf.Slots = append(pf.Slots, sy.define(p, field, -1))
 		}
