@@ -291,17 +291,7 @@ type answer struct {
 
 func do(t *testing.T, method, url, body string) answer {
 	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := checkedHTTP.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return answer{resp.StatusCode, string(b)}
+	return authed(t, method, url, "", body)
 }
 
 // TestAPIBadInput: every kind of bad input gets a clear JSON error with the

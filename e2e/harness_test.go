@@ -189,6 +189,7 @@ type cluster struct {
 	server   *proc
 	workers  map[string]*proc
 	api      *client.Client
+	token    string // an API token, for a server that needs one
 }
 
 func startCluster(t *testing.T, workers int, serverArgs ...string) *cluster {
@@ -276,7 +277,11 @@ func (c *cluster) addWorker(t *testing.T, id string, extra ...string) *proc {
 }
 
 func (c *cluster) registered(t *testing.T) int {
-	resp, err := http.Get(c.url + "/workers")
+	req, _ := http.NewRequest(http.MethodGet, c.url+"/workers", nil)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0
 	}

@@ -168,11 +168,9 @@ func TestSafeServer(t *testing.T) {
 		return tok.Token
 	}
 	viewer, runner := newToken("viv", "viewer"), newToken("ci", "runner")
+	c.token = viewer
 	c.addWorker(t, "w1", "--fleet-token", fleet)
-	waitFor(t, 30*time.Second, "the worker registered", func() bool {
-		a := authed(t, "GET", c.url+"/workers", viewer, "")
-		return a.status == 200 && strings.Contains(a.body, `"w1"`)
-	})
+	waitFor(t, 30*time.Second, "the worker registered", func() bool { return c.registered(t) == 1 })
 
 	// Who may call.
 	a := authed(t, "GET", c.url+"/runs", "", "")

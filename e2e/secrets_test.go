@@ -60,11 +60,9 @@ func TestSecretNeverLeaks(t *testing.T) {
 		"--fleet-token", fleet, "-v")
 	admin := createToken(t, dsn, "ops", "admin")
 	api := c.api.WithToken(admin)
+	c.token = admin
 	c.addWorker(t, "w1", "--fleet-token", fleet, "-v")
-	waitFor(t, 30*time.Second, "the worker registered", func() bool {
-		a := authed(t, "GET", c.url+"/workers", admin, "")
-		return a.status == 200 && strings.Contains(a.body, `"w1"`)
-	})
+	waitFor(t, 30*time.Second, "the worker registered", func() bool { return c.registered(t) == 1 })
 
 	// The secret goes in on standard input, never in an argument.
 	set := exec.Command(binary, "secrets", "set", "SENTINEL", "--server", c.url)

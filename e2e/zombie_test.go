@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -77,11 +76,11 @@ type zombieCase struct {
 func zombieRun(t *testing.T, tc zombieCase) {
 	tg := newArrivals(t)
 	c := startCluster(t, 0)
-	api, hc := c.api, &http.Client{Transport: checked{next: &http.Transport{Proxy: nil}}, Timeout: 5 * time.Second}
+	api := c.api
 	toAPI := newCutProxy(t, strings.TrimPrefix(c.url, "http://"))
 	toTemporal := newCutProxy(t, c.temporal)
 	w := start(t, "worker z1 (behind the proxies)", "worker", "--server", "http://"+toAPI.addr, "--temporal", toTemporal.addr, "--id", "z1")
-	waitFor(t, 30*time.Second, "z1 registered", func() bool { return listedWorkers(hc, c.url) >= 1 })
+	waitFor(t, 30*time.Second, "z1 registered", func() bool { return c.registered(t) >= 1 })
 	epoch := startZombieRun(t, api, tg.url(), tc.duration)
 
 	sleepUntil(epoch.Add(tc.cutAt))
@@ -165,20 +164,6 @@ func startZombieRun(t *testing.T, api *client.Client, target string, duration ti
 		return !epoch.IsZero()
 	})
 	return epoch
-}
-
-// listedWorkers is how many workers the server lists (0 on any error).
-func listedWorkers(hc *http.Client, base string) int {
-	resp, err := hc.Get(base + "/workers")
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Workers []json.RawMessage `json:"workers"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return len(out.Workers)
 }
 
 // heartbeatFailed returns when the worker's log first shows the Temporal

@@ -133,6 +133,7 @@ func (a *Access) Audit(ctx context.Context, actor, action, subject, detail strin
 
 // RoleAllows reports whether role may do what needs at least need.
 func RoleAllows(role, need string) bool {
-	rank := map[string]int{store.RoleViewer: 1, store.RoleRunner: 2, store.RoleAdmin: 3}
-	return rank[role] > 0 && rank[role] >= rank[need]
+	return roleRank[role] > 0 && roleRank[role] >= roleRank[need]
 }
+
+var roleRank = map[string]int{store.RoleViewer: 1, store.RoleRunner: 2, store.RoleAdmin: 3}

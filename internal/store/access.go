@@ -89,19 +89,8 @@ func (s *sqlStore) TouchToken(ctx context.Context, name string, at time.Time) er
 
 func (s *sqlStore) ListTokens(ctx context.Context) ([]Token, error) {
 	rows, err := s.r.QueryContext(ctx, "SELECT "+tokenCols+" FROM api_tokens ORDER BY name")
+	out, err := collect(rows, err, scanToken)
 	if err != nil {
-		return nil, fmt.Errorf("list tokens: %w", err)
-	}
-	defer rows.Close()
-	out := []Token{}
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list tokens: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
 	return out, nil
@@ -125,19 +114,12 @@ func (s *sqlStore) AppendAudit(ctx context.Context, e *AuditEntry) error {
 func (s *sqlStore) ListAudit(ctx context.Context, after int64, limit int) ([]AuditEntry, error) {
 	rows, err := s.r.QueryContext(ctx, "SELECT id, at, actor, action, subject, detail FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2",
 		after, clampLimit(limit))
-	if err != nil {
-		return nil, fmt.Errorf("list audit: %w", err)
-	}
-	defer rows.Close()
-	out := []AuditEntry{}
-	for rows.Next() {
+	out, err := collect(rows, err, func(row scanner) (AuditEntry, error) {
 		var e AuditEntry
-		if err := rows.Scan(&e.ID, timeCol{&e.At}, &e.Actor, &e.Action, &e.Subject, &e.Detail); err != nil {
-			return nil, fmt.Errorf("list audit: %w", err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+		err := row.Scan(&e.ID, timeCol{&e.At}, &e.Actor, &e.Action, &e.Subject, &e.Detail)
+		return e, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("list audit: %w", err)
 	}
 	return out, nil
@@ -167,19 +149,12 @@ func (s *sqlStore) GetSecret(ctx context.Context, name string) ([]byte, error) {
 
 func (s *sqlStore) ListSecrets(ctx context.Context) ([]Secret, error) {
 	rows, err := s.r.QueryContext(ctx, "SELECT name, updated_at, updated_by FROM secrets ORDER BY name")
-	if err != nil {
-		return nil, fmt.Errorf("list secrets: %w", err)
-	}
-	defer rows.Close()
-	out := []Secret{}
-	for rows.Next() {
+	out, err := collect(rows, err, func(row scanner) (Secret, error) {
 		var sc Secret
-		if err := rows.Scan(&sc.Name, timeCol{&sc.UpdatedAt}, &sc.UpdatedBy); err != nil {
-			return nil, fmt.Errorf("list secrets: %w", err)
-		}
-		out = append(out, sc)
-	}
-	if err := rows.Err(); err != nil {
+		err := row.Scan(&sc.Name, timeCol{&sc.UpdatedAt}, &sc.UpdatedBy)
+		return sc, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("list secrets: %w", err)
 	}
 	return out, nil
