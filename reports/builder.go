@@ -163,7 +163,7 @@ func (b *Builder) Report() *Report {
 	}
 	steps, total := b.steps()
 	if in.Plan != nil {
-		r.Scenario = in.Plan.Name
+		r.Scenario, r.Env = in.Plan.Name, in.Plan.Env
 	}
 	secs := in.EndedAt.Sub(in.StartedAt).Seconds()
 	r.Totals = totals(&total, b.acc.Header().Dropped, secs)

@@ -40,6 +40,9 @@ type Report struct {
 	Percentiles []Percentile `json:"percentiles"`
 	// ScenarioYAML is the scenario as run, secrets redacted.
 	ScenarioYAML string `json:"scenario_yaml,omitempty"`
+	// Env is the run's {{ env.KEY }} values (barrage run -e, "env" on
+	// POST /runs, over the scenario's defaults).
+	Env map[string]string `json:"env,omitempty"`
 	// TemporalUIURL links to the run's workflow in Temporal's UI, when the
 	// server that serves the report knows where that is.
 	TemporalUIURL string `json:"temporal_ui_url,omitempty"`

@@ -26,6 +26,11 @@ type Scenario struct {
 	Load            *Load `yaml:"load,omitempty" json:"load,omitempty"`
 
 	Variables map[string]string `yaml:"variables,omitempty" json:"variables,omitempty"`
+	// Env holds the values templates read as {{ env.KEY }}: defaults in the
+	// scenario, overridden per run (barrage run -e KEY=VALUE, "env" on
+	// POST /runs). They are stored with the run and shown in its report:
+	// a value to keep out of both is a secret ({{ secret.NAME }}).
+	Env map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
 	Feeders   []Feeder          `yaml:"feeders,omitempty" json:"feeders,omitempty"`
 	Steps     []Step            `yaml:"steps" json:"steps"`
 

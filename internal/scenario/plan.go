@@ -35,7 +35,11 @@ type Plan struct {
 	InitialVars     []string // by slot: the value from variables, else ""
 	// Secrets are the {{ secret.NAME }} the templates read, in order of
 	// first use; their values are not in the scenario.
-	Secrets      []PlanSecret
+	Secrets []PlanSecret
+	// Env is the scenario's env as compiled (the run's values over the
+	// scenario's defaults); MissingEnv the {{ env.KEY }} read and not set.
+	Env          map[string]string
+	MissingEnv   []string
 	Feeders      []*PlanFeeder
 	Thresholds   []Threshold
 	AbortOn      *AbortOn
@@ -116,7 +120,7 @@ func (s *Scenario) Validate() error {
 
 func compile(s *Scenario, lines map[string]int) (*Plan, error) {
 	v := &validator{lines: lines}
-	p := &Plan{Name: s.Name}
+	p := &Plan{Name: s.Name, Env: s.Env}
 	if strings.TrimSpace(s.Name) == "" {
 		v.add("name", "is required")
 	} else if len(s.Name) > 200 {

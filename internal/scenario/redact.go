@@ -177,7 +177,7 @@ func secretValue(parent, key string, refs map[string]bool) bool {
 	switch parent {
 	case "headers":
 		return secretName(key)
-	case "variables", "data":
+	case "variables", "data", "env":
 		return secretName(key) || refs[key]
 	}
 	return false

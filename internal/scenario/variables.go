@@ -10,6 +10,9 @@ import (
 // symbols assigns variable slots and knows which names a step may read.
 type symbols struct {
 	plan *Plan
+	// envs are the run's values of {{ env.KEY }}: the scenario's env with
+	// the run's (barrage run -e, POST /runs "env") over it.
+	envs map[string]string
 	slot map[string]int
 	// firstStep is the step whose extraction first defines a name; -1 for
 	// variables and feeder fields, which exist from the start.
@@ -37,6 +40,9 @@ func (sy *symbols) resolverFor(i int) resolver {
 		if secret, ok := strings.CutPrefix(name, SecretPrefix); ok {
 			return sy.secret(secret)
 		}
+		if key, ok := strings.CutPrefix(name, EnvPrefix); ok {
+			return sy.env(key)
+		}
 		slot, ok := sy.slot[name]
 		if !ok {
 			return 0, fmt.Errorf("unknown variable %q (not in variables, a feeder's fields or an earlier step's extract)", name)
@@ -49,7 +55,8 @@ func (sy *symbols) resolverFor(i int) resolver {
 }
 
 func (v *validator) compileSymbols(s *Scenario, p *Plan) *symbols {
-	sy := &symbols{plan: p, slot: map[string]int{}, firstStep: map[string]int{}}
+	sy := &symbols{plan: p, slot: map[string]int{}, firstStep: map[string]int{}, envs: s.Env}
+	v.checkEnv(s)
 	names := make([]string, 0, len(s.Variables))
 	for k := range s.Variables {
 		names = append(names, k)
@@ -60,8 +67,8 @@ func (v *validator) compileSymbols(s *Scenario, p *Plan) *symbols {
 			v.add("variables."+k, "is not a valid variable name (letters, digits, _, - and ., starting with a letter or _)")
 			continue
 		}
-		if strings.HasPrefix(k, SecretPrefix) {
-			v.add("variables."+k, "the %s prefix is for {{ secret.NAME }}: a secret's value is set with barrage secrets set, never in the scenario", SecretPrefix)
+		if msg := reservedName(k); msg != "" {
+			v.add("variables."+k, "%s", msg)
 			continue
 		}
 		p.InitialVars[sy.define(p, k, -1)] = s.Variables[k]
@@ -70,8 +77,12 @@ func (v *validator) compileSymbols(s *Scenario, p *Plan) *symbols {
 	for i, st := range s.Steps {
 		for j, e := range st.Extract {
 			path := fmt.Sprintf("steps[%d].extract[%d].var", i, j)
-			if !isName(e.Var) || strings.HasPrefix(e.Var, SecretPrefix) {
-				v.add(path, "%q is not a valid variable name (and %s is for secrets)", e.Var, SecretPrefix)
+			if !isName(e.Var) {
+				v.add(path, "%q is not a valid variable name", e.Var)
+				continue
+			}
+			if msg := reservedName(e.Var); msg != "" {
+				v.add(path, "%s", msg)
 				continue
 			}
 			sy.define(p, e.Var, i)
@@ -128,8 +139,8 @@ func (v *validator) compileFeeders(s *Scenario, p *Plan, sy *symbols) {
 				v.add(path+".data", "field %q is also defined in variables", field)
 				continue
 			}
-			if strings.HasPrefix(field, SecretPrefix) {
-				v.add(path+".data", "field %q: the %s prefix is for {{ secret.NAME }}, set with barrage secrets set", field, SecretPrefix)
+			if msg := reservedName(field); msg != "" {
+				v.add(path+".data", "field %q: %s", field, msg)
 				continue
 			}
 			owner[field] = "feeder " + f.Name
@@ -176,4 +187,83 @@ func (sy *symbols) secret(name string) (int, error) {
 	slot := sy.define(sy.plan, full, -1)
 	sy.plan.Secrets = append(sy.plan.Secrets, PlanSecret{Name: name, Slot: slot})
 	return slot, nil
+}
+
+// EnvPrefix starts a template's reference to a variable given from outside
+// the scenario: {{ env.KEY }}.
+const EnvPrefix = "env."
+
+var envKeyPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+
+// ValidEnvKey reports whether key can name an env variable.
+func ValidEnvKey(key string) bool { return envKeyPattern.MatchString(key) }
+
+// Limits of a scenario's env.
+const (
+	MaxEnv         = 256
+	MaxEnvValueLen = 64 << 10
+)
+
+func (v *validator) checkEnv(s *Scenario) {
+	if len(s.Env) > MaxEnv {
+		v.add("env", "%d variables, more than the limit of %d", len(s.Env), MaxEnv)
+	}
+	for k, val := range s.Env {
+		switch {
+		case !ValidEnvKey(k):
+			v.add("env."+k, "is not a valid env name (letters, digits and _, at most 128, not starting with a digit)")
+		case len(val) > MaxEnvValueLen:
+			v.add("env."+k, "value of %d bytes, more than the limit of %d", len(val), MaxEnvValueLen)
+		case secretName(k):
+			// Env values are stored with the run and shown in its report.
+			v.add("env."+k, "names a secret: env values are stored with the run and shown in its report; keep it with barrage secrets set %s and read it as {{ secret.%s }}", k, k)
+		}
+	}
+}
+
+// env gives {{ env.KEY }} its slot, which starts with the run's value and
+// which no step writes.
+func (sy *symbols) env(key string) (int, error) {
+	if !ValidEnvKey(key) {
+		return 0, fmt.Errorf("env name %q: want letters, digits and _ (at most 128, not starting with a digit)", key)
+	}
+	full := EnvPrefix + key
+	if slot, ok := sy.slot[full]; ok {
+		return slot, nil
+	}
+	slot := sy.define(sy.plan, full, -1)
+	val, ok := sy.envs[key]
+	if !ok {
+		// A scenario may be stored before its run gives the value; a run
+		// may not start without it (Plan.CheckEnv).
+		sy.plan.MissingEnv = append(sy.plan.MissingEnv, key)
+	}
+	sy.plan.InitialVars[slot] = val
+	return slot, nil
+}
+
+// CheckEnv refuses a plan that reads an {{ env.KEY }} nobody set: a run
+// must not start with it.
+func (p *Plan) CheckEnv() error {
+	if len(p.MissingEnv) == 0 {
+		return nil
+	}
+	var errs Errors
+	for _, k := range p.MissingEnv {
+		errs = append(errs, &FieldError{Path: "env." + k, Msg: fmt.Sprintf(
+			"is not set: give it with barrage run -e %s=VALUE, \"env\" on POST /runs, or a default under env: in the scenario", k)})
+	}
+	return errs
+}
+
+// reservedName says why a variable may not be named name ("" if it may):
+// secret. and env. start references to values given outside the scenario.
+func reservedName(name string) string {
+	switch {
+	case strings.HasPrefix(name, SecretPrefix):
+		return "the " + SecretPrefix + " prefix is for {{ secret.NAME }}: a secret's value is set with barrage secrets set, never in the scenario"
+	case strings.HasPrefix(name, EnvPrefix):
+		return "the " + EnvPrefix + " prefix is for {{ env.KEY }}: give the value under env: or with barrage run -e KEY=VALUE"
+	}
+	return ""
 }

@@ -100,9 +100,13 @@ func (s *Runs) newRun(ctx context.Context, req wire.RunRequest) (*store.Run, err
 	if err != nil {
 		return nil, fmt.Errorf("scenario: %w", err)
 	}
-	doc, plan, err := applyOverrides(sc.Document, req.Overrides)
+	doc, plan, err := applyOverrides(sc.Document, req.Overrides, req.Env)
 	if err != nil {
 		return nil, err
+	}
+	if len(plan.MissingEnv) > 0 {
+		k := plan.MissingEnv[0]
+		return nil, refuse(Invalid, "env_not_set", "env."+k, "the scenario reads {{ env.%s }}, which is not set: give it in \"env\" (barrage run -e %s=VALUE) or as a default under env: in the scenario", k, k)
 	}
 	workers := req.WorkerCount
 	if workers == 0 {
@@ -180,12 +184,14 @@ var seedLoad = []string{"virtual_users", "rate_per_second", "duration_seconds", 
 
 // applyOverrides merges a JSON object of top-level fields into the scenario
 // document. Giving virtual_users drops rate_per_second and the load block
-// (and the other way round), so that an override can switch models.
-func applyOverrides(doc, overrides json.RawMessage) ([]byte, *scenario.Plan, error) {
+// (and the other way round), so that an override can switch models. The
+// run's env is merged key by key over the scenario's (and the overrides').
+func applyOverrides(doc, overrides json.RawMessage, env map[string]string) ([]byte, *scenario.Plan, error) {
 	var base map[string]json.RawMessage
 	if err := json.Unmarshal(doc, &base); err != nil {
 		return nil, nil, fmt.Errorf("stored scenario: %w", err)
 	}
+
 	if len(overrides) > 0 && string(overrides) != "null" {
 		var over map[string]json.RawMessage
 		if err := json.Unmarshal(overrides, &over); err != nil {
@@ -208,6 +214,9 @@ func applyOverrides(doc, overrides json.RawMessage) ([]byte, *scenario.Plan, err
 			base[k] = v
 		}
 	}
+	if err := mergeEnv(base, env); err != nil {
+		return nil, nil, err
+	}
 	merged, _ := json.Marshal(base)
 	sc, err := scenario.ParseJSON(merged)
 	if err != nil {
@@ -219,6 +228,27 @@ func applyOverrides(doc, overrides json.RawMessage) ([]byte, *scenario.Plan, err
 	plan, _ := scenario.Compile(sc)
 	canonical, _ := sc.JSON()
 	return canonical, plan, nil
+}
+
+// mergeEnv sets the run's env values over the document's env.
+func mergeEnv(base map[string]json.RawMessage, env map[string]string) error {
+	if len(env) == 0 {
+		return nil
+	}
+	all := map[string]string{}
+	if raw, ok := base["env"]; ok {
+		if err := json.Unmarshal(raw, &all); err != nil {
+			return refuse(Invalid, "invalid_field", "env", "the scenario's env must map names to strings: %v", err)
+		}
+	}
+	for k, v := range env {
+		if !scenario.ValidEnvKey(k) {
+			return refuse(Invalid, "invalid_field", "env."+k, "%q is not a valid env name (letters, digits and _, at most 128, not starting with a digit)", k)
+		}
+		all[k] = v
+	}
+	base["env"], _ = json.Marshal(all)
+	return nil
 }
 
 // checkTarget requires a base URL when a step's URL is a path, and checks it.
