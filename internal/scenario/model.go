@@ -30,9 +30,9 @@ type Scenario struct {
 	// scenario, overridden per run (barrage run -e KEY=VALUE, "env" on
 	// POST /runs). They are stored with the run and shown in its report:
 	// a value to keep out of both is a secret ({{ secret.NAME }}).
-	Env map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
-	Feeders   []Feeder          `yaml:"feeders,omitempty" json:"feeders,omitempty"`
-	Steps     []Step            `yaml:"steps" json:"steps"`
+	Env     map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
+	Feeders []Feeder          `yaml:"feeders,omitempty" json:"feeders,omitempty"`
+	Steps   []Step            `yaml:"steps" json:"steps"`
 
 	Thresholds []Threshold `yaml:"thresholds,omitempty" json:"thresholds,omitempty"`
 	AbortOn    *AbortOn    `yaml:"abort_on,omitempty" json:"abort_on,omitempty"`

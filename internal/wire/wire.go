@@ -39,12 +39,12 @@ type ScenarioInfo struct {
 
 // RunRequest starts a run.
 type RunRequest struct {
-	ScenarioID    string            `json:"scenario_id"`
-	TargetBaseURL string            `json:"target_base_url,omitempty"`
-	WorkerCount   int               `json:"worker_count,omitempty"`
-	Overrides     json.RawMessage   `json:"overrides,omitempty"`
+	ScenarioID    string          `json:"scenario_id"`
+	TargetBaseURL string          `json:"target_base_url,omitempty"`
+	WorkerCount   int             `json:"worker_count,omitempty"`
+	Overrides     json.RawMessage `json:"overrides,omitempty"`
 	// Env sets the run's {{ env.KEY }} values, over the scenario's env.
-	Env map[string]string `json:"env,omitempty"`
+	Env           map[string]string `json:"env,omitempty"`
 	Tags          map[string]string `json:"tags,omitempty"`
 	Baseline      string            `json:"baseline,omitempty"` // tag key=value of the run to compare with
 	BaselineRunID string            `json:"baseline_run_id,omitempty"`
