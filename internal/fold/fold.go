@@ -22,6 +22,8 @@
 //  5. BuildReport makes a run's report from its stored rows, re-folding any
 //     row whose snapshot count no longer matches the store; Compact drops
 //     the raw snapshots of runs long over.
+//  6. WriteHlog writes a run's folded intervals as HdrHistogram's interval
+//     log (latency.hlog).
 package fold
 
 import (
