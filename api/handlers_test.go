@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/barrage/barrage/internal/fold"
 	"github.com/barrage/barrage/internal/hist"
 	"github.com/barrage/barrage/internal/service"
 	"github.com/barrage/barrage/internal/store"
@@ -328,6 +329,11 @@ func runCases(f *handlerFixture) []handlerCase {
 		{route: "GET /runs/:id/report", method: "GET", path: "/runs/" + done + "/report", status: 200, check: bodyHas(`"run_id"`)},
 		{route: "GET /runs/:id/report", name: "junit", method: "GET", path: "/runs/" + done + "/report?format=junit", status: 200, check: bodyHas("<testsuite")},
 		{route: "GET /runs/:id/report", name: "bad format", method: "GET", path: "/runs/" + done + "/report?format=csv", status: 400, code: "bad_query", field: "format"},
+		{route: "GET /runs/:id/hlog", method: "GET", path: "/runs/" + f.running.ID + "/hlog", status: 200, before: foldInterval(5),
+			check: bodyHas("#[BaseTime: ")},
+		{route: "GET /runs/:id/hlog", name: "a step's line", method: "GET", path: "/runs/" + f.running.ID + "/hlog", status: 200, check: bodyHas("\nTag=home,5.000,1.000,3.")},
+		{route: "GET /runs/:id/hlog", name: "no data yet", method: "GET", path: "/runs/" + q + "/hlog", status: 409, code: "no_data"},
+		{route: "GET /runs/:id/hlog", name: "unknown", method: "GET", path: "/runs/run_nope/hlog", status: 404, code: "not_found"},
 		{route: "GET /runs/:id/events", method: "GET", path: "/runs/" + f.running.ID + "/events", status: 200, check: bodyHas(`"events"`)},
 		{route: "GET /runs/:id/metrics", name: "a finished run's", method: "GET", path: "/runs/" + done + "/metrics", status: 200,
 			check: bodyHas("event: status\ndata: {\"reason\":\"test\",\"status\":\"aborted\"}\n\nid: 0-end\nevent: end")},
@@ -405,6 +411,33 @@ func snapshotBody(f *handlerFixture, k int64) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// foldInterval stores a folded interval k of the running run, as the
+// server's fold would.
+func foldInterval(k int64) func(*testing.T, *handlerFixture) {
+	return func(t *testing.T, f *handlerFixture) {
+		b := snapshotBody(f, k)
+		if _, err := f.st.PutSnapshot(t.Context(), &store.Snapshot{RunID: f.running.ID, Shard: 0, Attempt: 1, Seq: k + 1, Interval: k, Worker: "w-1", Data: []byte(b)}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := f.st.GetRun(t.Context(), f.running.ID) // started: with its epoch
+		if err != nil {
+			t.Fatal(err)
+		}
+		snaps, err := f.st.ListSnapshots(t.Context(), r.ID, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fo fold.Folder
+		row, _, err := fo.Interval(r, k, snaps)
+		if err == nil {
+			err = f.st.PutInterval(t.Context(), row)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func bodyHas(s string) func(*testing.T, *handlerFixture, *httptest.ResponseRecorder) {

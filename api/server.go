@@ -234,6 +234,7 @@ func (s *Server) routes(r *gin.Engine) {
 	r.GET("/runs/compare", viewer, s.compareRuns)
 	r.GET("/runs/:id", viewer, s.getRun)
 	r.GET("/runs/:id/report", viewer, s.getReport)
+	r.GET("/runs/:id/hlog", viewer, s.getHlog)
 	r.GET("/runs/:id/metrics", viewer, s.liveMetrics)
 	r.GET("/runs/:id/events", viewer, s.runEvents)
 	r.POST("/runs/:id/abort", runner, s.abortRun)

@@ -112,13 +112,13 @@ func (b *Builder) Add(iv Interval) error {
 		BytesSent: t.BytesSent, BytesReceived: t.BytesReceived, StatusCodes: StatusCodes(t.Status), ErrorsByClass: ErrorClasses(t.Classes)}
 	if t.Latency.TotalCount() > 0 {
 		l := t.Latency
-		f.P50, f.P90, f.P95, f.P99, f.Max = l.ValueAtQuantile(50), l.ValueAtQuantile(90), l.ValueAtQuantile(95), l.ValueAtQuantile(99), l.Max()
+		f.P50, f.P90, f.P95, f.P99, f.Max = hist.Percentile(l, 50), hist.Percentile(l, 90), hist.Percentile(l, 95), hist.Percentile(l, 99), l.Max()
 	}
 	for i := range iv.Data.Steps {
 		st := &iv.Data.Steps[i]
 		sf := StepFolded{Requests: st.Requests, Errors: st.Errors}
 		if st.Latency != nil && st.Latency.TotalCount() > 0 {
-			sf.P50, sf.P95, sf.P99 = st.Latency.ValueAtQuantile(50), st.Latency.ValueAtQuantile(95), st.Latency.ValueAtQuantile(99)
+			sf.P50, sf.P95, sf.P99 = hist.Percentile(st.Latency, 50), hist.Percentile(st.Latency, 95), hist.Percentile(st.Latency, 99)
 		}
 		f.Steps = append(f.Steps, sf)
 	}

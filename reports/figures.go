@@ -28,8 +28,8 @@ func summarize(s *hist.StepStats) Latency {
 	}
 	return Latency{
 		Min: ms(h.Min()), Mean: round(h.Mean()/1000, 3), Max: ms(h.Max()),
-		P50: ms(h.ValueAtQuantile(50)), P90: ms(h.ValueAtQuantile(90)), P95: ms(h.ValueAtQuantile(95)),
-		P99: ms(h.ValueAtQuantile(99)), P999: ms(h.ValueAtQuantile(99.9)),
+		P50: ms(hist.Percentile(h, 50)), P90: ms(hist.Percentile(h, 90)), P95: ms(hist.Percentile(h, 95)),
+		P99: ms(hist.Percentile(h, 99)), P999: ms(hist.Percentile(h, 99.9)),
 	}
 }
 
@@ -135,7 +135,7 @@ func percentiles(s *hist.StepStats) []Percentile {
 		step := 100 * math.Pow(2, -float64(level+1)) / ticksPerHalf
 		for i := 0; i < ticksPerHalf; i++ {
 			p := from + float64(i)*step
-			out = append(out, Percentile{Percentile: round(p, 9), MS: ms(h.ValueAtQuantile(p))})
+			out = append(out, Percentile{Percentile: round(p, 9), MS: ms(hist.Percentile(h, p))})
 		}
 	}
 	return append(out, Percentile{Percentile: 100, MS: ms(h.Max())})

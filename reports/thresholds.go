@@ -133,7 +133,7 @@ func percentile(q float64, lat Latency, stats *hist.StepStats) (float64, error) 
 		if stats.Latency.TotalCount() == 0 {
 			return 0, nil
 		}
-		return ms(stats.Latency.ValueAtQuantile(q)), nil
+		return ms(hist.Percentile(stats.Latency, q)), nil
 	}
 	switch q {
 	case 50:

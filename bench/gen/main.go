@@ -109,8 +109,8 @@ func run(target string, conns int, rate float64, maxVUs, pre int, dur time.Durat
 	res := result{
 		Model: "closed", Requests: total.Requests, Errors: total.Errors, Dropped: dropped, Seconds: secs,
 		RPS: float64(total.Requests) / dur.Seconds(), AskedRate: rate,
-		P50ms: msOf(h.ValueAtQuantile(50)), P95ms: msOf(h.ValueAtQuantile(95)), P99ms: msOf(h.ValueAtQuantile(99)),
-		P999ms: msOf(h.ValueAtQuantile(99.9)), MaxMs: msOf(h.Max()), Dials: sum.Dials, VUs: peakVUs,
+		P50ms: msOf(hist.Percentile(h, 50)), P95ms: msOf(hist.Percentile(h, 95)), P99ms: msOf(hist.Percentile(h, 99)),
+		P999ms: msOf(hist.Percentile(h, 99.9)), MaxMs: msOf(h.Max()), Dials: sum.Dials, VUs: peakVUs,
 	}
 	if rate > 0 {
 		res.Model = "open"

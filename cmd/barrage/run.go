@@ -69,7 +69,8 @@ func newRunCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "run FILE",
 		Short: "run a scenario file and write its report",
-		Long: `Runs a scenario, shows live progress every second, prints a summary and writes report.json and report.html.
+		Long: `Runs a scenario, shows live progress every second, prints a summary and writes report.json, report.html
+and latency.hlog (its latency as an HdrHistogram interval log, in microseconds).
 Without --server it starts the embedded default in this process: a Temporal dev server, SQLite in a
 temporary folder, the API and --workers load workers.
 Exit codes: 0 every threshold passed, 99 a threshold failed, 98 the run failed or was aborted, 2 bad input.`,
@@ -299,6 +300,7 @@ func finishRun(ctx context.Context, c *client.Client, runID string, cfg runConfi
 		}
 	}
 	fmt.Printf("\nreport.json: %s\nreport: %s\n", filepath.Join(filepath.Dir(path), "report.json"), path)
+	saveHlog(ctx, c, runID, filepath.Dir(path))
 	switch {
 	case rep.Status != "completed":
 		return &exitError{code: exitRunFailed, err: fmt.Errorf("run %s %s", runID, rep.Status)}

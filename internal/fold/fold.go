@@ -22,6 +22,8 @@
 //  5. BuildReport makes a run's report from its stored rows, re-folding any
 //     row whose snapshot count no longer matches the store; Compact drops
 //     the raw snapshots of runs long over.
+//  6. WriteHlog writes a run's folded intervals as HdrHistogram's interval
+//     log (latency.hlog).
 package fold
 
 import (
@@ -158,7 +160,7 @@ func (f *Folder) figures(sum *Summary, head *hist.Snapshot) {
 	sum.StatusCodes, sum.ErrorsByClass = reports.StatusCodes(total.Status), reports.ErrorClasses(total.Classes)
 	if total.Requests > 0 {
 		l := total.Latency
-		sum.P50, sum.P90, sum.P95, sum.P99, sum.Max = l.ValueAtQuantile(50), l.ValueAtQuantile(90), l.ValueAtQuantile(95), l.ValueAtQuantile(99), l.Max()
+		sum.P50, sum.P90, sum.P95, sum.P99, sum.Max = hist.Percentile(l, 50), hist.Percentile(l, 90), hist.Percentile(l, 95), hist.Percentile(l, 99), l.Max()
 	}
 	snap := f.acc.Snapshot()
 	sum.Steps = make([]StepFigures, len(snap.Steps))
@@ -166,7 +168,7 @@ func (f *Folder) figures(sum *Summary, head *hist.Snapshot) {
 		st := &snap.Steps[i]
 		sf := StepFigures{Requests: st.Requests, Errors: st.Errors}
 		if st.Requests > 0 {
-			sf.P50, sf.P95, sf.P99 = st.Latency.ValueAtQuantile(50), st.Latency.ValueAtQuantile(95), st.Latency.ValueAtQuantile(99)
+			sf.P50, sf.P95, sf.P99 = hist.Percentile(st.Latency, 50), hist.Percentile(st.Latency, 95), hist.Percentile(st.Latency, 99)
 		}
 		sum.Steps[i] = sf
 	}

@@ -148,7 +148,7 @@ func TestIntervalFoldsOnceExactly(t *testing.T) {
 	l := total.Latency
 	wantSum := Summary{
 		Requests: total.Requests, Errors: total.Errors, VUs: 6, TargetVUs: 6,
-		P50: l.ValueAtQuantile(50), P90: l.ValueAtQuantile(90), P95: l.ValueAtQuantile(95), P99: l.ValueAtQuantile(99), Max: l.Max(),
+		P50: hist.Percentile(l, 50), P90: hist.Percentile(l, 90), P95: hist.Percentile(l, 95), P99: hist.Percentile(l, 99), Max: l.Max(),
 		DataEnd:     want.End,
 		StatusCodes: reports.StatusCodes(total.Status), ErrorsByClass: reports.ErrorClasses(total.Classes),
 		BytesSent: total.BytesSent, BytesReceived: total.BytesReceived,
@@ -160,7 +160,7 @@ func TestIntervalFoldsOnceExactly(t *testing.T) {
 	for i := range want.Steps {
 		st := &want.Steps[i]
 		wantSum.Steps = append(wantSum.Steps, StepFigures{Requests: st.Requests, Errors: st.Errors,
-			P50: st.Latency.ValueAtQuantile(50), P95: st.Latency.ValueAtQuantile(95), P99: st.Latency.ValueAtQuantile(99)})
+			P50: hist.Percentile(st.Latency, 50), P95: hist.Percentile(st.Latency, 95), P99: hist.Percentile(st.Latency, 99)})
 	}
 	if !reflect.DeepEqual(*sum, wantSum) {
 		t.Fatalf("summary\n got %+v\nwant %+v", *sum, wantSum)

@@ -103,7 +103,7 @@ func TestWireBuilderMatchesFormat(t *testing.T) {
 		t.Fatalf("Decode(validWire) = %v", err)
 	}
 	h := s.Steps[0].Latency
-	if h.TotalCount() != 3 || h.Min() != valueAtIndex(5000) || h.ValueAtQuantile(100) != h.Max() {
+	if h.TotalCount() != 3 || h.Min() != valueAtIndex(5000) || Percentile(h, 100) != h.Max() {
 		t.Errorf("histogram min %d, total %d", h.Min(), h.TotalCount())
 	}
 	if s.Shard != 2 || s.Seq != 7 || s.Steps[0].Status[500] != 1 || s.Steps[0].Classes[ClassHTTP5xx] != 1 {

@@ -40,7 +40,7 @@ func ExampleRecorder() {
 	total := folded.Total()
 	fmt.Printf("requests=%d errors=%d classes=%v status=%v\n", total.Requests, total.Errors, total.Classes, total.Status)
 	fmt.Printf("p50=%dµs p99=%dµs max=%dµs\n",
-		total.Latency.ValueAtQuantile(50), total.Latency.ValueAtQuantile(99), total.Latency.Max())
+		hist.Percentile(total.Latency, 50), hist.Percentile(total.Latency, 99), total.Latency.Max())
 	// Output:
 	// requests=101 errors=1 classes=map[timeout:1] status=map[0:1 200:100]
 	// p50=51007µs p99=100031µs max=2000895µs

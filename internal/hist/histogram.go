@@ -73,8 +73,8 @@ func micros(d time.Duration) (us int64, clamped bool) {
 const MaxIndex = maxIndex
 
 // IndexRange returns the latencies, in µs, that the count at index i stands
-// for: low to high, both included. high is what hdrhistogram-go's
-// ValueAtQuantile reports for a sample at i (its highest equivalent value).
+// for: low to high, both included. high is what Percentile reports for a
+// sample at i (its highest equivalent value).
 func IndexRange(i int) (low, high int64) {
 	return valueAtIndex(i), valueAtIndex(i+1) - 1
 }

@@ -63,7 +63,7 @@ func TestMicros(t *testing.T) {
 }
 
 // TestIndexRange: each index's range is what the library takes as one
-// value, and its high end is what ValueAtQuantile reports for a sample there.
+// value, and its high end is what Percentile reports for a sample there.
 func TestIndexRange(t *testing.T) {
 	for _, i := range []int{0, 1, 1023, 1024, 2047, 2048, 2049, 3071, 3072, 9000, MaxIndex} {
 		low, high := IndexRange(i)
@@ -74,8 +74,8 @@ func TestIndexRange(t *testing.T) {
 		if !h.ValuesAreEquivalent(low, high) || h.ValuesAreEquivalent(low, high+1) || (low > 0 && h.ValuesAreEquivalent(low-1, low)) {
 			t.Errorf("index %d: [%d, %d] is not exactly one of the library's values", i, low, high)
 		}
-		if got := h.ValueAtQuantile(50); got != high {
-			t.Errorf("index %d: ValueAtQuantile %d, IndexRange high %d", i, got, high)
+		if got := Percentile(h, 50); got != high {
+			t.Errorf("index %d: Percentile %d, IndexRange high %d", i, got, high)
 		}
 	}
 }

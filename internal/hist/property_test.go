@@ -116,7 +116,7 @@ func TestFoldIsExact(t *testing.T) {
 // diffQuantiles compares what a report reads, not just the counts array.
 func diffQuantiles(a, b *StepStats) string {
 	for _, q := range []float64{0, 50, 90, 95, 99, 99.9, 100} {
-		if x, y := a.Latency.ValueAtQuantile(q), b.Latency.ValueAtQuantile(q); x != y {
+		if x, y := Percentile(a.Latency, q), Percentile(b.Latency, q); x != y {
 			return fmt.Sprintf("p%v: %d vs %d", q, x, y)
 		}
 	}
