@@ -238,6 +238,7 @@ func (s *Server) routes(r *gin.Engine) {
 	r.GET("/runs/:id/events", viewer, s.runEvents)
 	r.POST("/runs/:id/abort", runner, s.abortRun)
 	r.POST("/runs/:id/ramp", runner, s.rampRun)
+	r.DELETE("/runs/:id", admin, s.deleteRun)
 
 	r.POST("/tokens", admin, s.createToken)
 	r.GET("/tokens", admin, s.listTokens)

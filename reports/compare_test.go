@@ -1,7 +1,9 @@
 package reports
 
 import (
+	"bytes"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/barrage/barrage/internal/scenario"
@@ -94,5 +96,47 @@ func TestBaselineThresholdsOfACompare(t *testing.T) {
 				t.Errorf("passed %v for %v", c.Passed, tt.want)
 			}
 		})
+	}
+}
+
+// TestCompareRenderings: the terminal table and the Markdown carry each
+// metric, step and baseline threshold with its verdict, and the headline.
+func TestCompareRenderings(t *testing.T) {
+	base := &Report{RunID: "run_a", Scenario: "shop", Status: "completed", LatencyMS: Latency{P95: 100},
+		Totals: Totals{Requests: 1000, Errors: 10, RPS: 50},
+		Steps:  []Step{{Flow: "checkout", Name: "pay|now", Requests: 500, LatencyMS: Latency{P95: 80}}}}
+	head := &Report{RunID: "run_b", Scenario: "shop", Status: "completed", LatencyMS: Latency{P95: 120},
+		Totals: Totals{Requests: 1000, Errors: 5, RPS: 50},
+		Steps:  []Step{{Flow: "checkout", Name: "pay|now", Requests: 500, LatencyMS: Latency{P95: 60}}}}
+	c := Compare(base, head)
+	c.SetBaselineThresholds(BaselineThresholds(comparePlan(t, "['p95 < baseline * 1.1']"), head, base))
+	if c.Passed {
+		t.Fatalf("p95 120 passed 'p95 < baseline * 1.1' against 100: %+v", c.BaselineThresholds)
+	}
+	var text, md bytes.Buffer
+	if err := c.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"p95", "100.00 ms", "120.00 ms", "+20.00 ms (+20.0%)", "worse", "error_rate", "1.00%", "0.50%", "-0.50 pp (-50.0%)", "better",
+		"checkout/pay|now", "-20.00 ms (-25.0%)", "p95 < baseline * 1.1", "110", "FAILED: 1 of 1 baseline thresholds failed",
+	} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, text.String())
+		}
+	}
+	for _, want := range []string{
+		"❌ **FAILED: 1 of 1 baseline thresholds failed; 1 metric better, 1 worse** — head `run_b` vs base `run_a`",
+		"| Metric | Base | Head | Change | Verdict |\n|---|---:|---:|---:|---|\n",
+		"| p95 | 100.00 ms | 120.00 ms | +20.00 ms (+20.0%) | worse |",
+		"| checkout/pay\\|now | p95 | 80.00 ms | 60.00 ms | -20.00 ms (-25.0%) | better |",
+		"| `p95 < baseline * 1.1` | whole run | 120 | 110 | failed |",
+	} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md.String())
+		}
 	}
 }
