@@ -58,6 +58,9 @@ type Config struct {
 	// then they are compacted into the run's folded intervals (reports and
 	// series stay forever). Zero keeps them forever.
 	RetainSnapshots time.Duration
+	// CompactEvery is how often compaction looks for such runs (0: hourly);
+	// the first look is a minute after start, or CompactEvery if sooner.
+	CompactEvery time.Duration
 	// Exporter, when set, pushes every folded interval to VictoriaMetrics.
 	Exporter *tsdb.Exporter
 	// GrafanaURL is the base URL of the Grafana with the barrage-run
