@@ -1,12 +1,19 @@
 package api
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/barrage/barrage/internal/fold"
 	"github.com/barrage/barrage/internal/store"
@@ -14,10 +21,16 @@ import (
 
 // TestRetentionCompactsOldRuns: a server with --retain-snapshots 1h (and a
 // short compaction period) deletes the raw snapshots of a run that ended
-// 3 hours ago, on a real SQLite store, once its intervals are folded; its
-// report and series stay as they were. A run that just ended keeps them.
+// 3 hours ago, on a real SQLite store and, with BARRAGE_TEST_PG, a real
+// Postgres, once its intervals are folded; its report and series stay as
+// they were. A run that just ended keeps them.
 func TestRetentionCompactsOldRuns(t *testing.T) {
-	st, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "t.db"))
+	t.Run("sqlite", func(t *testing.T) { testRetention(t, "sqlite:"+filepath.Join(t.TempDir(), "t.db")) })
+	t.Run("postgres", func(t *testing.T) { testRetention(t, postgresTestDSN(t)) })
+}
+
+func testRetention(t *testing.T, dsn string) {
+	st, err := store.Open(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +94,40 @@ func TestRetentionCompactsOldRuns(t *testing.T) {
 	if !strings.Contains(rec.Body.String(), "\nbarrage_snapshots_compacted_total 3\n") {
 		t.Errorf("/metrics does not count the 3 compacted snapshots")
 	}
+}
+
+// postgresTestDSN creates a database on the Postgres of BARRAGE_TEST_PG
+// for one test and drops it afterwards; without the variable the test
+// skips.
+func postgresTestDSN(t *testing.T) string {
+	base := os.Getenv("BARRAGE_TEST_PG")
+	if base == "" {
+		t.Skip("BARRAGE_TEST_PG is not set: Postgres skipped")
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("BARRAGE_TEST_PG: %v", err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "barrage_api_" + hex.EncodeToString(b[:])
+	admin := func(sql string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, base)
+		if err != nil {
+			return err
+		}
+		defer c.Close(ctx)
+		_, err = c.Exec(ctx, sql)
+		return err
+	}
+	if err := admin("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() { _ = admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
+	u.Path = "/" + name
+	return u.String()
 }
 
 // endedRun starts a run whose load began at epoch, ingests one snapshot for
