@@ -40,6 +40,7 @@ func TestRoleMatrix(t *testing.T) {
 		{"POST", "/scenarios", handlerScenario, "runner"},
 		{"PUT", "/scenarios/" + sc, handlerScenario, "runner"},
 		{"DELETE", "/scenarios/sc_none", "", "admin"},
+		{"DELETE", "/runs/run_none", "", "admin"},
 		{"GET", "/runs", "", "viewer"},
 		{"GET", "/runs/compare?a=" + run + "&b=" + f.finished.ID, "", "viewer"},
 		{"GET", "/runs/" + run, "", "viewer"},

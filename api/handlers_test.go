@@ -234,7 +234,7 @@ func TestHandlers(t *testing.T) {
 
 func handlerCases(f *handlerFixture) []handlerCase {
 	var cases []handlerCase
-	for _, group := range [][]handlerCase{serviceCases(f), scenarioCases(f), runCases(f), steerCases(f), ingestCases(f), accessCases(f), secretCases(f)} {
+	for _, group := range [][]handlerCase{serviceCases(f), scenarioCases(f), runCases(f), steerCases(f), ingestCases(f), accessCases(f), secretCases(f), deleteRunCases(f)} {
 		cases = append(cases, group...)
 	}
 	return cases
@@ -370,6 +370,35 @@ func steerCases(f *handlerFixture) []handlerCase {
 				}
 			}},
 		{route: "DELETE /scenarios/:id", method: "DELETE", path: "/scenarios/" + f.scenario, status: 409, code: "conflict"},
+	}
+}
+
+// deleteRunCases come last: the finished run they delete is gone after.
+func deleteRunCases(f *handlerFixture) []handlerCase {
+	done := f.finished.ID
+	still := func(id string) func(t *testing.T, f *handlerFixture, _ *httptest.ResponseRecorder) {
+		return func(t *testing.T, f *handlerFixture, _ *httptest.ResponseRecorder) {
+			if _, err := f.st.GetRun(t.Context(), id); err != nil {
+				t.Fatalf("a refused delete removed run %s: %v", id, err)
+			}
+		}
+	}
+	return []handlerCase{
+		{route: "DELETE /runs/:id", name: "running", method: "DELETE", path: "/runs/" + f.running.ID, status: 409, code: "conflict", check: still(f.running.ID)},
+		{route: "DELETE /runs/:id", name: "unknown", method: "DELETE", path: "/runs/run_nope", status: 404, code: "not_found"},
+		{route: "DELETE /runs/:id", name: "bad id", method: "DELETE", path: "/runs/a%20b", status: 400, code: "bad_id", field: "id"},
+		{route: "DELETE /runs/:id", method: "DELETE", path: "/runs/" + done, status: 204,
+			check: func(t *testing.T, f *handlerFixture, _ *httptest.ResponseRecorder) {
+				if _, err := f.st.GetRun(t.Context(), done); !errors.Is(err, store.ErrNotFound) {
+					t.Fatalf("deleted run: %v", err)
+				}
+				audit, err := f.st.ListAudit(t.Context(), 0, 1000)
+				if err != nil || len(audit) == 0 || audit[len(audit)-1].Action != "run.delete" || audit[len(audit)-1].Subject != done {
+					t.Fatalf("audit log ends %+v, %v; want run.delete of %s", audit[max(0, len(audit)-1):], err, done)
+				}
+			}},
+		{route: "DELETE /runs/:id", name: "deleted", method: "DELETE", path: "/runs/" + done, status: 404, code: "not_found"},
+		{route: "GET /runs/compare", name: "with a deleted run", method: "GET", path: "/runs/compare?base=" + done + "&head=" + f.running.ID, status: 404, code: "not_found", field: "base"},
 	}
 }
 

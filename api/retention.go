@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -8,7 +9,8 @@ import (
 )
 
 // compactEvery is how often a server compacts the raw snapshots of runs
-// older than its retention; the first pass is compactFirst after start.
+// older than its retention (unless Config.CompactEvery says); the first
+// pass is compactFirst after start.
 const (
 	compactEvery = time.Hour
 	compactFirst = time.Minute
@@ -19,7 +21,8 @@ const (
 // Several servers may do it at once: folding is idempotent and deleting
 // what is gone deletes nothing.
 func (s *Server) compactLoop(ctx context.Context) {
-	t := time.NewTimer(compactFirst)
+	every := cmp.Or(s.cfg.CompactEvery, compactEvery)
+	t := time.NewTimer(min(compactFirst, every))
 	defer t.Stop()
 	for {
 		select {
@@ -28,7 +31,7 @@ func (s *Server) compactLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		s.compact(ctx)
-		t.Reset(compactEvery)
+		t.Reset(every)
 	}
 }
 

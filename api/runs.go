@@ -316,8 +316,13 @@ func (s *Server) who(c *gin.Context, claimed string) string {
 	return actor(c)
 }
 
+// compareRuns answers GET /runs/compare: head's metrics against base's,
+// and head's baseline thresholds evaluated against base.
 func (s *Server) compareRuns(c *gin.Context) {
-	var reps [2]*reports.Report
+	var (
+		runs [2]*store.Run
+		reps [2]*reports.Report
+	)
 	names := []string{"base", "head"}
 	for _, name := range names {
 		id := c.Query(name)
@@ -345,8 +350,16 @@ func (s *Server) compareRuns(c *gin.Context) {
 			failErr(c, err, "report of run "+id)
 			return
 		}
+		runs[i] = r
 	}
-	c.JSON(http.StatusOK, reports.Compare(reps[0], reps[1]))
+	out := reports.Compare(reps[0], reps[1])
+	plan, err := fold.CompileRun(runs[1])
+	if err != nil {
+		failErr(c, err, "scenario of head run "+runs[1].ID)
+		return
+	}
+	out.SetBaselineThresholds(reports.BaselineThresholds(plan, reps[1], reps[0]))
+	c.JSON(http.StatusOK, out)
 }
 
 // grafanaLink is the barrage-run dashboard with r selected, over its time

@@ -58,6 +58,9 @@ type Config struct {
 	// then they are compacted into the run's folded intervals (reports and
 	// series stay forever). Zero keeps them forever.
 	RetainSnapshots time.Duration
+	// CompactEvery is how often compaction looks for such runs (0: hourly);
+	// the first look is a minute after start, or CompactEvery if sooner.
+	CompactEvery time.Duration
 	// Exporter, when set, pushes every folded interval to VictoriaMetrics.
 	Exporter *tsdb.Exporter
 	// GrafanaURL is the base URL of the Grafana with the barrage-run
@@ -239,6 +242,7 @@ func (s *Server) routes(r *gin.Engine) {
 	r.GET("/runs/:id/events", viewer, s.runEvents)
 	r.POST("/runs/:id/abort", runner, s.abortRun)
 	r.POST("/runs/:id/ramp", runner, s.rampRun)
+	r.DELETE("/runs/:id", admin, s.deleteRun)
 
 	r.POST("/tokens", admin, s.createToken)
 	r.GET("/tokens", admin, s.listTokens)

@@ -6,6 +6,12 @@ type Comparison struct {
 	Head    RunRef        `json:"head"`
 	Metrics []MetricDelta `json:"metrics"`
 	Steps   []StepDelta   `json:"steps"`
+	// BaselineThresholds are the head run's thresholds that reference
+	// baseline ('p95 < baseline * 1.1'), evaluated against the base run
+	// (see BaselineThresholds); [] when the head's scenario has none.
+	BaselineThresholds []ThresholdResult `json:"baseline_thresholds"`
+	// Passed is false when one of BaselineThresholds failed.
+	Passed bool `json:"passed"`
 }
 
 // RunRef names a compared run.
@@ -29,8 +35,10 @@ type MetricDelta struct {
 	Worse    bool    `json:"worse"`
 }
 
-// StepDelta is the comparison of one step present in both runs.
+// StepDelta is the comparison of one step present in both runs: steps
+// are matched by flow and name (Flow is empty in single-flow scenarios).
 type StepDelta struct {
+	Flow    string        `json:"flow,omitempty"`
 	Name    string        `json:"name"`
 	Metrics []MetricDelta `json:"metrics"`
 }
@@ -58,6 +66,8 @@ func Compare(base, head *Report) *Comparison {
 	c := &Comparison{
 		Base: RunRef{RunID: base.RunID, Scenario: base.Scenario, Status: base.Status},
 		Head: RunRef{RunID: head.RunID, Scenario: head.Scenario, Status: head.Status},
+		// Without the head's scenario no baseline threshold is known.
+		BaselineThresholds: []ThresholdResult{}, Passed: true,
 	}
 	c.Metrics = append(c.Metrics,
 		delta("rps", "1/s", false, base.Totals.RPS, head.Totals.RPS),
@@ -70,12 +80,12 @@ func Compare(base, head *Report) *Comparison {
 	}
 	c.Steps = []StepDelta{}
 	for _, hs := range head.Steps {
-		i := stepIndex(base, hs.Name)
+		i := flowStepIndex(base, hs.Flow, hs.Name)
 		if i < 0 {
 			continue
 		}
 		bs := base.Steps[i]
-		sd := StepDelta{Name: hs.Name}
+		sd := StepDelta{Flow: hs.Flow, Name: hs.Name}
 		for _, sp := range latencySpecs {
 			sd.Metrics = append(sd.Metrics, delta(sp.name, sp.unit, sp.lowerBetter,
 				sp.value(bs.LatencyMS, bs.Requests, bs.Errors), sp.value(hs.LatencyMS, hs.Requests, hs.Errors)))
@@ -98,4 +108,16 @@ func delta(name, unit string, lowerBetter bool, base, head float64) MetricDelta 
 		d.Better, d.Worse = improved, !improved
 	}
 	return d
+}
+
+// flowStepIndex finds the step of r with this flow and name; -1 if none.
+// Reports written before steps had a flow have "" there, as single-flow
+// runs do, so such runs match each other by name alone.
+func flowStepIndex(r *Report, flow, name string) int {
+	for i, s := range r.Steps {
+		if s.Flow == flow && s.Name == name {
+			return i
+		}
+	}
+	return -1
 }

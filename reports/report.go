@@ -102,6 +102,9 @@ type Latency struct {
 
 // Step is one step's (endpoint's) line of the report.
 type Step struct {
+	// Flow names the user flow the step belongs to ("" in a scenario
+	// without flows).
+	Flow         string            `json:"flow,omitempty"`
 	Name         string            `json:"name"`
 	Method       string            `json:"method"`
 	URL          string            `json:"url"`

@@ -160,3 +160,33 @@ func stepIndex(r *Report, name string) int {
 	}
 	return -1
 }
+
+// BaselineThresholds evaluates the baseline thresholds of plan (the head
+// run's scenario) on head's report against base's: what `barrage run
+// --baseline` decides, for any pair of runs. Both sides are read from the
+// reports' own figures, so a percentile the report does not store (p97)
+// is an error, and fails. Thresholds without baseline are left out: they
+// were decided when the head run ended.
+func BaselineThresholds(plan *scenario.Plan, head, base *Report) []ThresholdResult {
+	out := []ThresholdResult{}
+	if plan == nil {
+		return out
+	}
+	all := evaluate(Input{Plan: plan, Baseline: base}, head, nil, 0)
+	for i, th := range plan.Thresholds {
+		if th.Baseline {
+			out = append(out, all[i])
+		}
+	}
+	return out
+}
+
+// SetBaselineThresholds records results in c, and whether they all passed.
+func (c *Comparison) SetBaselineThresholds(results []ThresholdResult) {
+	c.BaselineThresholds, c.Passed = results, true
+	for _, t := range results {
+		if !t.Passed {
+			c.Passed = false
+		}
+	}
+}

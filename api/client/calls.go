@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/barrage/barrage/reports"
 )
 
 // CreateScenario stores a scenario (its JSON form).
@@ -92,6 +94,20 @@ func (c *Client) Report(ctx context.Context, id, format string) ([]byte, error) 
 	var out []byte
 	err := c.do(ctx, http.MethodGet, path, "", "", nil, &out)
 	return out, err
+}
+
+// Compare returns head's metrics against base's, and head's baseline
+// thresholds evaluated against base (GET /runs/compare).
+func (c *Client) Compare(ctx context.Context, base, head string) (*reports.Comparison, error) {
+	var out reports.Comparison
+	q := url.Values{"base": {base}, "head": {head}}
+	err := c.doJSON(ctx, http.MethodGet, "/runs/compare?"+q.Encode(), "", nil, &out)
+	return &out, err
+}
+
+// DeleteRun deletes a finished run and everything stored of it (admin).
+func (c *Client) DeleteRun(ctx context.Context, id string) error {
+	return c.doJSON(ctx, http.MethodDelete, "/runs/"+url.PathEscape(id), "", nil, nil)
 }
 
 // Metrics follows a run's live metrics (Server-Sent Events).

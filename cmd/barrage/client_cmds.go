@@ -53,7 +53,7 @@ func refusedIsBadInput(err error) error {
 	return err
 }
 
-// newRunsCmd is `barrage runs list|get|abort|ramp|report`.
+// newRunsCmd is `barrage runs list|get|abort|delete|ramp|report`.
 func newRunsCmd() *cobra.Command {
 	get := newClientCmd("get RUN", "print a run as JSON", wantArgs(1, "RUN"),
 		func(ctx context.Context, c *client.Client, args []string) error {
@@ -67,8 +67,21 @@ func newRunsCmd() *cobra.Command {
 		func(ctx context.Context, c *client.Client, args []string) error {
 			return c.Abort(ctx, args[0], "cli", "")
 		})
-	return newGroupCmd("runs", "list, inspect, abort or ramp runs on a server; fetch reports",
-		newRunsListCmd(), get, abort, newRunsRampCmd(), newRunsReportCmd())
+	del := newClientCmd("delete RUN", "delete a finished run and all stored of it: report, series, snapshots, events (admin)", wantArgs(1, "RUN"),
+		func(ctx context.Context, c *client.Client, args []string) error {
+			if err := c.DeleteRun(ctx, args[0]); err != nil {
+				return err
+			}
+			fmt.Printf("deleted run %s\n", args[0])
+			return nil
+		})
+	del.Long = "Deletes a finished run and everything stored of it, in one transaction: its\n" +
+		"report, folded series, raw snapshots, events, tags, control and feeder\n" +
+		"ranges. A run still queued or running is refused (exit 2): abort it first.\n" +
+		"Runs that had it as their baseline keep its ID in baseline_run_id, and their\n" +
+		"reports and verdicts stay as they were. Needs an admin token; audited."
+	return newGroupCmd("runs", "list, inspect, abort, ramp or delete runs on a server; fetch reports",
+		newRunsListCmd(), get, abort, del, newRunsRampCmd(), newRunsReportCmd())
 }
 
 func newRunsListCmd() *cobra.Command {

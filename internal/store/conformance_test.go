@@ -38,6 +38,7 @@ func runConformance(t *testing.T, open func(t *testing.T) Store) {
 		{"SnapshotConcurrent", testSnapshotConcurrent},
 		{"Intervals", testIntervals},
 		{"Compaction", testCompaction},
+		{"DeleteRun", testDeleteRun},
 		{"Controls", testControls},
 		{"Reports", testReports},
 		{"Workers", testWorkers},

@@ -232,6 +232,12 @@ type Store interface {
 	// failed or aborted) with a reason; ErrConflict if it is already finished.
 	// Any other status is an error. A zero at means now.
 	FinishRun(ctx context.Context, id string, status Status, reason string, at time.Time) error
+	// DeleteRun removes a finished run and everything stored of it (tags,
+	// events, snapshots, folded intervals, control, report, feeder ranges)
+	// in one transaction. ErrConflict, and nothing removed, when the run is
+	// not finished; ErrNotFound when there is no such run. Runs that name it
+	// as their baseline keep the reference (BaselineRunID).
+	DeleteRun(ctx context.Context, id string) error
 	// LatestRunWithTag returns the newest (by CreatedAt) finished run tagged
 	// key=value; ErrNotFound if there is none.
 	LatestRunWithTag(ctx context.Context, key, value string) (*Run, error)
