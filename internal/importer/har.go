@@ -83,7 +83,7 @@ type rec struct {
 	index      int // in the HAR's entries
 	u          *url.URL
 	start, end time.Time
-	status     int // the final one, after the redirects merged into it
+	status     int          // the final one, after the redirects merged into it
 	resp       *harResponse // the final response's
 	mime       string
 	respBody   string

@@ -13,7 +13,7 @@ import (
 // draft is a step's recorded request before templating: raw text.
 type draft struct {
 	method  string
-	url     string     // a path for the main origin, else the absolute URL
+	url     string      // a path for the main origin, else the absolute URL
 	headers [][2]string // name, value; sorted by name
 	body    string
 }
