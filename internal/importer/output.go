@@ -74,6 +74,7 @@ func (r *Result) YAML() ([]byte, error) {
 		return nil, fmt.Errorf("convert scenario to YAML: %w", err)
 	}
 	blockStyle(&root)
+	compact(&root, "")
 	top := root.Content[0]
 	var head []string
 	for _, n := range r.Notes {
@@ -106,6 +107,45 @@ func blockStyle(n *yaml.Node) {
 	for _, c := range n.Content {
 		blockStyle(c)
 	}
+}
+
+// compact writes short scalar lists and small scalar maps on one line, as
+// the examples do: status: [200], think_time: {distribution: constant, ...}.
+func compact(n *yaml.Node, key string) {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		if len(n.Content) > 0 && allScalars(n.Content) {
+			n.Style = yaml.FlowStyle
+		}
+	case yaml.MappingNode:
+		if key != "headers" && key != "variables" && key != "steps" && key != "" && len(n.Content) <= 6 && allScalars(n.Content) && textLen(n.Content) < 60 {
+			n.Style = yaml.FlowStyle
+		}
+	}
+	for i, c := range n.Content {
+		k := key
+		if n.Kind == yaml.MappingNode && i%2 == 1 {
+			k = n.Content[i-1].Value
+		}
+		compact(c, k)
+	}
+}
+
+func allScalars(ns []*yaml.Node) bool {
+	for _, c := range ns {
+		if c.Kind != yaml.ScalarNode || strings.Contains(c.Value, "\n") {
+			return false
+		}
+	}
+	return true
+}
+
+func textLen(ns []*yaml.Node) int {
+	n := 0
+	for _, c := range ns {
+		n += len(c.Value) + 2
+	}
+	return n
 }
 
 func mapValue(m *yaml.Node, key string) *yaml.Node {
