@@ -215,9 +215,9 @@ func TestHARCorrelationIsConservative(t *testing.T) {
 	{"startedDateTime":"2024-01-01T10:00:00Z","time":1,"request":{"method":"POST","url":"http://app.test/session","headers":[],
 		"postData":{"mimeType":"application/json","text":"{\"email\":\"ann2024@example.com\"}"}},
 	 "response":{"status":201,"headers":[{"name":"X-Csrf-Token","value":"a+b/c=9999"},{"name":"Date","value":"Mon, 01 Jan 2024 10:00:00 GMT"}],
-		"content":{"mimeType":"application/json","text":"{\"id\":\"s-12345678\",\"short\":\"ab12\",\"word\":\"abcdefghij\",\"email\":\"ann2024@example.com\"}"}}},
-	{"startedDateTime":"2024-01-01T10:00:01Z","time":1,"request":{"method":"GET",
-		"url":"http://app.test/sessions/s-12345678?csrf=a%2Bb%2Fc%3D9999&w=abcdefghij&s=ab12&e=ann2024@example.com","headers":[]},
+		"content":{"mimeType":"application/json","text":"{\"id\":\"s-12345678\",\"short\":\"ab12\",\"word\":\"abcdefghij\",\"email\":\"ann2024@example.com\",\"data\":[{\"session-id\":\"sx-99999999\"}]}"}}},
+	{"startedDateTime":"2024-01-01T10:00:01Z","time":1,"request":{"method":"GET","headers":[{"name":"X-Session","value":"sx-99999999"}],
+		"url":"http://app.test/sessions/s-12345678?csrf=a%2Bb%2Fc%3D9999&w=abcdefghij&s=ab12&e=ann2024@example.com"},
 	 "response":{"status":200,"headers":[],"content":{"mimeType":"text/plain","text":"ok"}}}]}}`
 	res, err := HAR([]byte(har), HAROptions{})
 	if err != nil {
@@ -229,7 +229,10 @@ func TestHARCorrelationIsConservative(t *testing.T) {
 	if st[1].URLTemplate != wantURL {
 		t.Errorf("url %q, want %q", st[1].URLTemplate, wantURL)
 	}
-	want := []scenario.Extract{{Var: "id", JSON: "$.id"}, {Var: "x_csrf_token", Header: "X-Csrf-Token"}}
+	if st[1].Headers["X-Session"] != "{{ session_id }}" {
+		t.Errorf("X-Session %q", st[1].Headers["X-Session"])
+	}
+	want := []scenario.Extract{{Var: "id", JSON: "$.id"}, {Var: "session_id", JSON: "$.data[0]['session-id']"}, {Var: "x_csrf_token", Header: "X-Csrf-Token"}}
 	if !slices.Equal(st[0].Extract, want) {
 		t.Errorf("extracts %+v, want %+v", st[0].Extract, want)
 	}
