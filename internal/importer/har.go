@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 )
@@ -151,6 +152,9 @@ func readEntries(entries []harEntry) ([]*rec, error) {
 		}
 		recs = append(recs, r)
 	}
+	// HAR writers list entries by start time, but the format does not
+	// promise it: the steps and their think times follow the clock.
+	sort.SliceStable(recs, func(i, j int) bool { return recs[i].start.Before(recs[j].start) })
 	return recs, nil
 }
 

@@ -183,9 +183,10 @@ func TestHARThinkTimes(t *testing.T) {
 		return fmt.Sprintf(`{"startedDateTime":%q,"time":%g,"request":{"method":"GET","url":"http://app.test%s","headers":[]},
 			"response":{"status":200,"headers":[],"content":{"mimeType":"text/html","text":""}}}`, start, ms, path)
 	}
+	// Listed out of order: the steps follow the start times.
 	har := `{"log":{"entries":[` + strings.Join([]string{
-		entry("2024-01-01T10:00:00.000Z", 100, "/a"),
 		entry("2024-01-01T10:00:01.600Z", 50, "/b"), // 1.5s after /a ended
+		entry("2024-01-01T10:00:00.000Z", 100, "/a"),
 		entry("2024-01-01T10:00:01.620Z", 10, "/c"), // started while /b ran
 		entry("2024-01-01T10:00:01.6301+00:00", 10, "/d"),
 	}, ",") + `]}}`
@@ -204,6 +205,9 @@ func TestHARThinkTimes(t *testing.T) {
 	}
 	if want := []string{"1.5s", "-", "-", "-"}; !slices.Equal(got, want) {
 		t.Errorf("think times %q, want %q", got, want)
+	}
+	if want := []string{"GET /a", "GET /b", "GET /c", "GET /d"}; !slices.Equal(stepNames(res.Scenario), want) {
+		t.Errorf("steps %q, want %q", stepNames(res.Scenario), want)
 	}
 }
 
