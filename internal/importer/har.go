@@ -102,6 +102,12 @@ func HAR(data []byte, opt HAROptions) (*Result, error) {
 	if len(f.Log.Entries) == 0 {
 		return nil, errors.New("the HAR file has no entries: nothing to import")
 	}
+	if opt.Origin != "" {
+		u, err := url.Parse(opt.Origin)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("origin %q: want scheme://host[:port], e.g. https://shop.example.com", opt.Origin)
+		}
+	}
 	recs, err := readEntries(f.Log.Entries)
 	if err != nil {
 		return nil, err

@@ -95,11 +95,8 @@ func follows(prev, next *rec) bool {
 // requests went to (the first of them on a tie).
 func (imp *harImport) mainOrigin(recs []*rec) string {
 	if imp.opt.Origin != "" {
-		u, err := url.Parse(imp.opt.Origin)
-		if err == nil && u.Host != "" {
-			return originOf(u)
-		}
-		return strings.ToLower(strings.TrimSuffix(imp.opt.Origin, "/"))
+		u, _ := url.Parse(imp.opt.Origin) // checked by HAR
+		return originOf(u)
 	}
 	count := map[string]int{}
 	best := ""

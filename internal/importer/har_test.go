@@ -261,4 +261,16 @@ func TestHARBadInput(t *testing.T) {
 			t.Errorf("%s: error %v, want %q", tt.name, err, tt.want)
 		}
 	}
+	demo, err := os.ReadFile("testdata/har/barrage-demo.har")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for origin, want := range map[string]string{
+		"shop.example.com":         `origin "shop.example.com": want scheme://host[:port]`,
+		"https://shop.example.com": "nothing to import: all 10 requests were left out",
+	} {
+		if _, err := HAR(demo, HAROptions{Origin: origin}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("--origin %s: error %v, want %q", origin, err, want)
+		}
+	}
 }

@@ -145,6 +145,7 @@ func TestOpenAPIVariants(t *testing.T) {
 func TestSampleSchemas(t *testing.T) {
 	spec := `openapi: 3.0.3
 info: {title: t, version: "1"}
+servers: [{url: /api/v3/}]
 paths:
   /things/{id}/{day}:
     parameters:
@@ -185,7 +186,7 @@ components:
 	}
 	s := reimport(t, res)
 	st := s.Steps[0]
-	wantURL := "/things/3fa85f64-5717-4562-b3fc-2c963f66afa6/2024-01-01?page=6&sort=-name"
+	wantURL := "/api/v3/things/3fa85f64-5717-4562-b3fc-2c963f66afa6/2024-01-01?page=6&sort=-name"
 	if st.URLTemplate != wantURL {
 		t.Errorf("url %q, want %q", st.URLTemplate, wantURL)
 	}
