@@ -32,9 +32,13 @@ type sub struct{ value, expr string }
 // candidate is a value a response carried, and where to extract it from.
 type candidate struct {
 	value string
+	enc   string // value URL-encoded
 	step  int
-	from  scenario.Extract // JSON or Header set; Var set when first used
-	hint  string           // the JSON key or header name, for the variable's name
+	// seenLen is how much of the requests' text had been sent when the
+	// response came: a value in it was the client's, not the server's.
+	seenLen int
+	from    scenario.Extract // JSON or Header set; Var set when first used
+	hint    string           // the JSON key or header name, for the variable's name
 }
 
 type correlation struct {
@@ -54,25 +58,20 @@ func correlate(recs []*rec, drafts []draft) correlation {
 	var seen strings.Builder
 	for j, d := range drafts {
 		use := useText(d)
-		for _, cand := range byLength(active) {
-			expr := "{{ %s }}"
-			value := cand.value
-			if !strings.Contains(use, value) {
-				value = url.QueryEscape(cand.value)
-				if value == cand.value || !strings.Contains(use, value) {
-					continue
-				}
-				expr = "{{ %s | urlencode }}"
+		for _, m := range matches(active, use) {
+			if strings.Contains(seen.String()[:m.cand.seenLen], m.cand.value) {
+				delete(active, m.cand.value) // the client sent it before the server did
+				continue
 			}
-			name := c.use(cand)
-			c.subs[j] = append(c.subs[j], sub{value: value, expr: fmt.Sprintf(expr, name)})
+			name := c.use(m.cand)
+			c.subs[j] = append(c.subs[j], sub{value: m.value, expr: fmt.Sprintf(m.expr, name)})
 		}
 		seen.WriteString(seenText(recs[j], d))
 		for _, cand := range candidates(recs[j], j) {
-			if _, dup := active[cand.value]; dup || strings.Contains(seen.String(), cand.value) {
-				continue
+			if _, dup := active[cand.value]; !dup {
+				cand.seenLen = seen.Len()
+				active[cand.value] = cand
 			}
-			active[cand.value] = cand
 		}
 	}
 	for _, xs := range c.extracts {
@@ -108,12 +107,29 @@ func (c *correlation) use(cand *candidate) string {
 	return name
 }
 
-// byLength lists the candidates longest first (then by value), so that a
-// value inside a longer one does not take its place.
-func byLength(m map[string]*candidate) []*candidate {
-	out := make([]*candidate, 0, len(m))
-	for _, c := range m {
-		out = append(out, c)
+type match struct {
+	cand        *candidate
+	value, expr string
+}
+
+// matches finds the candidates a request's text holds, as they are or
+// URL-encoded, longest first (then by value), so that a value inside a
+// longer one does not take its place. The text's substrings of
+// minCorrelationLen bytes are indexed first, so that a recording with many
+// values costs a lookup per value and step, not a search.
+func matches(active map[string]*candidate, text string) []match {
+	grams := make(map[string]bool, len(text))
+	for i := 0; i+minCorrelationLen <= len(text); i++ {
+		grams[text[i:i+minCorrelationLen]] = true
+	}
+	var out []match
+	for _, c := range active {
+		switch {
+		case grams[c.value[:minCorrelationLen]] && strings.Contains(text, c.value):
+			out = append(out, match{cand: c, value: c.value, expr: "{{ %s }}"})
+		case c.enc != c.value && grams[c.enc[:minCorrelationLen]] && strings.Contains(text, c.enc):
+			out = append(out, match{cand: c, value: c.enc, expr: "{{ %s | urlencode }}"})
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if len(out[i].value) != len(out[j].value) {
@@ -164,6 +180,7 @@ func candidates(r *rec, step int) []*candidate {
 	add := func(c *candidate) {
 		if !have[c.value] && correlatable(c.value) {
 			have[c.value] = true
+			c.enc = url.QueryEscape(c.value)
 			out = append(out, c)
 		}
 	}

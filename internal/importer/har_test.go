@@ -274,3 +274,33 @@ func TestHARBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestHARLargeRecording: a long recording (within the 256 steps) whose responses carry many
+// values still correlates the one a late request reuses.
+func TestHARLargeRecording(t *testing.T) {
+	var entries []string
+	for i := range 250 {
+		var vals []string
+		for k := range 1000 {
+			vals = append(vals, fmt.Sprintf(`"v%d":"val-%06d-%04d"`, k, i, k))
+		}
+		path := fmt.Sprintf("/page/%d", i)
+		if i == 249 {
+			path = "/use/val-000007-0042"
+		}
+		entries = append(entries, fmt.Sprintf(`{"startedDateTime":"2024-01-01T10:%02d:%02d.000Z","time":5,
+			"request":{"method":"GET","url":"http://app.test%s","headers":[]},
+			"response":{"status":200,"headers":[],"content":{"mimeType":"application/json","text":%q}}}`,
+			i/60, i%60, path, "{"+strings.Join(vals, ",")+"}"))
+	}
+	start := time.Now()
+	res, err := HAR([]byte(`{"log":{"entries":[`+strings.Join(entries, ",")+`]}}`), HAROptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("250 entries of 1000 values each imported in %s", time.Since(start))
+	st := res.Scenario.Steps
+	if st[249].URLTemplate != "/use/{{ v42 }}" || !slices.Equal(st[7].Extract, []scenario.Extract{{Var: "v42", JSON: "$.v42"}}) {
+		t.Errorf("last step %q, step 7 extracts %+v", st[249].URLTemplate, st[7].Extract)
+	}
+}
