@@ -37,6 +37,7 @@ type candidate struct {
 	// seenLen is how much of the requests' text had been sent when the
 	// response came: a value in it was the client's, not the server's.
 	seenLen int
+	dead    bool             // found to be the client's
 	from    scenario.Extract // JSON or Header set; Var set when first used
 	hint    string           // the JSON key or header name, for the variable's name
 }
@@ -54,13 +55,13 @@ type correlation struct {
 func correlate(recs []*rec, drafts []draft) correlation {
 	c := correlation{subs: make([][]sub, len(recs)), extracts: make([][]scenario.Extract, len(recs)),
 		vars: map[string]string{}, taken: map[string]bool{braceVar: true}, uses: map[string]int{}}
-	active := map[string]*candidate{}
+	active := index{}
 	var seen strings.Builder
 	for j, d := range drafts {
 		use := useText(d)
-		for _, m := range matches(active, use) {
+		for _, m := range active.matches(use) {
 			if strings.Contains(seen.String()[:m.cand.seenLen], m.cand.value) {
-				delete(active, m.cand.value) // the client sent it before the server did
+				m.cand.dead = true // the client sent it before the server did
 				continue
 			}
 			name := c.use(m.cand)
@@ -68,10 +69,8 @@ func correlate(recs []*rec, drafts []draft) correlation {
 		}
 		seen.WriteString(seenText(recs[j], d))
 		for _, cand := range candidates(recs[j], j) {
-			if _, dup := active[cand.value]; !dup {
-				cand.seenLen = seen.Len()
-				active[cand.value] = cand
-			}
+			cand.seenLen = seen.Len()
+			active.add(cand)
 		}
 	}
 	for _, xs := range c.extracts {
@@ -112,23 +111,50 @@ type match struct {
 	value, expr string
 }
 
+// index holds the candidates by their first minCorrelationLen bytes, as
+// they are and URL-encoded, so that finding those a request holds costs a
+// lookup per position of its text, however many values the responses
+// carried.
+type index struct {
+	values   map[string]bool
+	byPrefix map[string][]*candidate
+}
+
+// add indexes a candidate unless an earlier response carried its value.
+func (ix *index) add(c *candidate) {
+	if ix.values == nil {
+		ix.values, ix.byPrefix = map[string]bool{}, map[string][]*candidate{}
+	}
+	if ix.values[c.value] {
+		return
+	}
+	ix.values[c.value] = true
+	ix.byPrefix[c.value[:minCorrelationLen]] = append(ix.byPrefix[c.value[:minCorrelationLen]], c)
+	if c.enc != c.value && c.enc[:minCorrelationLen] != c.value[:minCorrelationLen] {
+		ix.byPrefix[c.enc[:minCorrelationLen]] = append(ix.byPrefix[c.enc[:minCorrelationLen]], c)
+	}
+}
+
 // matches finds the candidates a request's text holds, as they are or
 // URL-encoded, longest first (then by value), so that a value inside a
-// longer one does not take its place. The text's substrings of
-// minCorrelationLen bytes are indexed first, so that a recording with many
-// values costs a lookup per value and step, not a search.
-func matches(active map[string]*candidate, text string) []match {
-	grams := make(map[string]bool, len(text))
-	for i := 0; i+minCorrelationLen <= len(text); i++ {
-		grams[text[i:i+minCorrelationLen]] = true
-	}
+// longer one does not take its place.
+func (ix *index) matches(text string) []match {
 	var out []match
-	for _, c := range active {
-		switch {
-		case grams[c.value[:minCorrelationLen]] && strings.Contains(text, c.value):
-			out = append(out, match{cand: c, value: c.value, expr: "{{ %s }}"})
-		case c.enc != c.value && grams[c.enc[:minCorrelationLen]] && strings.Contains(text, c.enc):
-			out = append(out, match{cand: c, value: c.enc, expr: "{{ %s | urlencode }}"})
+	found := map[*candidate]bool{}
+	for i := 0; i+minCorrelationLen <= len(text); i++ {
+		for _, c := range ix.byPrefix[text[i:i+minCorrelationLen]] {
+			if found[c] || c.dead {
+				continue
+			}
+			switch {
+			case strings.HasPrefix(text[i:], c.value):
+				out = append(out, match{cand: c, value: c.value, expr: "{{ %s }}"})
+			case c.enc != c.value && strings.HasPrefix(text[i:], c.enc):
+				out = append(out, match{cand: c, value: c.enc, expr: "{{ %s | urlencode }}"})
+			default:
+				continue
+			}
+			found[c] = true
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
