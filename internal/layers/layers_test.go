@@ -20,7 +20,8 @@ var layers = []struct {
 	pkgs []string
 }{
 	{"core", []string{"internal/scenario", "internal/profile", "internal/engine", "internal/hist", "internal/h1", "internal/netpolicy",
-		"internal/target", "internal/chrome", "internal/wire", "web", "migrations", "internal/layers", "internal/vmtest", "internal/tlstest", "internal/httpserve", "deploy/grafana"}},
+		"internal/target", "internal/chrome", "internal/wire", "web", "migrations", "internal/layers", "internal/vmtest", "internal/tlstest", "internal/httpserve", "deploy/grafana",
+		"internal/importer"}},
 	{"store/reports", []string{"internal/store", "reports", "api/client"}},
 	{"service/fold/workflows", []string{"internal/service", "internal/fold", "internal/tsdb", "workflows"}},
 	{"api/activities/workers", []string{"api", "activities", "workers", "internal/service/temporalport", "internal/devserver"}},
