@@ -57,7 +57,7 @@ type PlanStep struct {
 	Payload *Payload
 	Gzip    bool
 	// Trace: send a W3C traceparent header with each request.
-	Trace bool
+	Trace   bool
 	Think   ThinkSampler
 	Checks  []*CompiledCheck
 	Extract []*Extractor
