@@ -107,8 +107,10 @@ steps:
 		t.Fatalf("the server could not read bodies: %v", bs.errs)
 	}
 	for path, check := range map[string]func(string) bool{
-		"/form":   func(s string) bool { return vuNumber(strings.TrimPrefix(s, "ann lee|a&b=c d|")) },
-		"/upload": func(s string) bool { return vuNumber(strings.TrimSuffix(strings.TrimPrefix(s, "vu "), "|a.txt|text/plain|hello\n")) },
+		"/form": func(s string) bool { return vuNumber(strings.TrimPrefix(s, "ann lee|a&b=c d|")) },
+		"/upload": func(s string) bool {
+			return vuNumber(strings.TrimSuffix(strings.TrimPrefix(s, "vu "), "|a.txt|text/plain|hello\n"))
+		},
 		"/gz":     func(s string) bool { return s == `{"static": true}` },
 		"/gzform": func(s string) bool { return strings.HasPrefix(s, "n=") && len(s) > 2 },
 	} {
