@@ -140,3 +140,24 @@ func TestBodyFileTooLarge(t *testing.T) {
 		t.Fatalf("want a missing-file error on the multipart file, got %v", err)
 	}
 }
+
+func TestRedactedYAMLHidesFormSecretsAndFiles(t *testing.T) {
+	s, err := LoadFile(writeBodies(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Steps[0].Form["password"] = "hunter2"
+	s.Steps[2].BodyBase64 = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("z"), 300))
+	doc, err := s.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := RedactedYAML(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(y, "hunter2") || !strings.Contains(y, "password: '"+Redacted+"'") || !strings.Contains(y, "400 characters of base64 not shown") ||
+		!strings.Contains(y, "user: '{{ user }}'") {
+		t.Fatalf("redacted YAML:\n%s", y)
+	}
+}
