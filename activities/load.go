@@ -17,6 +17,7 @@ import (
 	"github.com/barrage/barrage/internal/netpolicy"
 	"github.com/barrage/barrage/internal/scenario"
 	"github.com/barrage/barrage/internal/wire"
+	"github.com/barrage/barrage/reports"
 	"github.com/barrage/barrage/workflows"
 )
 
@@ -89,6 +90,10 @@ func (a *Fleet) LoadShard(ctx context.Context, in workflows.ShardInput) (workflo
 			}
 			go a.event(ctx, in, "target_blocked", detail)
 		},
+		// At most engine.MaxSamples per shard.
+		Sample: func(smp engine.Sample) {
+			go a.eventData(ctx, in, reports.KindResponseSample, sampleDetail(plan, smp), sampleEvent(smp, in.Shard))
+		},
 		Plan: plan, BaseURL: spec.TargetBaseURL, RunID: in.RunID, Worker: a.WorkerID,
 		// A shard that joined later than the first ones has an index past
 		// their count; partitioned feeders split over the first ones.
@@ -121,6 +126,7 @@ func (a *Fleet) LoadShard(ctx context.Context, in workflows.ShardInput) (workflo
 	}
 	hb.set(func() workflows.ShardProgress { return a.progress(eng, snd) })
 	sum, abortedBy := a.drive(ctx, in, who, eng, log)
+	a.sendObservations(ctx, in, plan, eng)
 	snd.close()
 	// Every snapshot of the shard must reach the server, even after an abort.
 	dctx, cancel := context.WithTimeout(context.Background(), deliveryGrace)

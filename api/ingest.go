@@ -203,6 +203,8 @@ type eventRequest struct {
 	Shard   *int   `json:"shard"`
 	Attempt int    `json:"attempt"`
 	Worker  string `json:"worker"`
+	// Data is the JSON of a response_sample or slow_traces event.
+	Data json.RawMessage `json:"data"`
 }
 
 func (s *Server) ingestEvent(c *gin.Context) {
@@ -232,7 +234,16 @@ func (s *Server) ingestEvent(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"seq": 0, "duplicate": true})
 		return
 	}
-	seq, err := s.events.put(c.Request.Context(), store.Event{RunID: r.ID, At: time.Now(), Kind: req.Kind, Detail: req.Detail}, nil)
+	data, keep, ok := s.observationData(c, r.ID, &req)
+	if !ok {
+		return
+	}
+	if !keep {
+		// The run has as many of these as it keeps.
+		c.JSON(http.StatusOK, gin.H{"seq": 0, "duplicate": true})
+		return
+	}
+	seq, err := s.events.put(c.Request.Context(), store.Event{RunID: r.ID, At: time.Now(), Kind: req.Kind, Detail: req.Detail, Data: data}, nil)
 	if err != nil {
 		failErr(c, err, "event")
 		return

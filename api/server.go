@@ -102,6 +102,7 @@ type Server struct {
 	access    *service.Access
 	blockedMu sync.Mutex
 	blocked   map[string]map[string]bool // run → hosts of its target_blocked events
+	observed  observedRuns               // samples and slow traces kept per run
 	secrets   *service.Secrets
 	snapshots *batchWriter[store.Snapshot, bool]
 	events    *batchWriter[store.Event, int64]

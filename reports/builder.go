@@ -35,6 +35,10 @@ type Input struct {
 	Baseline *Report
 	// ScenarioYAML is the scenario as run, secrets redacted.
 	ScenarioYAML string
+	// Samples and Traces are what the workers sent as response_sample and
+	// slow_traces events.
+	Samples []SampleEvent
+	Traces  []TracesEvent
 }
 
 // Build makes the report from in.Intervals; an interval that cannot be
@@ -171,6 +175,7 @@ func (b *Builder) Report() *Report {
 	r.StatusCodes = StatusCodes(total.Status)
 	r.ErrorsByClass = ErrorClasses(total.Classes)
 	r.Steps = stepLines(in.Plan, steps)
+	attachObservations(r.Steps, in)
 	r.Histogram = buckets(&total)
 	r.Percentiles = percentiles(&total)
 	r.Thresholds = evaluate(in, r, steps, secs)

@@ -115,6 +115,10 @@ type Step struct {
 	StatusCodes  map[string]uint64 `json:"status_codes"`
 	ChecksPassed uint64            `json:"checks_passed"`
 	ChecksFailed uint64            `json:"checks_failed"`
+	// Samples are a few failed responses per error class; SlowestTraces
+	// the step's slowest traced requests (samples.go). Absent when none.
+	Samples       []Sample    `json:"samples,omitempty"`
+	SlowestTraces []SlowTrace `json:"slowest_traces,omitempty"`
 }
 
 // Worker is what one fleet node did.

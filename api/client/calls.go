@@ -186,6 +186,17 @@ func (c *Client) PostShardEvent(ctx context.Context, runID, token string, who *S
 	return c.doJSON(ctx, http.MethodPost, "/ingest/runs/"+url.PathEscape(runID)+"/events", token, body, nil)
 }
 
+// PostShardEventData is PostShardEvent with the event's data (JSON): a
+// response_sample's or slow_traces' (see reports.SampleEvent and
+// reports.TracesEvent).
+func (c *Client) PostShardEventData(ctx context.Context, runID, token string, who *ShardRef, kind, detail string, data any) error {
+	body := map[string]any{"kind": kind, "detail": detail, "data": data}
+	if who != nil {
+		body["shard"], body["attempt"], body["worker"] = who.Shard, who.Attempt, who.Worker
+	}
+	return c.doJSON(ctx, http.MethodPost, "/ingest/runs/"+url.PathEscape(runID)+"/events", token, body, nil)
+}
+
 // ClaimRecords claims the next n records of a run's sequential feeder for
 // shard who: their indexes [lo, hi), empty when none are left.
 func (c *Client) ClaimRecords(ctx context.Context, runID, token string, who ShardRef, feeder string, n int) (lo, hi int, err error) {

@@ -76,6 +76,11 @@ type Config struct {
 	// with the *netpolicy.BlockedError. It is called from the VUs'
 	// goroutines, any of them, and must not block.
 	Blocked func(host string, err error)
+	// Sample, when set, receives samples of failed responses: at most
+	// SamplesPerClass per step and error class, MaxSamples in all (see
+	// samples.go). It is called from the VUs' goroutines and must not
+	// block. PartialSamples adds, after Run, failures none captured.
+	Sample func(Sample)
 }
 
 // Summary is how a shard's run ended.
@@ -128,6 +133,7 @@ type Engine struct {
 	// blockedHosts counts the hosts reported (and the one report past
 	// MaxBlockedHosts).
 	blockedHosts atomic.Int64
+	obs          *observer // response samples, slowest traced requests
 }
 
 // credential: a header not to send to another origin on a redirect.
@@ -183,6 +189,7 @@ func New(cfg Config) (*Engine, error) {
 	if err := e.prepareSteps(); err != nil {
 		return nil, err
 	}
+	e.obs = newObserver(cfg, len(e.steps))
 	for _, pf := range cfg.Plan.Feeders {
 		f, err := newFeed(pf, cfg.Shard, cfg.Shards, cfg.Claim, e.ending)
 		if err != nil {
@@ -214,7 +221,7 @@ func (e *Engine) prepareSteps() error {
 		base = ep
 	}
 	for i, ps := range e.plan.Steps {
-		st := &stepRT{PlanStep: ps, index: i, ep: base}
+		st := &stepRT{PlanStep: ps, index: i, ep: base, body: newStepBody(ps)}
 		src := ps.URL.Source()
 		lower := strings.ToLower(src)
 		st.absolute = strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://") || strings.HasPrefix(src, "{{")

@@ -141,19 +141,22 @@ func (t *transports) doStd(req *request, resp *h1.Response) error {
 			recv += int64(len(name) + len(v) + 4)
 		}
 	}
-	n, err := readBody(res.Body, req.CaptureBody, resp)
+	n, err := readBody(res.Body, req.CaptureBody, req.CaptureMax, resp)
 	resp.BytesReceived = recv + 2 + n
 	return err
 }
 
-func readBody(r io.Reader, capture bool, resp *h1.Response) (int64, error) {
+func readBody(r io.Reader, capture bool, limit int, resp *h1.Response) (int64, error) {
 	resp.Body = resp.Body[:0]
 	if !capture {
 		return io.Copy(io.Discard, r)
 	}
 	var buf bytes.Buffer
 	buf.Grow(4096)
-	n, err := io.Copy(&buf, io.LimitReader(r, 1<<20))
+	if limit <= 0 || limit > 1<<20 {
+		limit = 1 << 20
+	}
+	n, err := io.Copy(&buf, io.LimitReader(r, int64(limit)))
 	resp.Body = append(resp.Body, buf.Bytes()...)
 	if err != nil {
 		return n, err

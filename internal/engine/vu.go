@@ -23,6 +23,7 @@ type stepRT struct {
 	absolute bool
 	static   string
 	isStatic bool
+	body     *stepBody // nil: no body
 }
 
 // vu is one virtual user: its variables, cookies and buffers. A vu is used by
@@ -39,6 +40,8 @@ type vu struct {
 	headers   []h1.Header
 	urlBuf    []byte
 	bodyBuf   []byte
+	gzBuf     []byte
+	trc       traceState
 	vuRecords bool // per-VU feeder records taken
 }
 
@@ -111,6 +114,7 @@ func (v *vu) doStep(st *stepRT, start time.Time) {
 			}
 			res.Status, res.Class = 0, classify(err)
 			v.e.rec.Record(st.index, res)
+			v.observe(st, res, err)
 			if res.Class == hist.ClassBlocked {
 				v.e.noteBlocked(v.req.Addr, err)
 			}
@@ -154,6 +158,7 @@ func (v *vu) finish(st *stepRT, res hist.Result, latency time.Duration) {
 		res.Class = hist.ClassCheckFailed
 	}
 	v.e.rec.Record(st.index, res)
+	v.observe(st, res, nil)
 }
 
 // prepare renders the step's request into v.req.
@@ -180,16 +185,14 @@ func (v *vu) prepare(st *stepRT) bool {
 		}
 		v.headers = append(v.headers, h1.Header{Name: h.Name, Value: val})
 	}
+	r.Body = v.renderBody(st) // with its Content-Type and Content-Encoding
+	v.addTrace(st)
 	v.addCookies()
 	r.Header = v.headers
-	r.Body = nil
-	if st.Body != nil {
-		v.bodyBuf = st.Body.Append(v.bodyBuf[:0], &v.env)
-		r.Body = v.bodyBuf
-	}
 	r.CaptureBody = st.NeedBody
 	r.CaptureHeaders = st.NeedHeaders
 	r.CaptureOnly = v.e.wantHeaders
+	v.armCapture(st)
 	r.Deadline = time.Now().Add(v.e.plan.Timeout)
 	return true
 }

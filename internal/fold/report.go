@@ -118,6 +118,9 @@ func reportInput(ctx context.Context, st Store, r *store.Run) (reports.Input, []
 		return reports.Input{}, nil, fmt.Errorf("events of run %s: %w", r.ID, err)
 	}
 	for _, e := range events {
+		if observation(&in, e) {
+			continue // shown in its step, not in the timeline
+		}
 		in.Events = append(in.Events, reports.Event{T: round3(e.At.Sub(in.StartedAt).Seconds()), Kind: e.Kind, Detail: e.Detail})
 		var g reports.Gap
 		if e.Kind == "measurement_gap" && json.Unmarshal(e.Data, &g) == nil {
@@ -134,6 +137,27 @@ func reportInput(ctx context.Context, st Store, r *store.Run) (reports.Input, []
 		}
 	}
 	return in, gapEvents, nil
+}
+
+// observation adds a response_sample or slow_traces event's data to in
+// and reports whether e was one (one whose data does not parse is left
+// out).
+func observation(in *reports.Input, e store.Event) bool {
+	switch e.Kind {
+	case reports.KindResponseSample:
+		var s reports.SampleEvent
+		if json.Unmarshal(e.Data, &s) == nil {
+			in.Samples = append(in.Samples, s)
+		}
+		return true
+	case reports.KindSlowTraces:
+		var t reports.TracesEvent
+		if json.Unmarshal(e.Data, &t) == nil {
+			in.Traces = append(in.Traces, t)
+		}
+		return true
+	}
+	return false
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }

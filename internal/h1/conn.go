@@ -65,6 +65,9 @@ func captureLimit(req *Request, o *Options) int {
 	if !req.CaptureBody {
 		return 0
 	}
+	if req.CaptureMax > 0 && req.CaptureMax < o.MaxBodyCapture {
+		return req.CaptureMax
+	}
 	return o.MaxBodyCapture
 }
 

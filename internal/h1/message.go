@@ -22,7 +22,10 @@ type Request struct {
 	// Deadline bounds the whole exchange, dial included; zero means none.
 	Deadline time.Time
 
-	CaptureBody    bool // keep up to Options.MaxBodyCapture bytes in Response.Body
+	CaptureBody bool // keep up to Options.MaxBodyCapture bytes in Response.Body
+	// CaptureMax, when > 0, keeps at most this many body bytes (fewer than
+	// Options.MaxBodyCapture), e.g. for a sample of a failed response.
+	CaptureMax     int
 	CaptureHeaders bool // keep header and trailer fields in Response.Header
 	// CaptureOnly keeps just these fields (names in lower case) when
 	// CaptureHeaders is off, e.g. set-cookie and location.

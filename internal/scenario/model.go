@@ -40,6 +40,9 @@ type Scenario struct {
 	// GracefulStop bounds how long the end of a run (or a ramp-down) waits for
 	// iterations in flight, so that every request sent is also recorded.
 	GracefulStop Duration `yaml:"graceful_stop,omitempty" json:"graceful_stop,omitzero"`
+	// Trace adds a W3C traceparent header to every request (a step's own
+	// trace overrides it); see docs/scenarios.md for how trace IDs are made.
+	Trace bool `yaml:"trace,omitempty" json:"trace,omitempty"`
 }
 
 // Step is one request of an iteration.
@@ -49,6 +52,17 @@ type Step struct {
 	URLTemplate  string            `yaml:"url_template" json:"url_template"`
 	Headers      map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
 	BodyTemplate string            `yaml:"body_template,omitempty" json:"body_template,omitempty"`
+	// Form, Multipart and BodyFile are the other bodies (body.go); a step
+	// has at most one body. BodyFile is read relative to the scenario file
+	// by LoadFile, which replaces it with BodyBase64.
+	Form       map[string]string `yaml:"form,omitempty" json:"form,omitempty"`
+	Multipart  *Multipart        `yaml:"multipart,omitempty" json:"multipart,omitempty"`
+	BodyFile   string            `yaml:"body_file,omitempty" json:"body_file,omitempty"`
+	BodyBase64 string            `yaml:"body_base64,omitempty" json:"body_base64,omitempty"`
+	// Gzip compresses the request body (Content-Encoding: gzip).
+	Gzip bool `yaml:"gzip,omitempty" json:"gzip,omitempty"`
+	// Trace, when set, overrides the scenario's trace for this step.
+	Trace *bool `yaml:"trace,omitempty" json:"trace,omitempty"`
 	// ThinkTimeMS is the seed's constant pause after the step; ThinkTime is the
 	// general form. At most one of them may be given.
 	ThinkTimeMS *float64   `yaml:"think_time_ms,omitempty" json:"think_time_ms,omitempty"`

@@ -80,6 +80,7 @@ func parse(data []byte, baseDir string) (*Scenario, map[string]int, error) {
 			}
 			f.Data, f.File, f.Format = recs, "", ""
 		}
+		v.inlineBodyFiles(s, baseDir)
 		if len(v.errs) > 0 {
 			return nil, lines, v.errs
 		}

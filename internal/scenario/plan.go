@@ -56,6 +56,12 @@ type PlanStep struct {
 	URL     *Template
 	Headers []HeaderTemplate // sorted by name; scenario-wide headers first
 	Body    *Template        // nil: no body
+	// Payload is a form, multipart or file body (nil: none, or Body);
+	// Gzip compresses whichever body the step has.
+	Payload *Payload
+	Gzip    bool
+	// Trace: send a W3C traceparent header with each request.
+	Trace   bool
 	Think   ThinkSampler
 	Checks  []*CompiledCheck
 	Extract []*Extractor

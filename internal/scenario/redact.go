@@ -137,8 +137,12 @@ func RedactedYAML(doc []byte) (string, error) {
 	return string(out), nil
 }
 
-// shownRecords is how many inline feeder records RedactedYAML lists.
-const shownRecords = 5
+// shownRecords is how many inline feeder records RedactedYAML lists;
+// body files longer than shownBase64 characters are summarized.
+const (
+	shownRecords = 5
+	shownBase64  = 64
+)
 
 // visit calls secret with every scalar under n that holds a secret (see
 // secretValue; refs may be nil) and template with every body and URL
@@ -161,6 +165,9 @@ func visit(n *yaml.Node, parent string, refs map[string]bool, secret, template f
 			switch {
 			case v.Kind == yaml.ScalarNode && secretValue(parent, k.Value, refs):
 				secret(v)
+			case v.Kind == yaml.ScalarNode && (k.Value == "body_base64" || k.Value == "data_base64") && len(v.Value) > shownBase64:
+				// A file's bytes: too long to read, and may hold anything.
+				v.Value, v.Tag, v.Style = fmt.Sprintf("(%d characters of base64 not shown)", len(v.Value)), "!!str", 0
 			case v.Kind == yaml.ScalarNode && (k.Value == "body_template" || k.Value == "url_template"):
 				template(v)
 			default:
@@ -175,7 +182,7 @@ func visit(n *yaml.Node, parent string, refs map[string]bool, secret, template f
 // columns) because a secret value refers to it.
 func secretValue(parent, key string, refs map[string]bool) bool {
 	switch parent {
-	case "headers":
+	case "headers", "form", "fields": // headers, form and multipart fields
 		return secretName(key)
 	case "variables", "data", "env":
 		return secretName(key) || refs[key]

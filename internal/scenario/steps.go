@@ -47,13 +47,7 @@ func (v *validator) compileStep(s *Scenario, i int, sy *symbols) *PlanStep {
 	resolve := sy.resolverFor(i)
 	st.URL = v.compileURL(path+".url_template", src.URLTemplate, resolve)
 	st.Headers = v.compileHeaders(path, s.HTTP.Headers, src.Headers, resolve)
-	if src.BodyTemplate != "" {
-		t, err := compileTemplate(src.BodyTemplate, resolve)
-		if err != nil {
-			v.add(path+".body_template", "%v", err)
-		}
-		st.Body = t
-	}
+	v.compileBody(path, s, src, st, resolve)
 	st.Think = v.compileThink(path, src)
 	for j, c := range src.Checks {
 		cc, err := compileCheck(c)

@@ -7,6 +7,7 @@ import { distributionCharts, overlayCharts, stepCharts, timeCharts, type ChartSl
 import { fill, h, isHttpUrl, note, type Child } from "./dom";
 import { fmtBytes, fmtDate, fmtDuration, fmtInt, fmtMs, fmtPct, fmtRate, secondsBetween } from "./format";
 import { decimate, shapeSeries } from "./shape";
+import { observations } from "./samples";
 import { liveStepRows, liveTotals, stepRows, thresholdVerdict, type StepRow } from "./summary";
 import { compareStepsTable, compareTable, countsTable, eventsList, gapsList, sortableTable, stepColumns, thresholdsTable, workersTable, type SortState } from "./tables";
 import type { Comparison, Report, Run, RunEvent, SeriesPoint } from "./types";
@@ -113,6 +114,7 @@ export class RunView {
   private stepsTable = h("div", { class: "table-wrap" });
   private compareTables = h("div");
   private codes = h("section", { class: "card" });
+  private observed = h("section", { class: "card", "data-section": "observations" });
   private workers = h("section", { class: "card" });
   private compare = h("section", { class: "card", "data-section": "compare" });
   private appendix = h("section", { class: "card appendix" });
@@ -148,6 +150,7 @@ export class RunView {
       this.events,
       h("section", { class: "card" }, this.stepsTitle, this.stepsTable, this.stepGroup.el),
       this.codes,
+      this.observed,
       this.workers,
       this.compare,
       this.appendix,
@@ -207,6 +210,7 @@ export class RunView {
       this.codes,
       h("div", { class: "split" }, h("div", null, h("h2", null, "Status codes"), countsTable("status-codes-table", "Status", r.status_codes, total)), h("div", null, h("h2", null, "Errors by class"), countsTable("error-classes-table", "Class", r.errors_by_class, total))),
     );
+    fill(this.observed, h("h2", null, "Failure samples and slowest traces"), ...observations(r.steps ?? []));
     fill(this.workers, h("h2", null, "Workers"), workersTable(r.workers ?? [], total, live ? (points[points.length - 1] ?? null) : null));
     this.renderCompare(m);
     this.renderAppendix(r, live);

@@ -38,6 +38,30 @@ export interface StepReport {
   status_codes: Record<string, number>;
   checks_passed?: number;
   checks_failed?: number;
+  /** a few failed responses per error class, secrets redacted */
+  samples?: ResponseSample[];
+  /** the step's slowest traced requests, slowest first */
+  slowest_traces?: SlowTrace[];
+}
+
+export interface ResponseSample {
+  class: string;
+  status: number;
+  error?: string;
+  headers?: Record<string, string>;
+  body: string;
+  truncated: boolean;
+  partial?: boolean;
+  shard: number;
+}
+
+export interface SlowTrace {
+  trace_id: string;
+  span_id: string;
+  latency_ms: number;
+  status: number;
+  class?: string;
+  shard: number;
 }
 
 export interface WorkerReport {
