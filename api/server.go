@@ -332,7 +332,9 @@ func (noOrchestrator) ShardsStarted(context.Context, string, []wire.ShardState) 
 func (noOrchestrator) ShardSilent(context.Context, *store.Run, int, string, string) error {
 	return errNoOrchestrator
 }
-func (noOrchestrator) CreateSchedule(context.Context, *store.Schedule) error { return errNoOrchestrator }
+func (noOrchestrator) CreateSchedule(context.Context, *store.Schedule) error {
+	return errNoOrchestrator
+}
 func (noOrchestrator) DescribeSchedule(context.Context, string) (service.ScheduleState, error) {
 	return service.ScheduleState{}, errNoOrchestrator
 }
