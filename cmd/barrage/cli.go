@@ -26,7 +26,7 @@ func newRootCmd() *cobra.Command {
 		},
 	}
 	root.AddCommand(newRunCmd(), newServerCmd(), newWorkerCmd(), newMigrateCmd(),
-		newRunsCmd(), newScenariosCmd(), newSecretsCmd(), newTokensCmd(), newTargetCmd(), newValidateCmd(), newExportCmd(), newDocsCmd())
+		newRunsCmd(), newScenariosCmd(), newSchedulesCmd(), newSecretsCmd(), newTokensCmd(), newTargetCmd(), newValidateCmd(), newExportCmd(), newDocsCmd())
 	root.SetFlagErrorFunc(flagError)
 	root.SetHelpFunc(printHelp)
 	root.SetUsageFunc(func(c *cobra.Command) error {
