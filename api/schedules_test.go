@@ -37,7 +37,9 @@ func scheduleCases(f *handlerFixture) []handlerCase {
 	if err != nil {
 		panic(err)
 	}
-	create := func(body string) string { return fmt.Sprintf(`{"scenario_id": %q, "target_base_url": "http://127.0.0.1:9", %s}`, f.scenario, body) }
+	create := func(body string) string {
+		return fmt.Sprintf(`{"scenario_id": %q, "target_base_url": "http://127.0.0.1:9", %s}`, f.scenario, body)
+	}
 	down := func(t *testing.T, f *handlerFixture) { f.orch.err = errors.New("connection refused") }
 	id := sc.ID
 	return []handlerCase{

@@ -53,13 +53,13 @@ func TestSchedules(t *testing.T) {
 		}
 		return rs
 	}
-	// Two finished runs: the second started after the first had finished,
-	// so it compares with it.
+	// Two finished and reported runs: the newer started after an older one
+	// had finished, so it compares with it.
 	var done []client.Run
 	waitFor(t, 90*time.Second, "two finished scheduled runs, the newer with the older as baseline", func() bool {
 		done = done[:0]
 		for _, r := range runs() {
-			if r.Status == "completed" || r.Status == "failed" {
+			if (r.Status == "completed" || r.Status == "failed") && r.Summary != nil { // reported
 				done = append(done, r)
 			}
 		}
