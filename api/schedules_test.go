@@ -56,6 +56,7 @@ func scheduleCases(f *handlerFixture) []handlerCase {
 		{route: "POST /schedules", name: "neither cron nor every", method: "POST", path: "/schedules", body: create(`"workers": 1`), status: 400, code: "missing_field", field: "cron"},
 		{route: "POST /schedules", name: "bad cron", method: "POST", path: "/schedules", body: create(`"cron": "0 25 * * *"`), status: 400, code: "invalid_field", field: "cron"},
 		{route: "POST /schedules", name: "every too short", method: "POST", path: "/schedules", body: create(`"every": "100ms"`), status: 400, code: "invalid_field", field: "every"},
+		{route: "POST /schedules", name: "too many workers", method: "POST", path: "/schedules", body: create(`"every": "1h", "workers": 1001`), status: 422, code: "invalid_field", field: "workers"},
 		{route: "POST /schedules", name: "the schedule tag", method: "POST", path: "/schedules", body: create(`"every": "1h", "tags": {"schedule": "x"}`), status: 422, code: "invalid_field", field: "tags"},
 		{route: "POST /schedules", name: "Temporal is down: nothing kept", method: "POST", path: "/schedules", body: create(`"every": "1h"`), status: 503, code: "temporal_unavailable",
 			before: down, check: func(t *testing.T, f *handlerFixture, _ *httptest.ResponseRecorder) {

@@ -88,7 +88,7 @@ func (s *Schedules) Create(ctx context.Context, req wire.ScheduleRequest, by str
 func (s *Schedules) newSchedule(ctx context.Context, req wire.ScheduleRequest) (*store.Schedule, error) {
 	sc := &store.Schedule{ID: NewID("sch_"), ScenarioID: req.ScenarioID, Cron: strings.TrimSpace(req.Cron),
 		TargetBaseURL: strings.TrimSuffix(req.TargetBaseURL, "/"), WorkerCount: max(req.Workers, 1), Baseline: req.Baseline, Tags: req.Tags}
-	if req.Workers < 0 {
+	if req.Workers < 0 || req.Workers > MaxWorkers {
 		return nil, refuse(Invalid, "invalid_field", "workers", "workers must be 1..%d, got %d", MaxWorkers, req.Workers)
 	}
 	if _, ok := req.Tags[ScheduleTag]; ok {
