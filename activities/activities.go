@@ -20,6 +20,7 @@ import (
 
 	"github.com/barrage/barrage/api/client"
 	"github.com/barrage/barrage/internal/fold"
+	"github.com/barrage/barrage/internal/service"
 	"github.com/barrage/barrage/internal/store"
 	"github.com/barrage/barrage/workflows"
 )
@@ -44,7 +45,10 @@ type Server struct {
 	// from (wire.IngestToken): the token then stays out of the workflow's
 	// inputs and history.
 	FleetToken string
-	Logger     *slog.Logger
+	// Schedules starts the runs of scheduled firings (FireSchedule); nil:
+	// a firing fails.
+	Schedules *service.Schedules
+	Logger    *slog.Logger
 }
 
 // Fleet carries what a worker's load activity needs: it runs shards on the
@@ -82,6 +86,7 @@ func (a *Server) Register(w worker.Registry) {
 		workflows.ActivityPrepareRun: a.PrepareRun, workflows.ActivityStartRun: a.StartRun,
 		workflows.ActivityPublishControl: a.PublishControl, workflows.ActivityRecordEvent: a.RecordEvent,
 		workflows.ActivityFinishRun: a.FinishRun, workflows.ActivityBuildReport: a.BuildReport,
+		workflows.ActivityFireSchedule: a.FireSchedule,
 	} {
 		w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

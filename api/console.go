@@ -45,4 +45,5 @@ func (s *Server) consoleRoutes(r *gin.Engine) {
 	r.GET("/ui/scenarios", s.consoleAuth, page)
 	r.GET("/ui/scenarios/:id", s.consoleAuth, page)
 	r.GET("/ui/compare", s.consoleAuth, page)
+	r.GET("/ui/schedules", s.consoleAuth, page)
 }

@@ -35,6 +35,7 @@ func (s *Server) toRunJSON(r *store.Run) runJSON {
 	if out.Tags == nil {
 		out.Tags = map[string]string{}
 	}
+	out.ScheduleID = out.Tags[service.ScheduleTag]
 	status, started := r.Shown(time.Now())
 	out.Status = string(status)
 	if !started.IsZero() {

@@ -46,6 +46,9 @@ type Config struct {
 	// Orchestrator runs the runs (Temporal, through temporalport); nil:
 	// runs cannot be started or steered (a read-only server).
 	Orchestrator service.Orchestrator
+	// Scheduler keeps the schedules (Temporal Schedules, through
+	// temporalport); nil: schedules can be read, not created or steered.
+	Scheduler service.ScheduleOrchestrator
 	// TemporalUI is the base URL of the Temporal Web UI, for links ("" = none).
 	TemporalUI string
 	Namespace  string
@@ -99,6 +102,7 @@ type Server struct {
 	runs      *runCache
 	controls  *controls
 	runsvc    *service.Runs
+	schedsvc  *service.Schedules
 	access    *service.Access
 	blockedMu sync.Mutex
 	blocked   map[string]map[string]bool // run → hosts of its target_blocked events
@@ -159,6 +163,11 @@ func New(cfg Config) *Server {
 		s.secrets, _ = service.NewSecrets(cfg.Store, s.access, nil)
 	}
 	s.runsvc.Secrets = s.secrets
+	sched := cfg.Scheduler
+	if sched == nil {
+		sched = noOrchestrator{}
+	}
+	s.schedsvc = service.NewSchedules(cfg.Store, sched, s.runsvc)
 	s.folder = s.newScheduler()
 	s.watch = newWatch(s)
 	s.feeds = newFeeds(s)
@@ -245,6 +254,8 @@ func (s *Server) routes(r *gin.Engine) {
 	r.POST("/runs/:id/ramp", runner, s.rampRun)
 	r.DELETE("/runs/:id", admin, s.deleteRun)
 
+	s.scheduleRoutes(r, viewer, runner)
+
 	r.POST("/tokens", admin, s.createToken)
 	r.GET("/tokens", admin, s.listTokens)
 	r.DELETE("/tokens/:name", admin, s.revokeToken)
@@ -327,3 +338,13 @@ func (noOrchestrator) ShardsStarted(context.Context, string, []wire.ShardState) 
 func (noOrchestrator) ShardSilent(context.Context, *store.Run, int, string, string) error {
 	return errNoOrchestrator
 }
+func (noOrchestrator) CreateSchedule(context.Context, *store.Schedule) error {
+	return errNoOrchestrator
+}
+func (noOrchestrator) DescribeSchedule(context.Context, string) (service.ScheduleState, error) {
+	return service.ScheduleState{}, errNoOrchestrator
+}
+func (noOrchestrator) PauseSchedule(context.Context, string, bool, string) error {
+	return errNoOrchestrator
+}
+func (noOrchestrator) DeleteSchedule(context.Context, string) error { return errNoOrchestrator }

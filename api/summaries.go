@@ -37,6 +37,7 @@ func (s *Server) withSummary(ctx context.Context, r *store.Run, out *runJSON) {
 	out.ScenarioName = s.scenarioName(r)
 	if store.Finished(r.Status) {
 		out.Summary = s.finishedSummary(ctx, r.ID)
+		out.ThresholdsFailed = out.Summary != nil && out.Summary.ThresholdsPassed != nil && !*out.Summary.ThresholdsPassed
 		return
 	}
 	if r.Status == store.StatusRunning && !r.Epoch.IsZero() {

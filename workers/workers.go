@@ -26,6 +26,7 @@ func NewControl(c client.Client, acts *activities.Server) worker.Worker {
 	})
 	w.RegisterWorkflowWithOptions(workflows.Run, workflow.RegisterOptions{Name: "Run"})
 	w.RegisterWorkflowWithOptions(workflows.ShardGroup, workflow.RegisterOptions{Name: workflows.WorkflowShardGroup})
+	w.RegisterWorkflowWithOptions(workflows.ScheduledRun, workflow.RegisterOptions{Name: workflows.WorkflowScheduledRun})
 	acts.Register(w)
 	return w
 }

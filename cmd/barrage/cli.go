@@ -26,7 +26,7 @@ func newRootCmd() *cobra.Command {
 		},
 	}
 	root.AddCommand(newRunCmd(), newServerCmd(), newWorkerCmd(), newMigrateCmd(),
-		newRunsCmd(), newCompareCmd(), newScenariosCmd(), newSecretsCmd(), newTokensCmd(), newTargetCmd(), newValidateCmd(), newExportCmd(), newImportCmd(), newDocsCmd())
+		newRunsCmd(), newCompareCmd(), newScenariosCmd(), newSchedulesCmd(), newSecretsCmd(), newTokensCmd(), newTargetCmd(), newValidateCmd(), newExportCmd(), newImportCmd(), newDocsCmd())
 	root.SetFlagErrorFunc(flagError)
 	root.SetHelpFunc(printHelp)
 	root.SetUsageFunc(func(c *cobra.Command) error {

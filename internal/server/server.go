@@ -155,7 +155,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.api = api.New(api.Config{
 		Access: access, SecretKey: cfg.SecretKey,
-		Store: s.st, Orchestrator: temporalport.New(s.tc), TemporalUI: s.UI, Namespace: cfg.Namespace, FoldGrace: cfg.FoldGrace,
+		Store: s.st, Orchestrator: temporalport.New(s.tc), Scheduler: temporalport.New(s.tc), TemporalUI: s.UI, Namespace: cfg.Namespace, FoldGrace: cfg.FoldGrace,
 		FleetToken: cfg.FleetToken, Logger: log, Ready: s.temporalReady, RetainSnapshots: cfg.RetainSnapshots,
 		Exporter: exporter, GrafanaURL: cfg.GrafanaURL, NoAuth: cfg.NoAuth,
 		Guard: &service.Guard{Policy: cfg.TargetPolicy, MaxVUs: cfg.MaxVUs, MaxRPS: cfg.MaxRPS, MaxDuration: cfg.MaxDuration},
@@ -164,7 +164,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.http.TLSConfig = apiTLS
 	go func() { s.done <- serveAPI(s.http, ln) }()
 	acts := &activities.Server{Store: s.st, Logger: log, ControlPublished: s.api.ControlPublished,
-		ShardLost: s.api.ShardLost, FleetToken: cfg.FleetToken}
+		ShardLost: s.api.ShardLost, FleetToken: cfg.FleetToken, Schedules: s.api.Schedules()}
 	if exporter != nil {
 		acts.Reported = exporter.Finished
 	}

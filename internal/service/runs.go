@@ -70,7 +70,12 @@ func NewRuns(st store.Store, orch Orchestrator) *Runs {
 
 // Start validates req into a queued run, stores it and starts its workflow.
 func (s *Runs) Start(ctx context.Context, req wire.RunRequest) (*store.Run, error) {
-	r, err := s.newRun(ctx, req)
+	return s.start(ctx, req, NewID("run_"))
+}
+
+// start is Start with the run's ID (and workflow ID) given.
+func (s *Runs) start(ctx context.Context, req wire.RunRequest, id string) (*store.Run, error) {
+	r, err := s.newRun(ctx, req, id)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +90,7 @@ func (s *Runs) Start(ctx context.Context, req wire.RunRequest) (*store.Run, erro
 }
 
 // newRun validates a run request into a queued run.
-func (s *Runs) newRun(ctx context.Context, req wire.RunRequest) (*store.Run, error) {
+func (s *Runs) newRun(ctx context.Context, req wire.RunRequest, id string) (*store.Run, error) {
 	if req.ScenarioID == "" {
 		// 400 as the OpenAPI document says: the request names no scenario at all.
 		return nil, refuse(BadRequest, "missing_field", "scenario_id", "scenario_id is required")
@@ -144,7 +149,6 @@ func (s *Runs) newRun(ctx context.Context, req wire.RunRequest) (*store.Run, err
 	if err != nil {
 		return nil, err
 	}
-	id := NewID("run_")
 	return &store.Run{BaselineRunID: baseline, Elastic: req.Elastic == nil || *req.Elastic, MaxWorkers: req.MaxWorkers,
 		ID: id, ScenarioID: sc.ID, ScenarioVersion: sc.Version, Scenario: doc, Overrides: req.Overrides,
 		Status: store.StatusQueued, TargetBaseURL: strings.TrimSuffix(req.TargetBaseURL, "/"), WorkerCount: workers,

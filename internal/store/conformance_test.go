@@ -47,6 +47,7 @@ func runConformance(t *testing.T, open func(t *testing.T) Store) {
 		{"Tokens", testTokens},
 		{"Audit", testAudit},
 		{"Secrets", testSecrets},
+		{"Schedules", testSchedules},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -96,7 +96,7 @@ func (s *sqlStore) ListScenarios(ctx context.Context, limit, offset int) ([]Scen
 func (s *sqlStore) DeleteScenario(ctx context.Context, id string) error {
 	n, err := affected(s.w.ExecContext(ctx, "DELETE FROM scenarios WHERE id = $1", id))
 	if violated(err) == foreignKeyViolation {
-		return fmt.Errorf("delete scenario %s: runs use it: %w", id, ErrConflict)
+		return fmt.Errorf("delete scenario %s: runs or schedules use it: %w", id, ErrConflict)
 	}
 	if err != nil {
 		return fmt.Errorf("delete scenario %s: %w", id, err)

@@ -325,6 +325,19 @@ type Store interface {
 	// since is zero), ordered by ID.
 	ListWorkers(ctx context.Context, since time.Time) ([]Worker, error)
 
+	// CreateSchedule stores a new schedule (Tags nil: none; a zero
+	// CreatedAt: now); ErrConflict if its ID is taken, ErrNotFound if its
+	// scenario does not exist. GetSchedule returns one (ErrNotFound);
+	// ListSchedules all of them, newest first; SetSchedulePaused records
+	// its paused state and DeleteSchedule removes it (ErrNotFound when
+	// there is none; its runs stay). A scenario a schedule runs cannot be
+	// deleted (DeleteScenario: ErrConflict).
+	CreateSchedule(ctx context.Context, sc *Schedule) error
+	GetSchedule(ctx context.Context, id string) (*Schedule, error)
+	ListSchedules(ctx context.Context) ([]Schedule, error)
+	SetSchedulePaused(ctx context.Context, id string, paused bool) error
+	DeleteSchedule(ctx context.Context, id string) error
+
 	// CreateToken stores an API token's hash; ErrConflict when its name is
 	// taken. TokenByHash finds one (ErrNotFound: no such token, or
 	// revoked); TouchToken records its use; RevokeToken deletes it

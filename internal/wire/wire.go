@@ -79,6 +79,11 @@ type Run struct {
 	// Summary is what the run measured: its report's figures when it is
 	// finished, its latest interval's while it runs; absent before any.
 	Summary *RunSummary `json:"summary,omitempty"`
+	// ScheduleID is the schedule whose firing started the run (its tag
+	// schedule); ThresholdsFailed says the run finished and failed its
+	// thresholds (baseline thresholds included), as Summary's verdict.
+	ScheduleID       string `json:"schedule_id,omitempty"`
+	ThresholdsFailed bool   `json:"thresholds_failed,omitempty"`
 }
 
 // RunSummary is a run's headline figures.

@@ -11,6 +11,7 @@ import { comparePage } from "./pages/compare";
 import { runPage } from "./pages/run";
 import { runsPage } from "./pages/runs";
 import { scenarioPage, scenariosPage } from "./pages/scenarios";
+import { schedulesPage } from "./pages/schedules";
 import { RunView } from "./runview";
 
 function appRoot(): HTMLElement {
@@ -51,6 +52,7 @@ function nav(): HTMLElement {
     h("a", { href: "/ui/", class: "brand" }, "Barrage"),
     h("a", { href: "/ui/" }, "Runs"),
     h("a", { href: "/ui/scenarios" }, "Scenarios"),
+    h("a", { href: "/ui/schedules" }, "Schedules"),
     h("a", { href: "/ui/compare" }, "Compare"),
   );
 }
@@ -76,6 +78,7 @@ function start(): void {
     .add(/^\/ui\/scenarios$/, scenariosPage)
     .add(/^\/ui\/scenarios\/([^/]+)$/, scenarioPage)
     .add(/^\/ui\/compare$/, comparePage)
+    .add(/^\/ui\/schedules$/, schedulesPage)
     .start();
 }
 

@@ -233,6 +233,35 @@ export interface Run {
   elastic?: boolean;
   max_workers?: number;
   summary?: RunSummary;
+  /** the schedule whose firing started the run */
+  schedule_id?: string;
+  /** the run finished and failed its thresholds (baseline ones included) */
+  thresholds_failed?: boolean;
+}
+
+export interface ScheduledRun {
+  run_id: string;
+  status: RunStatus | string;
+  created_at: string;
+  thresholds_failed: boolean;
+}
+
+export interface Schedule {
+  schedule_id: string;
+  scenario_id: string;
+  cron?: string;
+  every?: string;
+  target_base_url?: string;
+  workers: number;
+  tags: Record<string, string>;
+  baseline?: string;
+  paused: boolean;
+  created_at: string;
+  created_by?: string;
+  next_run_at?: string;
+  temporal_schedule_id: string;
+  temporal_ui_url?: string;
+  last_run?: ScheduledRun;
 }
 
 export interface RunList {

@@ -42,7 +42,19 @@ export function runsTable(runs: readonly Run[], selected?: Set<string>, onSelect
       "tr",
       { "data-run-id": r.run_id, "data-status": r.status },
       h("td", null, box),
-      h("td", null, h("a", { href: `/ui/runs/${enc(r.run_id)}` }, h("code", null, r.run_id))),
+      h(
+        "td",
+        null,
+        h("a", { href: `/ui/runs/${enc(r.run_id)}` }, h("code", null, r.run_id)),
+        r.schedule_id
+          ? h(
+              "div",
+              { class: "sub", "data-testid": "scheduled" },
+              h("a", { href: "/ui/schedules" }, "scheduled"),
+              r.thresholds_failed ? h("span", { class: "badge bad", "data-testid": "scheduled-failed" }, "failed its thresholds") : null,
+            )
+          : null,
+      ),
       h("td", null, h("a", { href: `/ui/scenarios/${enc(r.scenario_id)}` }, r.scenario_name || r.scenario_id)),
       h("td", null, statusBadge(r.status), r.reason ? h("div", { class: "sub" }, r.reason) : null),
       h("td", null, fmtDate(r.started_at ?? r.created_at)),
