@@ -46,6 +46,7 @@ type runConfig struct {
 	verbose         bool
 	token           string
 	caFile          string
+	load            loadFlags
 }
 
 // tagFlags collects repeated --tag key=value flags.
@@ -98,6 +99,7 @@ Exit codes: 0 every threshold passed, 99 a threshold failed, 98 the run failed o
 	f.BoolVar(&cfg.elastic, "elastic", true, "use idle workers that join during the run: each takes a share, the others shed load (the default; see --no-elastic)")
 	f.BoolVar(&cfg.noElastic, "no-elastic", false, "keep the run on its first --workers workers: workers that join take no load")
 	f.IntVar(&cfg.maxWorkers, "max-workers", 0, "the most workers (shards) the run takes as workers join (default: no cap)")
+	cfg.load.add(f)
 	f.BoolVar(&cfg.quiet, "quiet", false, "no live progress lines")
 	f.BoolVar(&cfg.verbose, "v", false, "log what the embedded server does")
 	return c
@@ -118,7 +120,13 @@ func runScenario(ctx context.Context, cfg runConfig) error {
 	if err != nil {
 		return &exitError{code: exitBadInput, err: err}
 	}
+	if err := cfg.load.apply(s); err != nil {
+		return &exitError{code: exitBadInput, err: err}
+	}
 	plan, err := scenario.Compile(s)
+	if err == nil {
+		err = plan.CheckEnv()
+	}
 	if err != nil {
 		return &exitError{code: exitBadInput, err: err}
 	}
