@@ -44,6 +44,7 @@ func stepLines(p *scenario.Plan, steps []hist.StepStats) []Step {
 		}
 		if p != nil && i < len(p.Steps) {
 			line.Name, line.Method, line.URL = p.Steps[i].Name, p.Steps[i].Method, p.Steps[i].URL.Source()
+			line.Group, line.Tags = p.Steps[i].Group, p.Steps[i].Tags
 		}
 		out[i] = line
 	}

@@ -104,7 +104,10 @@ type Latency struct {
 type Step struct {
 	// Flow names the user flow the step belongs to ("" in a scenario
 	// without flows).
-	Flow         string            `json:"flow,omitempty"`
+	Flow string `json:"flow,omitempty"`
+	// Group and Tags are the step's group and tags, as the scenario gives them.
+	Group        string            `json:"group,omitempty"`
+	Tags         map[string]string `json:"tags,omitempty"`
 	Name         string            `json:"name"`
 	Method       string            `json:"method"`
 	URL          string            `json:"url"`

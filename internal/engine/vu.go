@@ -63,15 +63,20 @@ func (v *vu) iterate(intended time.Time) bool {
 		return false
 	}
 	v.env.Iteration++
-	for i, st := range v.e.steps {
+	first := true
+	for _, st := range v.e.steps {
 		if v.e.abortFlag.Load() {
 			return false
 		}
+		if st.Skipped(v.env.Vars) {
+			continue
+		}
 		start := intended
-		if i > 0 || start.IsZero() {
+		if !first || start.IsZero() {
 			start = time.Now()
 		}
-		v.doStep(st, start)
+		first = false
+		v.doStepRetrying(st, start)
 		if d := st.Think.Sample(v.rand); d > 0 && !v.e.sleep(d) {
 			// The run is ending: the rest of the iteration goes without
 			// pauses, so that it finishes within the graceful stop.
@@ -97,12 +102,26 @@ func (v *vu) takeRecords() bool {
 	return true
 }
 
+// doStepRetrying does a step, and again after a failure as its retries
+// allow, the back-off doubling each time. Every attempt is recorded; a run
+// that is ending stops the retries.
+func (v *vu) doStepRetrying(st *stepRT, start time.Time) {
+	ok := v.doStep(st, start)
+	for a := 0; !ok && a < st.Retries; a++ {
+		if v.e.abortFlag.Load() || !v.e.sleep(st.RetryBackoff<<a) {
+			return
+		}
+		ok = v.doStep(st, time.Now())
+	}
+}
+
 // doStep sends one step's request, follows redirects, runs checks and
-// extractors, and records every exchange.
-func (v *vu) doStep(st *stepRT, start time.Time) {
+// extractors, and records every exchange. It reports whether the final
+// result was a success (class none).
+func (v *vu) doStep(st *stepRT, start time.Time) bool {
 	if !v.prepare(st) {
 		v.e.rec.Record(st.index, hist.Result{Latency: time.Since(start), Class: hist.ClassOther})
-		return
+		return false
 	}
 	for hop := 0; ; hop++ {
 		err := v.e.tr.do(&v.req, &v.resp)
@@ -110,7 +129,7 @@ func (v *vu) doStep(st *stepRT, start time.Time) {
 		res := hist.Result{Latency: end.Sub(start), Status: v.resp.Status, BytesSent: v.resp.BytesSent, BytesReceived: v.resp.BytesReceived}
 		if err != nil {
 			if v.e.hardStopped() {
-				return // cut off by an abort: in flight, not a result
+				return false // cut off by an abort: in flight, not a result
 			}
 			res.Status, res.Class = 0, classify(err)
 			v.e.rec.Record(st.index, res)
@@ -118,22 +137,21 @@ func (v *vu) doStep(st *stepRT, start time.Time) {
 			if res.Class == hist.ClassBlocked {
 				v.e.noteBlocked(v.req.Addr, err)
 			}
-			return
+			return false
 		}
 		v.storeCookies()
-		if hop < v.e.plan.MaxRedirects && v.followRedirect() {
+		if hop < v.e.plan.MaxRedirects && v.followRedirect(v.e.plan.StepTimeout(st.PlanStep)) {
 			res.Class = hist.ClassNone
 			v.e.rec.Record(st.index, res)
 			start = time.Now()
 			continue
 		}
-		v.finish(st, res, end.Sub(start))
-		return
+		return v.finish(st, res, end.Sub(start))
 	}
 }
 
 // finish runs checks and extractors on the final response and records it.
-func (v *vu) finish(st *stepRT, res hist.Result, latency time.Duration) {
+func (v *vu) finish(st *stepRT, res hist.Result, latency time.Duration) bool {
 	if len(st.Checks) > 0 || len(st.Extract) > 0 {
 		v.view.Reset()
 		v.view.Status, v.view.Body, v.view.Latency = v.resp.Status, v.resp.Body, latency
@@ -159,6 +177,7 @@ func (v *vu) finish(st *stepRT, res hist.Result, latency time.Duration) {
 	}
 	v.e.rec.Record(st.index, res)
 	v.observe(st, res, nil)
+	return res.Class == hist.ClassNone
 }
 
 // prepare renders the step's request into v.req.
@@ -193,7 +212,7 @@ func (v *vu) prepare(st *stepRT) bool {
 	r.CaptureHeaders = st.NeedHeaders
 	r.CaptureOnly = v.e.wantHeaders
 	v.armCapture(st)
-	r.Deadline = time.Now().Add(v.e.plan.Timeout)
+	r.Deadline = time.Now().Add(v.e.plan.StepTimeout(st.PlanStep))
 	return true
 }
 
@@ -245,7 +264,7 @@ func (v *vu) storeCookies() {
 }
 
 // followRedirect turns v.req into the request for a 3xx response's Location.
-func (v *vu) followRedirect() bool {
+func (v *vu) followRedirect(timeout time.Duration) bool {
 	switch v.resp.Status {
 	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
 		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
@@ -281,6 +300,6 @@ func (v *vu) followRedirect() bool {
 	}
 	v.addCookies()
 	r.Header = v.headers
-	r.Deadline = time.Now().Add(v.e.plan.Timeout)
+	r.Deadline = time.Now().Add(timeout)
 	return true
 }

@@ -69,6 +69,23 @@ type Step struct {
 	ThinkTime   *ThinkTime `yaml:"think_time,omitempty" json:"think_time,omitempty"`
 	Extract     []Extract  `yaml:"extract,omitempty" json:"extract,omitempty"`
 	Checks      []Check    `yaml:"checks,omitempty" json:"checks,omitempty"`
+
+	// Per-step options (StepOptions in stepopts.go).
+	// Timeout bounds this step's requests instead of http.timeout.
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitzero"`
+	// Tags are free key/values carried into the report's per-step table.
+	Tags map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
+	// Group names a group of steps for the report.
+	Group string `yaml:"group,omitempty" json:"group,omitempty"`
+	// Retries sends a failed request again, up to this many times, after
+	// RetryBackoff, doubling each time; every attempt is counted.
+	Retries      int      `yaml:"retries,omitempty" json:"retries,omitempty"`
+	RetryBackoff Duration `yaml:"retry_backoff,omitempty" json:"retry_backoff,omitzero"`
+	// SkipIf and OnlyIf name a variable: the step is skipped when it is
+	// true (SkipIf) or not true (OnlyIf); a value is true unless it is
+	// empty, "0" or "false".
+	SkipIf string `yaml:"skip_if,omitempty" json:"skip_if,omitempty"`
+	OnlyIf string `yaml:"only_if,omitempty" json:"only_if,omitempty"`
 }
 
 // ThinkTime is a pause drawn from a distribution after each execution of a step.

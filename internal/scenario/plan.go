@@ -68,6 +68,15 @@ type PlanStep struct {
 	// NeedBody and NeedHeaders say whether checks or extractors read them, so
 	// that the engine can skip keeping them.
 	NeedBody, NeedHeaders bool
+	// Timeout is the step's own request timeout (0: the plan's).
+	Timeout time.Duration
+	Tags    map[string]string
+	Group   string
+	// Retries and RetryBackoff: see Step.
+	Retries      int
+	RetryBackoff time.Duration
+	// SkipSlot and OnlySlot are the variables of skip_if and only_if (-1: none).
+	SkipSlot, OnlySlot int
 }
 
 // HeaderTemplate is a request header whose value is a template.

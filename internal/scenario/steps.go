@@ -49,6 +49,7 @@ func (v *validator) compileStep(s *Scenario, i int, sy *symbols) *PlanStep {
 	st.Headers = v.compileHeaders(path, s.HTTP.Headers, src.Headers, resolve)
 	v.compileBody(path, s, src, st, resolve)
 	st.Think = v.compileThink(path, src)
+	v.compileStepOptions(path, src, st, i, sy)
 	for j, c := range src.Checks {
 		cc, err := compileCheck(c)
 		if err != nil {
