@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +57,30 @@ func TestLoadFlags(t *testing.T) {
 	} {
 		if err := tc.l.apply(parse(tc.doc)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: err = %v, want %q", tc.l, err, tc.want)
+		}
+	}
+}
+
+// TestLoadFlagsOverExamples: --vus and --rate turn every example's load,
+// open or closed, seed fields or a load block, into a valid scenario.
+func TestLoadFlagsOverExamples(t *testing.T) {
+	files, err := filepath.Glob("../../examples/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("examples: %v %v", files, err)
+	}
+	for _, f := range files {
+		for _, l := range []loadFlags{{vus: 3}, {rate: 10, duration: time.Second}} {
+			s, err := scenario.LoadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := l.apply(s); err != nil {
+				t.Errorf("%s %+v: %v", f, l, err)
+				continue
+			}
+			if _, err := scenario.Compile(s); err != nil {
+				t.Errorf("%s %+v: %v", f, l, err)
+			}
 		}
 	}
 }
