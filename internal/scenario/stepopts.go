@@ -79,4 +79,3 @@ func (p *Plan) StepTimeout(st *PlanStep) time.Duration {
 	}
 	return p.Timeout
 }
-
