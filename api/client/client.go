@@ -125,14 +125,7 @@ func (c *Client) do(ctx context.Context, method, path, token, contentType string
 		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
 	}
 	if resp.StatusCode >= 300 {
-		var wrapped struct {
-			Error Error `json:"error"`
-		}
-		if json.Unmarshal(data, &wrapped) != nil || wrapped.Error.Message == "" {
-			wrapped.Error = Error{Code: http.StatusText(resp.StatusCode), Message: strings.TrimSpace(string(data))}
-		}
-		wrapped.Error.Status = resp.StatusCode
-		return &wrapped.Error
+		return apiError(resp.StatusCode, data)
 	}
 	if out == nil {
 		return nil
@@ -187,14 +180,7 @@ func (c *Client) Stream(ctx context.Context, path, lastID string, fn func(Event)
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-		var wrapped struct {
-			Error Error `json:"error"`
-		}
-		if json.Unmarshal(data, &wrapped) != nil || wrapped.Error.Message == "" {
-			wrapped.Error = Error{Code: http.StatusText(resp.StatusCode), Message: strings.TrimSpace(string(data))}
-		}
-		wrapped.Error.Status = resp.StatusCode
-		return &wrapped.Error
+		return apiError(resp.StatusCode, data)
 	}
 	return readEvents(resp.Body, fn)
 }
@@ -228,4 +214,17 @@ func readEvents(r io.Reader, fn func(Event) bool) error {
 		}
 	}
 	return sc.Err()
+}
+
+// apiError is the error an answer with this status and body stands for:
+// the API's {"error": …}, else the body as the message.
+func apiError(status int, data []byte) *Error {
+	var wrapped struct {
+		Error Error `json:"error"`
+	}
+	if json.Unmarshal(data, &wrapped) != nil || wrapped.Error.Message == "" {
+		wrapped.Error = Error{Code: http.StatusText(status), Message: strings.TrimSpace(string(data))}
+	}
+	wrapped.Error.Status = status
+	return &wrapped.Error
 }

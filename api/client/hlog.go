@@ -2,12 +2,10 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 )
 
 // Hlog copies a run's latency.hlog — its latency as HdrHistogram's
@@ -30,14 +28,7 @@ func (c *Client) Hlog(ctx context.Context, id string, w io.Writer) error {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-		var wrapped struct {
-			Error Error `json:"error"`
-		}
-		if json.Unmarshal(data, &wrapped) != nil || wrapped.Error.Message == "" {
-			wrapped.Error = Error{Code: http.StatusText(resp.StatusCode), Message: strings.TrimSpace(string(data))}
-		}
-		wrapped.Error.Status = resp.StatusCode
-		return &wrapped.Error
+		return apiError(resp.StatusCode, data)
 	}
 	if _, err := io.Copy(w, resp.Body); err != nil {
 		return fmt.Errorf("GET %s: read answer: %w", path, err)
