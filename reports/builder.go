@@ -175,6 +175,7 @@ func (b *Builder) Report() *Report {
 	r.StatusCodes = StatusCodes(total.Status)
 	r.ErrorsByClass = ErrorClasses(total.Classes)
 	r.Steps = stepLines(in.Plan, steps)
+	r.Flows = flowLines(in.Plan, steps, total.Requests, secs)
 	attachObservations(r.Steps, in)
 	r.Histogram = buckets(&total)
 	r.Percentiles = percentiles(&total)

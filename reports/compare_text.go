@@ -71,7 +71,7 @@ func (c *Comparison) WriteText(out io.Writer) error {
 	if len(c.BaselineThresholds) > 0 {
 		fmt.Fprintln(w, "\nBASELINE THRESHOLD\tSTEP\tACTUAL\tLIMIT\tVERDICT")
 		for _, t := range c.BaselineThresholds {
-			fmt.Fprintf(w, "%s\t%s\t%g\t%g\t%s\n", t.Expression, orWholeRun(t.Step), t.Actual, t.Limit, thresholdVerdict(t))
+			fmt.Fprintf(w, "%s\t%s\t%g\t%g\t%s\n", t.Expression, orWholeRun(t), t.Actual, t.Limit, thresholdVerdict(t))
 		}
 	}
 	fmt.Fprintf(w, "\n%s\n", c.Headline())
@@ -103,7 +103,7 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 	if len(c.BaselineThresholds) > 0 {
 		b.WriteString("\n**Baseline thresholds** (the head's, against the base)\n\n| Threshold | Step | Actual | Limit | Verdict |\n|---|---|---:|---:|---|\n")
 		for _, t := range c.BaselineThresholds {
-			fmt.Fprintf(&b, "| `%s` | %s | %g | %g | %s |\n", strings.NewReplacer("`", "'", "|", `\|`).Replace(t.Expression), mdCell(orWholeRun(t.Step)), t.Actual, t.Limit, mdCell(thresholdVerdict(t)))
+			fmt.Fprintf(&b, "| `%s` | %s | %g | %g | %s |\n", strings.NewReplacer("`", "'", "|", `\|`).Replace(t.Expression), mdCell(orWholeRun(t)), t.Actual, t.Limit, mdCell(thresholdVerdict(t)))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -128,11 +128,11 @@ func thresholdVerdict(t ThresholdResult) string {
 	return "failed"
 }
 
-func orWholeRun(step string) string {
-	if step == "" {
-		return "whole run"
+func orWholeRun(t ThresholdResult) string {
+	if s := t.Scope(); s != "" {
+		return s
 	}
-	return step
+	return "whole run"
 }
 
 // value prints a metric in its unit: ms with two decimals, a ratio as a

@@ -44,11 +44,46 @@ func stepLines(p *scenario.Plan, steps []hist.StepStats) []Step {
 		}
 		if p != nil && i < len(p.Steps) {
 			line.Name, line.Method, line.URL = p.Steps[i].Name, p.Steps[i].Method, p.Steps[i].URL.Source()
-			line.Group, line.Tags = p.Steps[i].Group, p.Steps[i].Tags
+			line.Group, line.Tags, line.Flow = p.Steps[i].Group, p.Steps[i].Tags, p.Steps[i].Flow
 		}
 		out[i] = line
 	}
 	return out
+}
+
+// flowLines sums each flow's steps; nil for a scenario without flows.
+func flowLines(p *scenario.Plan, steps []hist.StepStats, requests uint64, secs float64) []Flow {
+	if p == nil || len(p.Flows) < 2 && (len(p.Flows) == 0 || p.Flows[0].Name == "") {
+		return nil
+	}
+	var weights float64
+	for _, f := range p.Flows {
+		weights += f.Weight
+	}
+	out := make([]Flow, 0, len(p.Flows))
+	for _, f := range p.Flows {
+		st := flowStats(f, steps)
+		line := Flow{Name: f.Name, Weight: f.Weight, Share: round(f.Weight/weights, 6), Steps: []string{},
+			Requests: st.Requests, Errors: st.Errors, ErrorRate: ratio(st.Errors, st.Requests), LatencyMS: summarize(&st),
+			ChecksPassed: st.ChecksPassed, ChecksFailed: st.ChecksFailed, RequestShare: ratio(st.Requests, requests)}
+		for i := f.First; i < f.End && i < len(p.Steps); i++ {
+			line.Steps = append(line.Steps, p.Steps[i].Name)
+		}
+		if secs > 0 {
+			line.RPS = round(float64(st.Requests)/secs, 3)
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// flowStats merges a flow's steps.
+func flowStats(f *scenario.PlanFlow, steps []hist.StepStats) hist.StepStats {
+	t := emptyStats()
+	for i := f.First; i < f.End && i < len(steps); i++ {
+		t.Merge(&steps[i])
+	}
+	return t
 }
 
 func StatusCodes(m map[int]uint64) map[string]uint64 {

@@ -65,8 +65,11 @@ func JUnit(r *Report) ([]byte, error) {
 	suite.Cases = append(suite.Cases, status)
 	for _, th := range r.Thresholds {
 		name := th.Expression
-		if th.Step != "" {
-			name += " [" + th.Step + "]"
+		switch {
+		case th.Flow != "":
+			name += " [" + th.Scope() + "]"
+		case th.Step != "":
+			name += " [" + th.Step + "]" // as before flows: CI keeps test names' history
 		}
 		tc := junitCase{Name: name, ClassName: "barrage.thresholds"}
 		switch {

@@ -26,11 +26,14 @@ type Report struct {
 	StatusCodes        map[string]uint64 `json:"status_codes"`
 	ErrorsByClass      map[string]uint64 `json:"errors_by_class"`
 	Steps              []Step            `json:"steps"`
-	Workers            []Worker          `json:"workers"`
-	Series             []Point           `json:"series"`
-	Thresholds         []ThresholdResult `json:"thresholds"`
-	Events             []Event           `json:"events"`
-	Histogram          []Bucket          `json:"histogram"`
+	// Flows are the scenario's user flows, each over all of its steps;
+	// absent for a scenario without flows.
+	Flows      []Flow            `json:"flows,omitempty"`
+	Workers    []Worker          `json:"workers"`
+	Series     []Point           `json:"series"`
+	Thresholds []ThresholdResult `json:"thresholds"`
+	Events     []Event           `json:"events"`
+	Histogram  []Bucket          `json:"histogram"`
 	// MeasurementGaps is load the report does not count: what lost shards
 	// sent after their last snapshot ([] when none). Totals stay what was
 	// measured.
@@ -124,6 +127,26 @@ type Step struct {
 	SlowestTraces []SlowTrace `json:"slowest_traces,omitempty"`
 }
 
+// Flow is what one user flow did: its steps' requests together.
+type Flow struct {
+	Name   string  `json:"name"`
+	Weight float64 `json:"weight"`
+	// Share is the flow's weight as a fraction of all flows' weights: the
+	// part of the VUs (or arrivals) it was given.
+	Share float64 `json:"share"`
+	// Steps names the flow's steps, in order.
+	Steps        []string `json:"steps"`
+	Requests     uint64   `json:"requests"`
+	Errors       uint64   `json:"errors"`
+	ErrorRate    float64  `json:"error_rate"`
+	RPS          float64  `json:"rps"`
+	LatencyMS    Latency  `json:"latency_ms"`
+	ChecksPassed uint64   `json:"checks_passed"`
+	ChecksFailed uint64   `json:"checks_failed"`
+	// RequestShare is the flow's part of all requests.
+	RequestShare float64 `json:"request_share"`
+}
+
 // Worker is what one fleet node did.
 type Worker struct {
 	ID       string `json:"id"`
@@ -172,6 +195,7 @@ type StepPoint struct {
 type ThresholdResult struct {
 	Expression string  `json:"expression"`
 	Step       string  `json:"step"`
+	Flow       string  `json:"flow,omitempty"`
 	Passed     bool    `json:"passed"`
 	Actual     float64 `json:"actual"`
 	Limit      float64 `json:"limit"`

@@ -38,7 +38,7 @@ func evaluate(in Input, r *Report, steps []hist.StepStats, secs float64) []Thres
 		return out
 	}
 	for _, th := range in.Plan.Thresholds {
-		res := ThresholdResult{Expression: th.Expression, Step: th.Step}
+		res := ThresholdResult{Expression: th.Expression, Step: th.Step, Flow: th.Flow}
 		actual, err := metricValue(th, r, in.Plan, steps, secs)
 		if err == nil && th.Baseline && in.Baseline == nil {
 			res.Actual, res.NoBaseline, res.Error = round(actual, 6), true, noBaseline
@@ -86,6 +86,16 @@ func metricValue(th scenario.Threshold, r *Report, p *scenario.Plan, steps []his
 		lat, requests, errors, passed, failed = st.LatencyMS, st.Requests, st.Errors, st.ChecksPassed, st.ChecksFailed
 		if steps != nil && i < len(steps) {
 			stats = &steps[i]
+		}
+	} else if th.Flow != "" {
+		f := flowLine(r, th.Flow)
+		if f == nil {
+			return 0, fmt.Errorf("no flow %q in the report", th.Flow)
+		}
+		lat, requests, errors, passed, failed = f.LatencyMS, f.Requests, f.Errors, f.ChecksPassed, f.ChecksFailed
+		if pf := p.Flow(th.Flow); steps != nil && pf != nil {
+			t := flowStats(pf, steps)
+			stats = &t
 		}
 	} else if steps != nil {
 		t := emptyStats()
@@ -150,6 +160,21 @@ func percentile(q float64, lat Latency, stats *hist.StepStats) (float64, error) 
 		return lat.Max, nil
 	}
 	return 0, fmt.Errorf("p%g is not in the stored report", q)
+}
+
+// Scope says what the threshold was limited to: "step X", "flow Y",
+// "flow Y, step X", or "" for the whole run.
+func (t ThresholdResult) Scope() string {
+	return scenario.Threshold{Step: t.Step, Flow: t.Flow}.Scope()
+}
+
+func flowLine(r *Report, name string) *Flow {
+	for i := range r.Flows {
+		if r.Flows[i].Name == name {
+			return &r.Flows[i]
+		}
+	}
+	return nil
 }
 
 func stepIndex(r *Report, name string) int {

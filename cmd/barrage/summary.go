@@ -106,7 +106,10 @@ func printSummary(w io.Writer, r *reports.Report) {
 				mark = "✗"
 			}
 			scope := ""
-			if th.Step != "" {
+			switch {
+			case th.Flow != "":
+				scope = " [" + th.Scope() + "]"
+			case th.Step != "":
 				scope = " [" + th.Step + "]"
 			}
 			detail := fmt.Sprintf("actual %g", th.Actual)

@@ -57,9 +57,9 @@ func describePlan(p *scenario.Plan) {
 		fmt.Fprintf(w, ", %d checks, %d extractions\n", len(st.Checks), len(st.Extract))
 	}
 	for _, th := range p.Thresholds {
-		scope := "run"
-		if th.Step != "" {
-			scope = "step " + th.Step
+		scope := th.Scope()
+		if scope == "" {
+			scope = "run"
 		}
 		fmt.Fprintf(w, "  threshold (%s): %s\n", scope, th.Expression)
 	}

@@ -13,9 +13,11 @@ type closedVU struct {
 }
 
 // runClosed keeps this shard's share of the profile's VUs running until the
-// profile ends, the run ends early, or ctx is cancelled.
+// profile ends, the run ends early, or ctx is cancelled. The shard's VUs
+// are split over the flows by weight (flows.go).
 func (e *Engine) runClosed(ctx context.Context) {
-	var running []*closedVU // in start order; ramp-down stops the newest first
+	// Per flow, in start order; ramp-down stops the newest first.
+	running := make([][]*closedVU, len(e.flows))
 	tick := time.NewTicker(controlTick)
 	defer tick.Stop()
 	for {
@@ -32,17 +34,12 @@ func (e *Engine) runClosed(ctx context.Context) {
 			want = min(want, e.plan.MaxVUs)
 		}
 		e.target.Store(int64(want))
-		for len(running) < want {
-			// Ids are never reused: a stopped VU may still be finishing its
-			// iteration, and $vu and the random seed must stay its own.
-			running = append(running, e.startClosedVU(int(e.nextVUID.Add(1))))
+		active := 0
+		for f, fl := range e.flows {
+			running[f] = e.resizeFlow(running[f], e.flowSplit.count(want, f), fl)
+			active += len(running[f])
 		}
-		for len(running) > want {
-			last := running[len(running)-1]
-			running = running[:len(running)-1]
-			close(last.stop)
-		}
-		e.active.Store(int64(len(running)))
+		e.active.Store(int64(active))
 		select {
 		case <-ctx.Done():
 			return
@@ -54,8 +51,23 @@ func (e *Engine) runClosed(ctx context.Context) {
 	}
 }
 
-func (e *Engine) startClosedVU(id int) *closedVU {
-	c := &closedVU{v: newVU(e, id), stop: make(chan struct{})}
+// resizeFlow starts or stops a flow's VUs until want of them run.
+func (e *Engine) resizeFlow(running []*closedVU, want int, fl *flowRT) []*closedVU {
+	for len(running) < want {
+		// Ids are never reused: a stopped VU may still be finishing its
+		// iteration, and $vu and the random seed must stay its own.
+		running = append(running, e.startClosedVU(int(e.nextVUID.Add(1)), fl))
+	}
+	for len(running) > want {
+		last := running[len(running)-1]
+		running = running[:len(running)-1]
+		close(last.stop)
+	}
+	return running
+}
+
+func (e *Engine) startClosedVU(id int, fl *flowRT) *closedVU {
+	c := &closedVU{v: newVU(e, id, fl), stop: make(chan struct{})}
 	e.vus.Add(1)
 	go func() {
 		defer e.vus.Done()

@@ -101,6 +101,8 @@ type Engine struct {
 	plan        *scenario.Plan
 	rec         *hist.Recorder
 	steps       []*stepRT
+	flows       []*flowRT
+	flowSplit   *flowSplit
 	feeds       []*feed
 	tr          *transports
 	wantHeaders []string // response headers that cookies and redirects need
@@ -187,6 +189,9 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	if err := e.prepareSteps(); err != nil {
+		return nil, err
+	}
+	if err := e.prepareFlows(); err != nil {
 		return nil, err
 	}
 	e.obs = newObserver(cfg, len(e.steps))

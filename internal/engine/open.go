@@ -17,6 +17,7 @@ func (e *Engine) runOpen(ctx context.Context, pool *openPool) {
 	// arrival k is due when the shard's share of the arrivals since base
 	// reaches k.
 	base, k := e.offset(), 0
+	var arrivals uint64 // all of them, for the flows' order
 	for {
 		if cur.frac <= 0 {
 			if e.offset() >= cur.prof.Duration() || !e.waitChange(ctx, controlTick) {
@@ -60,7 +61,8 @@ func (e *Engine) runOpen(ctx context.Context, pool *openPool) {
 		}
 		cap := e.poolCap(cur.split)
 		e.target.Store(int64(cap))
-		pool.dispatch(e.epoch.Add(next), cap)
+		pool.dispatch(arrival{intended: e.epoch.Add(next), flow: e.flows[e.flowSplit.arrival(arrivals)]}, cap)
+		arrivals++
 		k++
 	}
 }
@@ -101,7 +103,13 @@ type openPool struct {
 
 type openVU struct {
 	v    *vu
-	work chan time.Time
+	work chan arrival
+}
+
+// arrival is an iteration to start: when it was due, and of which flow.
+type arrival struct {
+	intended time.Time
+	flow     *flowRT
 }
 
 func (e *Engine) newOpenPool() *openPool {
@@ -119,7 +127,7 @@ func (p *openPool) preallocate(n int) {
 	}
 	for range n {
 		p.size++
-		ov := &openVU{v: newVU(p.e, p.size), work: make(chan time.Time, 1)}
+		ov := &openVU{v: newVU(p.e, p.size, p.e.flows[0]), work: make(chan arrival, 1)}
 		p.e.vus.Add(1)
 		go p.serve(ov)
 		p.idle <- ov
@@ -131,10 +139,10 @@ func (p *openPool) preallocate(n int) {
 	}
 }
 
-func (p *openPool) dispatch(intended time.Time, capacity int) {
+func (p *openPool) dispatch(a arrival, capacity int) {
 	select {
 	case ov := <-p.idle:
-		ov.work <- intended
+		ov.work <- a
 		return
 	default:
 	}
@@ -143,8 +151,8 @@ func (p *openPool) dispatch(intended time.Time, capacity int) {
 		return
 	}
 	p.size++
-	ov := &openVU{v: newVU(p.e, p.size), work: make(chan time.Time, 1)}
-	ov.work <- intended
+	ov := &openVU{v: newVU(p.e, p.size, a.flow), work: make(chan arrival, 1)}
+	ov.work <- a
 	p.e.vus.Add(1)
 	go p.serve(ov)
 }
@@ -153,9 +161,10 @@ func (p *openPool) serve(ov *openVU) {
 	defer p.e.vus.Done()
 	for {
 		select {
-		case intended := <-ov.work:
+		case a := <-ov.work:
+			ov.v.setFlow(a.flow)
 			p.e.active.Add(1)
-			ok := ov.v.iterate(intended)
+			ok := ov.v.iterate(a.intended)
 			p.e.active.Add(-1)
 			if !ok {
 				return

@@ -31,6 +31,7 @@ type stepRT struct {
 type vu struct {
 	e         *Engine
 	id        int
+	flow      *flowRT // the flow it runs
 	env       scenario.Env
 	rand      *rand.Rand
 	jar       *cookiejar.Jar // created at the first Set-Cookie
@@ -45,12 +46,21 @@ type vu struct {
 	vuRecords bool // per-VU feeder records taken
 }
 
-func newVU(e *Engine, id int) *vu {
+func newVU(e *Engine, id int, flow *flowRT) *vu {
 	seed := e.seed + uint64(id)*0x9e3779b97f4a7c15        // #nosec G115 -- VU ids count from 0
 	r := rand.New(rand.NewPCG(seed, uint64(e.cfg.Shard))) // #nosec G115 G404 -- Shard >= 0 (New); think times and template values, no secret
-	v := &vu{e: e, id: id, rand: r}
+	v := &vu{e: e, id: id, rand: r, flow: flow}
 	v.env = scenario.Env{Vars: append([]string(nil), e.initialVars...), VU: id, Shard: e.cfg.Shard, Rand: r}
 	return v
+}
+
+// setFlow gives a pooled VU (open model) the flow of its next arrival. A
+// VU that changes flows leaves its cookies behind: they were another
+// flow's user's.
+func (v *vu) setFlow(f *flowRT) {
+	if v.flow != f {
+		v.flow, v.jar = f, nil
+	}
 }
 
 // iterate runs the steps once. intended is when the iteration was due (open
@@ -64,7 +74,7 @@ func (v *vu) iterate(intended time.Time) bool {
 	}
 	v.env.Iteration++
 	first := true
-	for _, st := range v.e.steps {
+	for _, st := range v.flow.steps {
 		if v.e.abortFlag.Load() {
 			return false
 		}

@@ -219,3 +219,26 @@ func cmpProducts(a, b, c, d uint64) int {
 	}
 	return cmp.Compare(l1, l2)
 }
+
+// Cycle is a whole round of seats: with weights that are ratios of small
+// integers, the house size at which every quota is whole (their sum), so
+// that Seat cycling through 1..Cycle() hands out exactly the fractions;
+// otherwise a round large enough that the difference is below one seat
+// in 2^16.
+func (s *Splitter) Cycle() int {
+	return int(min(s.sum, 1<<16)) // #nosec G115 -- at most 2^16
+}
+
+// Seat returns the shard that seat h (1-based, clamped to 1..MaxSeats)
+// goes to: the seat order of the quota method, so that the first h seats
+// are Counts(h).
+func (s *Splitter) Seat(h int) int {
+	h = min(max(h, 1), MaxSeats)
+	s.extend(h)
+	for i, won := range s.won {
+		if _, ok := slices.BinarySearch(won, int32(h)); ok { // #nosec G115 -- h is in 1..MaxSeats
+			return i
+		}
+	}
+	panic("profile: a seat the quota method assigned has no shard")
+}

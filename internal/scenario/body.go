@@ -292,9 +292,8 @@ func (v *validator) inlineBodyFiles(s *Scenario, baseDir string) {
 		}
 		return base64.StdEncoding.EncodeToString(data), true
 	}
-	for i := range s.Steps {
-		st := &s.Steps[i]
-		path := fmt.Sprintf("steps[%d]", i)
+	for _, ref := range s.stepRefs() {
+		st, path := ref.src, ref.path
 		switch {
 		case st.BodyFile != "" && st.BodyBase64 != "":
 			v.add(path+".body_base64", "give body_file or body_base64, not both")

@@ -32,7 +32,11 @@ type Scenario struct {
 	// a value to keep out of both is a secret ({{ secret.NAME }}).
 	Env     map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
 	Feeders []Feeder          `yaml:"feeders,omitempty" json:"feeders,omitempty"`
-	Steps   []Step            `yaml:"steps" json:"steps"`
+	// Steps is what every virtual user does; Flows, instead, gives several
+	// user flows, each VU running one of them (flows.go). Exactly one of
+	// the two is given.
+	Steps []Step `yaml:"steps,omitempty" json:"steps,omitempty"`
+	Flows []Flow `yaml:"flows,omitempty" json:"flows,omitempty"`
 
 	Thresholds []Threshold `yaml:"thresholds,omitempty" json:"thresholds,omitempty"`
 	AbortOn    *AbortOn    `yaml:"abort_on,omitempty" json:"abort_on,omitempty"`

@@ -31,8 +31,11 @@ type Plan struct {
 	// arrival, each VU with a warm connection.
 	PreAllocatedVUs int
 	Steps           []*PlanStep
-	Slots           []string // variable names by slot
-	InitialVars     []string // by slot: the value from variables, else ""
+	// Flows are the scenario's user flows, at least one: a scenario
+	// without flows has one, named "", with every step.
+	Flows       []*PlanFlow
+	Slots       []string // variable names by slot
+	InitialVars []string // by slot: the value from variables, else ""
 	// Secrets are the {{ secret.NAME }} the templates read, in order of
 	// first use; their values are not in the scenario.
 	Secrets []PlanSecret
@@ -51,7 +54,9 @@ type Plan struct {
 
 // PlanStep is one compiled step.
 type PlanStep struct {
-	Name    string
+	Name string
+	// Flow is the name of the flow the step belongs to ("" without flows).
+	Flow    string
 	Method  string
 	URL     *Template
 	Headers []HeaderTemplate // sorted by name; scenario-wide headers first
@@ -204,21 +209,35 @@ func (v *validator) compileOptions(s *Scenario, p *Plan) {
 }
 
 func (v *validator) compileThresholds(s *Scenario, p *Plan) {
-	steps := map[string]bool{}
+	steps := map[string]*PlanStep{}
 	for _, st := range p.Steps {
-		steps[st.Name] = true
+		steps[st.Name] = st
 	}
 	for i, t := range s.Thresholds {
+		path := fmt.Sprintf("thresholds[%d]", i)
 		if t.Expression == "" {
-			v.add(fmt.Sprintf("thresholds[%d]", i), "is empty")
+			v.add(path, "is empty")
 			continue
 		}
-		if t.Step != "" && !steps[t.Step] {
-			v.add(fmt.Sprintf("thresholds[%d].step", i), "no step is named %q", t.Step)
+		if t.Flow != "" && (p.Flow(t.Flow) == nil || len(s.Flows) == 0) {
+			v.add(path+".flow", "no flow is named %q", t.Flow)
 			continue
 		}
-		if t.Step != "" && (t.Kind == KindRate || t.Metric == "dropped_iterations") && t.Metric != "rps" {
-			v.add(fmt.Sprintf("thresholds[%d]", i), "%s is not measured per step", t.Metric)
+		st := steps[t.Step]
+		switch {
+		case t.Step != "" && st == nil:
+			v.add(path+".step", "no step is named %q", t.Step)
+			continue
+		case st != nil && t.Flow != "" && st.Flow != t.Flow:
+			v.add(path+".step", "step %q is in flow %q, not %q", t.Step, st.Flow, t.Flow)
+			continue
+		}
+		if (t.Step != "" || t.Flow != "") && (t.Kind == KindRate || t.Metric == "dropped_iterations") && t.Metric != "rps" {
+			scope := "step"
+			if t.Step == "" {
+				scope = "flow"
+			}
+			v.add(path, "%s is not measured per %s", t.Metric, scope)
 		}
 		p.Thresholds = append(p.Thresholds, t)
 	}

@@ -8,33 +8,41 @@ import (
 )
 
 func (v *validator) compileSteps(s *Scenario, p *Plan, sy *symbols) {
-	if len(s.Steps) == 0 {
-		v.add("steps", "at least one step is required")
+	if !v.compileFlows(s, p) {
 		return
 	}
-	if len(s.Steps) > MaxSteps {
-		v.add("steps", "%d steps, more than the limit of %d", len(s.Steps), MaxSteps)
+	refs := s.stepRefs()
+	if len(refs) == 0 {
+		if len(s.Flows) == 0 {
+			v.add("steps", "at least one step is required (or flows, each with its steps)")
+		}
 		return
 	}
-	names := map[string]int{}
-	for i := range s.Steps {
-		st := v.compileStep(s, i, sy)
+	if len(refs) > MaxSteps {
+		v.add("steps", "%d steps, more than the limit of %d", len(refs), MaxSteps)
+		return
+	}
+	// Step names are unique across flows too: thresholds, reports, series
+	// and comparisons name a step by its name alone.
+	names := map[string]string{}
+	for i, ref := range refs {
+		st := v.compileStep(s, p, i, ref, sy)
 		if st == nil {
 			continue
 		}
-		if j, dup := names[st.Name]; dup {
-			v.add(fmt.Sprintf("steps[%d].name", i), "steps[%d] is named %q too; step names must be unique", j, st.Name)
+		if other, dup := names[st.Name]; dup {
+			v.add(ref.path+".name", "%s is named %q too; step names must be unique (across flows too)", other, st.Name)
 		}
-		names[st.Name] = i
+		names[st.Name] = ref.path
 		p.Steps = append(p.Steps, st)
 	}
 }
 
-func (v *validator) compileStep(s *Scenario, i int, sy *symbols) *PlanStep {
-	src := s.Steps[i]
-	path := fmt.Sprintf("steps[%d]", i)
+func (v *validator) compileStep(s *Scenario, p *Plan, i int, ref stepRef, sy *symbols) *PlanStep {
+	src, path := *ref.src, ref.path
 	nerr := len(v.errs)
 	st := &PlanStep{Name: strings.TrimSpace(src.Name), Method: strings.ToUpper(strings.TrimSpace(src.Method))}
+	st.Flow = p.Flows[ref.flow].Name
 	if st.Method == "" {
 		st.Method = "GET"
 	}
@@ -48,7 +56,11 @@ func (v *validator) compileStep(s *Scenario, i int, sy *symbols) *PlanStep {
 	st.URL = v.compileURL(path+".url_template", src.URLTemplate, resolve)
 	st.Headers = v.compileHeaders(path, s.HTTP.Headers, src.Headers, resolve)
 	v.compileBody(path, s, src, st, resolve)
-	st.Think = v.compileThink(path, src)
+	if src.ThinkTimeMS == nil && src.ThinkTime == nil {
+		st.Think = p.Flows[ref.flow].think
+	} else {
+		st.Think = v.compileThink(path, src)
+	}
 	v.compileStepOptions(path, src, st, i, sy)
 	for j, c := range src.Checks {
 		cc, err := compileCheck(c)

@@ -56,7 +56,10 @@ const (
 // expression and the step it is limited to.
 type Threshold struct {
 	Expression string
-	Step       string // empty: the whole run
+	Step       string // empty: the whole run (or the whole flow)
+	// Flow limits the threshold to one flow's requests: every step of it,
+	// or with Step, that step, which must be the flow's.
+	Flow string
 
 	Metric     Metric  // p95, p99.9, min, max, mean, error_rate, check_rate, rps, requests, errors, dropped_iterations, checks_failed
 	Percentile float64 // for pNN metrics: NN
@@ -73,6 +76,7 @@ type Threshold struct {
 type thresholdForm struct {
 	Expression string `yaml:"expression" json:"expression"`
 	Step       string `yaml:"step,omitempty" json:"step,omitempty"`
+	Flow       string `yaml:"flow,omitempty" json:"flow,omitempty"`
 }
 
 func (t *Threshold) decodeNode(n *yaml.Node) error {
@@ -87,23 +91,37 @@ func (t *Threshold) decodeNode(n *yaml.Node) error {
 			return errors.New(d.errs[0].Path + ": " + d.errs[0].Msg)
 		}
 	default:
-		return fmt.Errorf("must be an expression like \"p95 < 300ms\" or {expression, step}, got %s", kindName(n))
+		return fmt.Errorf("must be an expression like \"p95 < 300ms\" or {expression, step, flow}, got %s", kindName(n))
 	}
 	parsed, err := ParseThreshold(form.Expression)
 	if err != nil {
 		return err
 	}
-	parsed.Step = form.Step
+	parsed.Step, parsed.Flow = form.Step, form.Flow
 	*t = parsed
 	return nil
 }
 
-// MarshalJSON writes the string form, or {expression, step} for a step threshold.
+// MarshalJSON writes the string form, or {expression, step, flow} for a
+// step's or a flow's threshold.
 func (t Threshold) MarshalJSON() ([]byte, error) {
-	if t.Step == "" {
+	if t.Step == "" && t.Flow == "" {
 		return json.Marshal(t.Expression)
 	}
-	return json.Marshal(thresholdForm{Expression: t.Expression, Step: t.Step})
+	return json.Marshal(thresholdForm{Expression: t.Expression, Step: t.Step, Flow: t.Flow})
+}
+
+// Scope says what a threshold is limited to: "step X", "flow Y", "flow Y,
+// step X", or "" for the whole run.
+func (t Threshold) Scope() string {
+	var parts []string
+	if t.Flow != "" {
+		parts = append(parts, "flow "+t.Flow)
+	}
+	if t.Step != "" {
+		parts = append(parts, "step "+t.Step)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // ParseThreshold parses `<metric> <op> <value>`.

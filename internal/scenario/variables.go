@@ -14,27 +14,42 @@ type symbols struct {
 	// the run's (barrage run -e, POST /runs "env") over it.
 	envs map[string]string
 	slot map[string]int
-	// firstStep is the step whose extraction first defines a name; -1 for
-	// variables and feeder fields, which exist from the start.
-	firstStep map[string]int
+	// first is, per flow, the step (an index of stepRefs) whose extraction
+	// first defines a name; variables and feeder fields, which exist from
+	// the start, are under flow -1.
+	first map[symKey]int
+	// flowOf and pathOf are each step's flow and path, by index of stepRefs.
+	flowOf []int
+	pathOf []string
 }
 
+type symKey struct {
+	flow int
+	name string
+}
+
+// define gives name a slot; step is the index of the step that extracts
+// it, -1 for a name that exists from the start.
 func (sy *symbols) define(p *Plan, name string, step int) int {
+	key := symKey{flow: -1, name: name}
+	if step >= 0 {
+		key.flow = sy.flowOf[step]
+	}
+	if first, ok := sy.first[key]; !ok || first > step {
+		sy.first[key] = step
+	}
 	if i, ok := sy.slot[name]; ok {
-		if sy.firstStep[name] > step {
-			sy.firstStep[name] = step
-		}
 		return i
 	}
 	i := len(p.Slots)
 	sy.slot[name] = i
-	sy.firstStep[name] = step
 	p.Slots = append(p.Slots, name)
 	p.InitialVars = append(p.InitialVars, "")
 	return i
 }
 
-// resolverFor returns the resolver used by the templates of step i.
+// resolverFor returns the resolver used by the templates of step i (an
+// index of stepRefs).
 func (sy *symbols) resolverFor(i int) resolver {
 	return func(name string) (int, error) {
 		if secret, ok := strings.CutPrefix(name, SecretPrefix); ok {
@@ -47,15 +62,27 @@ func (sy *symbols) resolverFor(i int) resolver {
 		if !ok {
 			return 0, fmt.Errorf("unknown variable %q (not in variables, a feeder's fields or an earlier step's extract)", name)
 		}
-		if first := sy.firstStep[name]; first >= i {
-			return 0, fmt.Errorf("variable %q is extracted by steps[%d], not before this step; give it a default in variables to use it earlier", name, first)
+		if _, always := sy.first[symKey{flow: -1, name: name}]; always {
+			return slot, nil
+		}
+		first, ok := sy.first[symKey{flow: sy.flowOf[i], name: name}]
+		if !ok {
+			return 0, fmt.Errorf("variable %q is extracted only by another flow's steps: each VU runs one flow, and flows do not share variables", name)
+		}
+		if first >= i {
+			return 0, fmt.Errorf("variable %q is extracted by %s, not before this step; give it a default in variables to use it earlier", name, sy.pathOf[first])
 		}
 		return slot, nil
 	}
 }
 
 func (v *validator) compileSymbols(s *Scenario, p *Plan) *symbols {
-	sy := &symbols{plan: p, slot: map[string]int{}, firstStep: map[string]int{}, envs: s.Env}
+	sy := &symbols{plan: p, slot: map[string]int{}, first: map[symKey]int{}, envs: s.Env}
+	refs := s.stepRefs()
+	for _, ref := range refs {
+		sy.flowOf = append(sy.flowOf, ref.flow)
+		sy.pathOf = append(sy.pathOf, ref.path)
+	}
 	v.checkEnv(s)
 	names := make([]string, 0, len(s.Variables))
 	for k := range s.Variables {
@@ -74,9 +101,9 @@ func (v *validator) compileSymbols(s *Scenario, p *Plan) *symbols {
 		p.InitialVars[sy.define(p, k, -1)] = s.Variables[k]
 	}
 	v.compileFeeders(s, p, sy)
-	for i, st := range s.Steps {
-		for j, e := range st.Extract {
-			path := fmt.Sprintf("steps[%d].extract[%d].var", i, j)
+	for i, ref := range refs {
+		for j, e := range ref.src.Extract {
+			path := fmt.Sprintf("%s.extract[%d].var", ref.path, j)
 			if !isName(e.Var) {
 				v.add(path, "%q is not a valid variable name", e.Var)
 				continue

@@ -8,8 +8,8 @@ import { fill, h, isHttpUrl, note, type Child } from "./dom";
 import { fmtBytes, fmtDate, fmtDuration, fmtInt, fmtMs, fmtPct, fmtRate, secondsBetween } from "./format";
 import { decimate, shapeSeries } from "./shape";
 import { observations } from "./samples";
-import { liveStepRows, liveTotals, stepRows, thresholdVerdict, type StepRow } from "./summary";
-import { compareStepsTable, compareTable, countsTable, eventsList, gapsList, sortableTable, stepColumns, thresholdsTable, workersTable, type SortState } from "./tables";
+import { flowRows, liveStepRows, liveTotals, stepRows, thresholdVerdict, type FlowRow, type StepRow } from "./summary";
+import { compareStepsTable, compareTable, countsTable, eventsList, flowColumns, gapsList, sortableTable, stepColumnsFor, thresholdsTable, workersTable, type SortState } from "./tables";
 import type { Comparison, Report, Run, RunEvent, SeriesPoint } from "./types";
 
 export interface RunModel {
@@ -110,6 +110,7 @@ export class RunView {
   private thresholds = h("section", { class: "card" });
   private gaps = h("section", { class: "card warn" });
   private events = h("section", { class: "card" });
+  private flowsTable = h("div", { class: "table-wrap" });
   private stepsTitle = h("h2");
   private stepsTable = h("div", { class: "table-wrap" });
   private compareTables = h("div");
@@ -125,6 +126,7 @@ export class RunView {
   private resizer = new ChartResizer();
   private eventList: readonly RunEvent[] = [];
   private stepSort: SortState<StepRow> | null = null;
+  private flowSort: SortState<FlowRow> | null = null;
   private model: RunModel | null = null;
   private downloadUrl: string | null = null;
   private downloadFor: Report | null = null;
@@ -148,7 +150,7 @@ export class RunView {
       h("section", { class: "card" }, h("h2", null, "Over time"), this.time.el),
       h("section", { class: "card" }, h("h2", null, "Latency distribution"), this.dist.el),
       this.events,
-      h("section", { class: "card" }, this.stepsTitle, this.stepsTable, this.stepGroup.el),
+      h("section", { class: "card" }, this.flowsTable, this.stepsTitle, this.stepsTable, this.stepGroup.el),
       this.codes,
       this.observed,
       this.workers,
@@ -220,12 +222,22 @@ export class RunView {
   private renderSteps(points: readonly SeriesPoint[], live: boolean): void {
     const r = this.model!.report;
     const rows = live ? liveStepRows(r, points) : stepRows(r, secondsBetween(r.started_at, r.ended_at));
+    const flows = flowRows(r, rows);
     const tableEl = rows.length
-      ? sortableTable("steps-table", stepColumns, rows, this.stepSort, (s) => {
+      ? sortableTable("steps-table", stepColumnsFor(flows.length > 0), rows, this.stepSort, (s) => {
           this.stepSort = s;
           this.renderSteps(points, live);
         })
       : note("No steps.", { "data-testid": "steps-table" });
+    if (flows.length) {
+      const flowsEl = sortableTable("flows-table", flowColumns, flows, this.flowSort, (s) => {
+        this.flowSort = s;
+        this.renderSteps(points, live);
+      });
+      fill(this.flowsTable, h("h2", null, live ? "Flows (counts so far)" : "Flows"), flowsEl);
+    } else {
+      fill(this.flowsTable);
+    }
     this.stepsTitle.textContent = live ? "Steps (counts so far; latency and rate of the last interval)" : "Steps";
     fill(this.stepsTable, tableEl);
   }

@@ -67,6 +67,8 @@ export function liveTotals(points: readonly SeriesPoint[]): LiveTotals {
 /** One row of the per-step table. */
 export interface StepRow {
   index: number;
+  /** the step's user flow ("" without flows) */
+  flow: string;
   name: string;
   method: string;
   url: string;
@@ -86,6 +88,7 @@ export interface StepRow {
 export function stepRows(report: Report, durationSec: number | undefined): StepRow[] {
   return (report.steps ?? []).map((s: StepReport, index) => ({
     index,
+    flow: s.flow ?? "",
     name: s.name,
     method: s.method,
     url: s.url,
@@ -115,6 +118,7 @@ export function liveStepRows(report: Report | null, points: readonly SeriesPoint
     const meta = named[s];
     rows.push({
       index: s,
+      flow: meta?.flow ?? "",
       name: meta?.name ?? `step ${s + 1}`,
       method: meta?.method ?? "",
       url: meta?.url ?? "",
@@ -175,4 +179,49 @@ export function deltaState(d: MetricDelta): "better" | "worse" | "same" {
   if (d.better) return "better";
   if (d.worse) return "worse";
   return "same";
+}
+
+/** One row of the per-flow table. */
+export interface FlowRow {
+  name: string;
+  share: number | null;
+  steps: number;
+  requests: number;
+  requestShare: number | null;
+  errors: number;
+  errorRate: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  rps: number | null;
+}
+
+/**
+ * Per-flow rows: counts summed from the step rows (so that they follow a
+ * live run), latencies from the report's flows once it has them.
+ */
+export function flowRows(report: Report, steps: readonly StepRow[]): FlowRow[] {
+  const flows = report.flows ?? [];
+  if (!flows.length) return [];
+  const total = steps.reduce((n, s) => n + s.requests, 0);
+  return flows.map((f) => {
+    const own = steps.filter((s) => s.flow === f.name);
+    const requests = own.reduce((n, s) => n + s.requests, 0);
+    const errors = own.reduce((n, s) => n + s.errors, 0);
+    const rps = own.every((s) => s.rps == null) ? null : own.reduce((n, s) => n + (s.rps ?? 0), 0);
+    const done = requests === f.requests;
+    return {
+      name: f.name,
+      share: f.share ?? null,
+      steps: f.steps?.length ?? own.length,
+      requests,
+      requestShare: total > 0 ? requests / total : null,
+      errors,
+      errorRate: requests > 0 ? errors / requests : 0,
+      p50: done ? (f.latency_ms?.p50 ?? null) : null,
+      p95: done ? (f.latency_ms?.p95 ?? null) : null,
+      p99: done ? (f.latency_ms?.p99 ?? null) : null,
+      rps,
+    };
+  });
 }

@@ -2,7 +2,7 @@
 
 import { h, type Child } from "./dom";
 import { fmtDuration, fmtInt, fmtMs, fmtPct, fmtRate, fmtSigned, fmtSignedPct, fmtT, fmtUnit, thresholdUnit } from "./format";
-import type { SortDir, StepRow } from "./summary";
+import type { FlowRow, SortDir, StepRow } from "./summary";
 import { deltaState, gapSentence, sortRows } from "./summary";
 import type { Comparison, MeasurementGap, MetricDelta, RunEvent, SeriesPoint, ThresholdResult, WorkerReport } from "./types";
 
@@ -64,15 +64,43 @@ export const stepColumns: Column<StepRow>[] = [
   { key: "checksFailed", label: "Checks ok / failed", num: true, cell: (r) => (r.checksPassed == null && r.checksFailed == null ? "—" : `${fmtInt(r.checksPassed ?? 0)} / ${fmtInt(r.checksFailed ?? 0)}`) },
 ];
 
+/** The step columns, with the flow's after "#" when the scenario has flows. */
+export function stepColumnsFor(withFlows: boolean): Column<StepRow>[] {
+  if (!withFlows) return stepColumns;
+  const [first, ...rest] = stepColumns;
+  return [...(first ? [first] : []), { key: "flow", label: "Flow", cell: (r) => h("code", null, r.flow) }, ...rest];
+}
+
+export const flowColumns: Column<FlowRow>[] = [
+  { key: "name", label: "Flow", cell: (r) => h("strong", null, r.name) },
+  { key: "share", label: "Weight share", num: true, cell: (r) => (r.share == null ? "—" : fmtPct(r.share)) },
+  { key: "steps", label: "Steps", num: true, cell: (r) => fmtInt(r.steps) },
+  { key: "requests", label: "Requests", num: true, cell: (r) => fmtInt(r.requests) },
+  { key: "requestShare", label: "Share of requests", num: true, cell: (r) => (r.requestShare == null ? "—" : fmtPct(r.requestShare)) },
+  { key: "errors", label: "Errors", num: true, cell: (r) => fmtInt(r.errors) },
+  { key: "errorRate", label: "Error rate", num: true, cell: (r) => fmtPct(r.errorRate) },
+  { key: "p50", label: "p50", num: true, cell: (r) => fmtMs(r.p50) },
+  { key: "p95", label: "p95", num: true, cell: (r) => fmtMs(r.p95) },
+  { key: "p99", label: "p99", num: true, cell: (r) => fmtMs(r.p99) },
+  { key: "rps", label: "Requests/s", num: true, cell: (r) => fmtRate(r.rps) },
+];
+
+/** What a threshold is limited to, in words. */
+export function thresholdScope(t: ThresholdResult): string {
+  if (t.flow && t.step) return `flow ${t.flow}, step ${t.step}`;
+  if (t.flow) return `flow ${t.flow}`;
+  return t.step || "whole run";
+}
+
 export function thresholdsTable(ths: readonly ThresholdResult[]): HTMLElement {
   if (!ths.length) return h("p", { class: "note", "data-testid": "thresholds" }, "This scenario has no thresholds.");
   return table(
     "thresholds",
-    ["Threshold", "Step", "Actual", "Limit", "Verdict"],
+    ["Threshold", "Scope", "Actual", "Limit", "Verdict"],
     ths.map((t) => {
       const unit = thresholdUnit(t.expression);
       const verdict = t.no_baseline ? h("span", { class: "badge muted" }, "not evaluated") : t.passed ? h("span", { class: "badge ok" }, "passed") : h("span", { class: "badge bad" }, "failed");
-      return [h("code", null, t.expression), t.step || "whole run", t.error ? "—" : fmtUnit(t.actual, unit), t.limit == null ? "—" : fmtUnit(t.limit, unit), h("span", null, verdict, t.error ? h("span", { class: "sub" }, " " + t.error) : null)];
+      return [h("code", null, t.expression), thresholdScope(t), t.error ? "—" : fmtUnit(t.actual, unit), t.limit == null ? "—" : fmtUnit(t.limit, unit), h("span", null, verdict, t.error ? h("span", { class: "sub" }, " " + t.error) : null)];
     }),
     [2, 3],
   );

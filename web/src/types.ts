@@ -28,6 +28,9 @@ export interface Totals {
 }
 
 export interface StepReport {
+  /** the user flow of the step ("" or absent without flows) */
+  flow?: string;
+  group?: string;
   name: string;
   method: string;
   url: string;
@@ -42,6 +45,21 @@ export interface StepReport {
   samples?: ResponseSample[];
   /** the step's slowest traced requests, slowest first */
   slowest_traces?: SlowTrace[];
+}
+
+export interface FlowReport {
+  name: string;
+  weight: number;
+  share: number;
+  steps: string[];
+  requests: number;
+  errors: number;
+  error_rate: number;
+  rps: number;
+  latency_ms: Latency;
+  checks_passed: number;
+  checks_failed: number;
+  request_share: number;
 }
 
 export interface ResponseSample {
@@ -115,6 +133,7 @@ export interface LivePoint extends SeriesPoint {
 export interface ThresholdResult {
   expression: string;
   step: string;
+  flow?: string;
   passed: boolean;
   actual: number;
   limit?: number;
@@ -164,6 +183,8 @@ export interface Report {
   status_codes?: Record<string, number>;
   errors_by_class?: Record<string, number>;
   steps?: StepReport[];
+  /** the scenario's user flows, each over all its steps (absent without flows) */
+  flows?: FlowReport[];
   workers?: WorkerReport[];
   series?: SeriesPoint[];
   thresholds?: ThresholdResult[];

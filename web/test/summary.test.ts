@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { fmtDuration, fmtMs, fmtNum, fmtPct, fmtT, fmtUnit, thresholdUnit } from "../src/format";
-import { deltaState, gapSentence, liveStepRows, liveTotals, sortRows, stepRows, thresholdVerdict } from "../src/summary";
-import type { SeriesPoint } from "../src/types";
+import { deltaState, flowRows, gapSentence, liveStepRows, liveTotals, sortRows, stepRows, thresholdVerdict } from "../src/summary";
+import { thresholdScope } from "../src/tables";
+import type { Report, SeriesPoint } from "../src/types";
 import { makeReport } from "./gen-report.mjs";
 
 describe("thresholdVerdict", () => {
@@ -113,5 +114,40 @@ describe("format", () => {
     expect(thresholdUnit("error_rate < 1%")).toBe("ratio");
     expect(thresholdUnit("rps > 100")).toBe("1/s");
     expect(thresholdUnit("dropped_iterations == 0")).toBe("count");
+  });
+});
+
+describe("flowRows", () => {
+  const lat = { min: 1, mean: 2, p50: 2, p90: 3, p95: 4, p99: 5, p999: 6, max: 7 };
+  const step = (flow: string, name: string, requests: number, errors: number) => ({ flow, name, method: "GET", url: "/", requests, errors, error_rate: errors / requests, latency_ms: lat, status_codes: {} });
+  const report: Report = {
+    run_id: "r",
+    scenario_id: "s",
+    status: "completed",
+    steps: [step("browse", "home", 300, 3), step("checkout", "login", 50, 0), step("checkout", "pay", 50, 5)],
+    flows: [
+      { name: "browse", weight: 3, share: 0.75, steps: ["home"], requests: 300, errors: 3, error_rate: 0.01, rps: 30, latency_ms: lat, checks_passed: 0, checks_failed: 0, request_share: 0.75 },
+      { name: "checkout", weight: 1, share: 0.25, steps: ["login", "pay"], requests: 100, errors: 5, error_rate: 0.05, rps: 10, latency_ms: { ...lat, p95: 40 }, checks_passed: 0, checks_failed: 0, request_share: 0.25 },
+    ],
+  };
+  it("sums each flow's steps and takes its latency from the report", () => {
+    const rows = flowRows(report, stepRows(report, 10));
+    expect(rows.map((r) => [r.name, r.requests, r.errors, r.steps, r.p95])).toEqual([
+      ["browse", 300, 3, 1, 4],
+      ["checkout", 100, 5, 2, 40],
+    ]);
+    expect(rows[1]?.requestShare).toBe(0.25);
+    expect(rows[1]?.errorRate).toBe(0.05);
+    expect(rows[0]?.rps).toBe(30);
+  });
+  it("is empty without flows, and shows no stale latency while counts move", () => {
+    expect(flowRows({ ...report, flows: undefined }, stepRows(report, 10))).toEqual([]);
+    const live = stepRows(report, 10).map((r) => ({ ...r, requests: r.requests + 1 }));
+    expect(flowRows(report, live)[0]?.p95).toBeNull();
+  });
+  it("names a threshold's scope", () => {
+    expect(thresholdScope({ expression: "p95 < 1s", step: "", flow: "checkout", passed: true, actual: 1 })).toBe("flow checkout");
+    expect(thresholdScope({ expression: "p95 < 1s", step: "pay", flow: "checkout", passed: true, actual: 1 })).toBe("flow checkout, step pay");
+    expect(thresholdScope({ expression: "p95 < 1s", step: "", passed: true, actual: 1 })).toBe("whole run");
   });
 });
