@@ -89,10 +89,21 @@ func printSummary(w io.Writer, r *reports.Report) {
 	if t.DroppedIterations > 0 {
 		fmt.Fprintf(w, "  dropped iterations....: %d\n", t.DroppedIterations)
 	}
+	if len(r.Flows) > 0 {
+		fmt.Fprintf(w, "\n  %-24s %10s %10s %8s %10s %10s %10s\n", "flow (weight share)", "requests", "req share", "errors", "p50 ms", "p95 ms", "p99 ms")
+		for _, f := range r.Flows {
+			name := fmt.Sprintf("%s (%.0f%%)", truncate(f.Name, 16), 100*f.Share)
+			fmt.Fprintf(w, "  %-24s %10d %9.1f%% %8d %10.2f %10.2f %10.2f\n", name, f.Requests, 100*f.RequestShare, f.Errors, f.LatencyMS.P50, f.LatencyMS.P95, f.LatencyMS.P99)
+		}
+	}
 	if len(r.Steps) > 1 {
 		fmt.Fprintf(w, "\n  %-24s %10s %8s %10s %10s %10s\n", "step", "requests", "errors", "p50 ms", "p95 ms", "p99 ms")
 		for _, s := range r.Steps {
-			fmt.Fprintf(w, "  %-24s %10d %8d %10.2f %10.2f %10.2f\n", truncate(s.Name, 24), s.Requests, s.Errors, s.LatencyMS.P50, s.LatencyMS.P95, s.LatencyMS.P99)
+			name := s.Name
+			if s.Flow != "" {
+				name = s.Flow + "/" + s.Name
+			}
+			fmt.Fprintf(w, "  %-24s %10d %8d %10.2f %10.2f %10.2f\n", truncate(name, 24), s.Requests, s.Errors, s.LatencyMS.P50, s.LatencyMS.P95, s.LatencyMS.P99)
 		}
 	}
 	if len(r.Thresholds) > 0 {

@@ -49,7 +49,16 @@ func describePlan(p *scenario.Plan) {
 	if p.MaxVUs > 0 {
 		fmt.Fprintf(w, "  max_vus: %d\n", p.MaxVUs)
 	}
+	var weights float64
+	for _, f := range p.Flows {
+		weights += f.Weight
+	}
 	for i, st := range p.Steps {
+		for _, f := range p.Flows {
+			if f.Name != "" && f.First == i {
+				fmt.Fprintf(w, "  flow %q: weight %g (%.4g%% of the VUs or arrivals), steps %d..%d\n", f.Name, f.Weight, 100*f.Weight/weights, f.First+1, f.End)
+			}
+		}
 		fmt.Fprintf(w, "  step %d %q: %s %s", i+1, st.Name, st.Method, st.URL.Source())
 		if st.Think.Dist != "" {
 			fmt.Fprintf(w, ", think %s (mean %s)", st.Think.Dist, st.Think.Mean())
