@@ -138,4 +138,3 @@ func thousands(n uint64) string {
 	}
 	return s
 }
-
