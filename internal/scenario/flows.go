@@ -123,12 +123,3 @@ func (p *Plan) Flow(name string) *PlanFlow {
 	}
 	return nil
 }
-
-// FlowWeights are the flows' weights, in order.
-func (p *Plan) FlowWeights() []float64 {
-	out := make([]float64, len(p.Flows))
-	for i, f := range p.Flows {
-		out[i] = f.Weight
-	}
-	return out
-}
