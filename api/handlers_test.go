@@ -100,7 +100,7 @@ func newFixture(t *testing.T, noAuth bool) *handlerFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.s = New(Config{Store: st, Orchestrator: f.orch, Scheduler: f.orch, NoAuth: noAuth, MaxBody: 64 << 10, SecretKey: testSecretKey, Exporter: x, GrafanaURL: "http://grafana.test:3000/"})
+	f.s = New(Config{Store: st, Orchestrator: f.orch, Scheduler: f.orch, NoAuth: noAuth, MaxBody: 64 << 10, MaxImportBody: 256 << 10, SecretKey: testSecretKey, Exporter: x, GrafanaURL: "http://grafana.test:3000/"})
 	t.Cleanup(func() {
 		f.s.Close()
 		_ = st.Close()
@@ -234,7 +234,7 @@ func TestHandlers(t *testing.T) {
 
 func handlerCases(f *handlerFixture) []handlerCase {
 	var cases []handlerCase
-	for _, group := range [][]handlerCase{serviceCases(f), scenarioCases(f), runCases(f), steerCases(f), ingestCases(f), accessCases(f), secretCases(f), scheduleCases(f), deleteRunCases(f)} {
+	for _, group := range [][]handlerCase{serviceCases(f), scenarioCases(f), runCases(f), steerCases(f), ingestCases(f), accessCases(f), secretCases(f), scheduleCases(f), importCases(f), deleteRunCases(f)} {
 		cases = append(cases, group...)
 	}
 	return cases
