@@ -59,6 +59,8 @@ func TestRoleMatrix(t *testing.T) {
 		{"PUT", "/secrets/S_NAME", `{"value": "v"}`, "runner"},
 		{"DELETE", "/secrets/none", "", "admin"},
 		{"GET", "/ui/runs/" + run, "", "viewer"},
+		{"POST", "/import/har", `{"log": {"entries": []}}`, "runner"},
+		{"POST", "/import/openapi", `openapi: 3.0.0`, "runner"},
 	}
 	rank := map[string]int{"": 0, "bad": 0, "viewer": 1, "runner": 2, "admin": 3}
 	tried, violations := 0, 0

@@ -100,7 +100,7 @@ func newFixture(t *testing.T, noAuth bool) *handlerFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.s = New(Config{Store: st, Orchestrator: f.orch, Scheduler: f.orch, NoAuth: noAuth, MaxBody: 64 << 10, SecretKey: testSecretKey, Exporter: x, GrafanaURL: "http://grafana.test:3000/"})
+	f.s = New(Config{Store: st, Orchestrator: f.orch, Scheduler: f.orch, NoAuth: noAuth, MaxBody: 64 << 10, MaxImportBody: 256 << 10, SecretKey: testSecretKey, Exporter: x, GrafanaURL: "http://grafana.test:3000/"})
 	t.Cleanup(func() {
 		f.s.Close()
 		_ = st.Close()
@@ -234,7 +234,7 @@ func TestHandlers(t *testing.T) {
 
 func handlerCases(f *handlerFixture) []handlerCase {
 	var cases []handlerCase
-	for _, group := range [][]handlerCase{serviceCases(f), scenarioCases(f), runCases(f), steerCases(f), ingestCases(f), accessCases(f), secretCases(f), scheduleCases(f), deleteRunCases(f)} {
+	for _, group := range [][]handlerCase{serviceCases(f), scenarioCases(f), runCases(f), steerCases(f), ingestCases(f), accessCases(f), secretCases(f), scheduleCases(f), importCases(f), deleteRunCases(f)} {
 		cases = append(cases, group...)
 	}
 	return cases
@@ -290,6 +290,7 @@ func scenarioCases(f *handlerFixture) []handlerCase {
 func runCases(f *handlerFixture) []handlerCase {
 	start := func(body string) string { return fmt.Sprintf(`{"scenario_id": %q, %s}`, f.scenario, body) }
 	q, done := f.queued.ID, f.finished.ID
+	countRuns, noNewRun := storesNoRun("reserved")
 	return []handlerCase{
 		{route: "POST /runs", method: "POST", path: "/runs", body: start(`"target_base_url": "http://127.0.0.1:9", "worker_count": 3, "tags": {"env": "ci"}`), status: 201,
 			check: func(t *testing.T, f *handlerFixture, rec *httptest.ResponseRecorder) {
@@ -305,6 +306,8 @@ func runCases(f *handlerFixture) []handlerCase {
 		{route: "POST /runs", name: "too many workers", method: "POST", path: "/runs", body: start(`"target_base_url": "http://127.0.0.1:9", "worker_count": 1001`), status: 422, code: "invalid_field", field: "worker_count"},
 		{route: "POST /runs", name: "no target for paths", method: "POST", path: "/runs", body: start(`"worker_count": 1`), status: 422, code: "missing_field", field: "target_base_url"},
 		{route: "POST /runs", name: "bad override", method: "POST", path: "/runs", body: start(`"target_base_url": "http://127.0.0.1:9", "overrides": {"virtual_users": -3}`), status: 422, code: "invalid_overrides", field: "overrides.virtual_users"},
+		{route: "POST /runs", name: "a forged schedule tag", method: "POST", path: "/runs", body: start(`"target_base_url": "http://127.0.0.1:9", "tags": {"env": "ci", "schedule": "sch_x"}`),
+			status: 422, code: "invalid_field", field: "tags.schedule", before: countRuns, check: noNewRun},
 		{route: "POST /runs", name: "two baselines", method: "POST", path: "/runs", body: start(`"target_base_url": "http://127.0.0.1:9", "baseline": "a=b", "baseline_run_id": "` + q + `"`), status: 422, code: "invalid_field", field: "baseline"},
 		{route: "POST /runs", name: "the orchestrator is down", method: "POST", path: "/runs", body: start(`"target_base_url": "http://127.0.0.1:9"`), status: 503, code: "temporal_unavailable",
 			before: func(t *testing.T, f *handlerFixture) { f.orch.err = errors.New("connection refused") },
@@ -479,6 +482,28 @@ func foldInterval(k int64) func(*testing.T, *handlerFixture) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// storesNoRun returns a before that counts the runs and a check that
+// none was added (and that the refusal says why).
+func storesNoRun(why string) (func(*testing.T, *handlerFixture), func(*testing.T, *handlerFixture, *httptest.ResponseRecorder)) {
+	before := 0
+	count := func(t *testing.T, f *handlerFixture) int {
+		runs, err := f.st.ListRuns(t.Context(), store.RunFilter{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(runs)
+	}
+	return func(t *testing.T, f *handlerFixture) { before = count(t, f) },
+		func(t *testing.T, f *handlerFixture, rec *httptest.ResponseRecorder) {
+			if n := count(t, f); n != before {
+				t.Fatalf("a refused run left %d runs, %d before", n, before)
+			}
+			if !strings.Contains(rec.Body.String(), why) {
+				t.Fatalf("the refusal does not say %q: %s", why, rec.Body)
+			}
+		}
 }
 
 func bodyHas(s string) func(*testing.T, *handlerFixture, *httptest.ResponseRecorder) {

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,6 +58,10 @@ type Config struct {
 	FoldGrace time.Duration
 	// MaxBody bounds request bodies; larger ones get 413.
 	MaxBody int64
+	// MaxImportBody is MaxBody for the importers' routes (/import/*),
+	// whose HAR recordings and OpenAPI documents outgrow scenarios;
+	// default DefaultMaxImportBody.
+	MaxImportBody int64
 	// RetainSnapshots is how long raw snapshots are kept after a run ends;
 	// then they are compacted into the run's folded intervals (reports and
 	// series stay forever). Zero keeps them forever.
@@ -133,6 +138,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.MaxImportBody <= 0 {
+		cfg.MaxImportBody = DefaultMaxImportBody
 	}
 	if cfg.Namespace == "" {
 		cfg.Namespace = "default"
@@ -255,6 +263,7 @@ func (s *Server) routes(r *gin.Engine) {
 	r.DELETE("/runs/:id", admin, s.deleteRun)
 
 	s.scheduleRoutes(r, viewer, runner)
+	s.importRoutes(r, runner)
 
 	r.POST("/tokens", admin, s.createToken)
 	r.GET("/tokens", admin, s.listTokens)
@@ -280,14 +289,19 @@ func (s *Server) routes(r *gin.Engine) {
 	})
 }
 
-// limitBody turns bodies over MaxBody into 413 before a handler reads them.
+// limitBody turns bodies over MaxBody (MaxImportBody for the importers)
+// into 413 before a handler reads them.
 func (s *Server) limitBody(c *gin.Context) {
-	if c.Request.ContentLength > s.cfg.MaxBody {
-		fail(c, http.StatusRequestEntityTooLarge, "too_large", "", "request body is %d bytes, the limit is %d", c.Request.ContentLength, s.cfg.MaxBody)
+	limit := s.cfg.MaxBody
+	if strings.HasPrefix(c.FullPath(), importPrefix) {
+		limit = s.cfg.MaxImportBody
+	}
+	if c.Request.ContentLength > limit {
+		fail(c, http.StatusRequestEntityTooLarge, "too_large", "", "request body is %d bytes, the limit is %d", c.Request.ContentLength, limit)
 		c.Abort()
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBody)
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	c.Next()
 }
 

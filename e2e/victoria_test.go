@@ -24,6 +24,7 @@ steps:
     checks: [{status: 200}]
   - name: slow
     url_template: /latency?dist=lognormal&median=20&sigma=0.6
+    tags: {team: checkout, api-version: "2"}
   - name: flaky
     url_template: /error?rate=0.05
 `
@@ -100,6 +101,19 @@ func TestVictoriaMetricsExport(t *testing.T) {
 	checkSeries(t, vm, rep)
 	waitVM(t, vm, fmt.Sprintf(`count(barrage_vus{run_id=%q})`, rep.RunID), 3, 10*time.Second) // one per worker
 	checkDashboard(t, vm, rep)
+	// The slow step's tags label its series, and only its series.
+	var n float64
+	for _, st := range rep.Steps {
+		if st.Name == "slow" {
+			n = float64(st.Requests)
+		}
+	}
+	if n == 0 {
+		t.Fatalf("the report's steps %+v: no slow step with requests", rep.Steps)
+	}
+	waitVM(t, vm, fmt.Sprintf(`barrage_requests_total{run_id=%q,team="checkout",api_version="2"}`, rep.RunID), n, 15*time.Second)
+	waitVM(t, vm, fmt.Sprintf(`barrage_request_duration_seconds_count{run_id=%q,team="checkout"}`, rep.RunID), n, 15*time.Second)
+	waitVM(t, vm, fmt.Sprintf(`count(barrage_requests_total{run_id=%q,team!="",step!="slow"})`, rep.RunID), -1, 5*time.Second) // -1: none
 
 	var run2 struct {
 		GrafanaURL string `json:"grafana_url"`

@@ -19,4 +19,6 @@ type (
 	ScheduleRequest = wire.ScheduleRequest
 	Schedule        = wire.Schedule
 	ScheduledRun    = wire.ScheduledRun
+	ImportResult    = wire.ImportResult
+	StepNote        = wire.StepNote
 )

@@ -1,6 +1,11 @@
 package scenario
 
-import "time"
+import (
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
 
 // Limits of the per-step options.
 const (
@@ -19,9 +24,20 @@ func (v *validator) compileStepOptions(path string, src Step, st *PlanStep, i in
 	if len(src.Tags) > MaxStepTags {
 		v.add(path+".tags", "%d tags, more than the limit of %d", len(src.Tags), MaxStepTags)
 	}
-	for k, val := range src.Tags {
-		if !isName(k) || len(k) > 64 || len(val) > 256 {
+	labels := make(map[string]string, len(src.Tags))
+	for _, k := range slices.Sorted(maps.Keys(src.Tags)) {
+		if !isName(k) || len(k) > 64 || len(src.Tags[k]) > 256 {
 			v.add(path+".tags."+k, "a tag is a name (letters, digits, _, - and ., at most 64) with a value of at most 256 bytes")
+			continue
+		}
+		label := TagLabel(k)
+		switch {
+		case reservedLabels[label] || strings.HasPrefix(label, "__"):
+			v.add(path+".tags."+k, "is reserved: the step's metrics carry their own %q label (reserved: %s, and names starting with __)", label, strings.Join(ReservedLabels(), ", "))
+		case labels[label] != "":
+			v.add(path+".tags."+k, "is the metrics label %q, as the tag %q is: rename one", label, labels[label])
+		default:
+			labels[label] = k
 		}
 	}
 	st.Tags = src.Tags
@@ -78,4 +94,29 @@ func (p *Plan) StepTimeout(st *PlanStep) time.Duration {
 		return st.Timeout
 	}
 	return p.Timeout
+}
+
+// A step's tags label its per-step metric series (package tsdb), so a tag
+// cannot take the name of a label those series already carry, or will:
+// reservedLabels are the exporter's own labels, plus flow and group, kept
+// for the step's own fields.
+var reservedLabels = map[string]bool{
+	"run": true, "run_id": true, "scenario": true, "step": true, "flow": true, "group": true,
+	"status": true, "status_class": true, "class": true, "result": true, "worker": true,
+	"vmrange": true, "le": true, "quantile": true, "job": true, "instance": true,
+}
+
+// ReservedLabels lists the label names a step tag may not take, sorted.
+func ReservedLabels() []string { return slices.Sorted(maps.Keys(reservedLabels)) }
+
+// TagLabel is the metrics label name of a step tag: a tag name with - and .
+// as _ (a label name is letters, digits and _). Validation keeps it unique
+// within the step and out of ReservedLabels.
+func TagLabel(key string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == '.' {
+			return '_'
+		}
+		return r
+	}, key)
 }

@@ -69,7 +69,15 @@ func NewRuns(st store.Store, orch Orchestrator) *Runs {
 }
 
 // Start validates req into a queued run, stores it and starts its workflow.
+// It is the user's way in (POST /runs), so the tag a schedule gives its
+// runs is refused here: a run that claims schedule=<id> would pass for one
+// of the schedule's firings (its last run, its "previous" baseline).
+// Schedules.Fire goes through start and sets it.
 func (s *Runs) Start(ctx context.Context, req wire.RunRequest) (*store.Run, error) {
+	if _, ok := req.Tags[ScheduleTag]; ok {
+		return nil, refuse(Invalid, "invalid_field", "tags."+ScheduleTag,
+			"the tag %q is reserved: a schedule gives it to the runs it starts (%s=<schedule id>); name your tag otherwise", ScheduleTag, ScheduleTag)
+	}
 	return s.start(ctx, req, NewID("run_"))
 }
 

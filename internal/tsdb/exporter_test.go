@@ -41,7 +41,7 @@ func newFixture(t *testing.T, epoch time.Time) *fixture {
 virtual_users: 4
 duration_seconds: 60
 steps:
-  - {name: login, url_template: /login}
+  - {name: login, url_template: /login, tags: {team: identity, api-version: "2"}}
   - {name: "cart\\items", url_template: /cart}
 `))
 	if err != nil {
@@ -372,4 +372,44 @@ func TestExportLongRuns(t *testing.T) {
 	x2.Finished(f.run.ID)
 	waitValue(t, vm, sel, end, float64(f.total()))
 	waitValue(t, vm, `barrage_run_info{run_id="run-x",status="completed"}`, end, 1)
+}
+
+// TestExportLabelsStepsWithTheirTags: a step's tags label every series of
+// that step (requests, errors, the duration histogram), with - and . as _,
+// and no other step's; the counts are the same with and without selecting
+// by tag.
+func TestExportLabelsStepsWithTheirTags(t *testing.T) {
+	vm := vmtest.Start(t)
+	f := newFixture(t, time.Now().Add(-5*time.Minute).Truncate(time.Second))
+	x := startExporter(t, f, vm, Config{})
+	for k := range int64(3) {
+		f.put(0, k, 400)
+		f.fold(x, k)
+	}
+	_, end := fold.Bounds(f.run, 2)
+	login := float64(f.requests["0/2xx"] + f.requests["0/5xx"] + f.requests["0/none"])
+	waitValue(t, vm, `barrage_requests_total{run_id="run-x"}`, end, float64(f.total()))
+	waitValue(t, vm, `barrage_requests_total{run_id="run-x",team="identity",api_version="2"}`, end, login)
+	waitValue(t, vm, `barrage_requests_total{run_id="run-x",step="login"}`, end, login)
+	waitValue(t, vm, `barrage_request_duration_seconds_count{run_id="run-x",team="identity"}`, end, login)
+	waitValue(t, vm, `barrage_request_duration_seconds_bucket{run_id="run-x",team="identity"}`, end, login)
+	waitValue(t, vm, `barrage_errors_total{run_id="run-x",team="identity"}`, end, float64(f.requests["0/5xx"]+f.requests["0/none"]))
+
+	for _, series := range []string{"barrage_requests_total", "barrage_errors_total", "barrage_request_duration_seconds_bucket",
+		"barrage_request_duration_seconds_sum", "barrage_request_duration_seconds_count"} {
+		got, err := vm.Query(t.Context(), series+`{run_id="run-x"}`, end)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 {
+			t.Fatalf("%s: no series", series)
+		}
+		for _, s := range got {
+			tagged := s.Metric["team"] == "identity" && s.Metric["api_version"] == "2"
+			untagged := s.Metric["team"] == "" && s.Metric["api_version"] == ""
+			if s.Metric["step"] == "login" && !tagged || s.Metric["step"] != "login" && !untagged {
+				t.Errorf("%s: series %v: the login step's series carry team and api_version, the others none", series, s.Metric)
+			}
+		}
+	}
 }

@@ -105,16 +105,18 @@ type runLabels struct {
 	id       string
 	epoch    time.Time // the run's profile time zero
 	scenario string
-	steps    []string
-	open     bool
-	profile  profile.Profile
-	tags     [][2]string // run_info's extra labels, sorted
+	// steps[i] is step i's labels, names and values alternating: those of
+	// every per-step series (see stepLabels).
+	steps   [][]string
+	open    bool
+	profile profile.Profile
+	tags    [][2]string // run_info's extra labels, sorted
 }
 
 func labelsOf(r *store.Run, plan *scenario.Plan) *runLabels {
 	l := &runLabels{id: r.ID, epoch: r.Epoch, scenario: plan.Name, open: plan.Profile.Model == profile.Open, profile: plan.Profile}
 	for _, s := range plan.Steps {
-		l.steps = append(l.steps, s.Name)
+		l.steps = append(l.steps, l.stepLabels(s.Name, s.Tags))
 	}
 	used := map[string]bool{"run_id": true, "scenario": true, "status": true}
 	for _, k := range slices.Sorted(maps.Keys(r.Tags)) {
@@ -128,6 +130,20 @@ func labelsOf(r *store.Run, plan *scenario.Plan) *runLabels {
 		l.tags = append(l.tags, [2]string{name, r.Tags[k]})
 	}
 	return l
+}
+
+// stepLabels are the labels of a step's series: the run, the scenario,
+// the step and the step's tags (static per step: they add no series, only
+// labels). A new per-step label goes here, its name reserved in package
+// scenario (ReservedLabels), which also keeps tags off the labels the
+// series add (status_class, class, result, vmrange).
+func (l *runLabels) stepLabels(step string, tags map[string]string) []string {
+	out := make([]string, 0, 6+2*len(tags))
+	out = append(out, "run_id", l.id, "scenario", l.scenario, "step", step)
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		out = append(out, scenario.TagLabel(k), tags[k])
+	}
+	return out
 }
 
 var notLabel = regexp.MustCompile(`[^a-zA-Z0-9_]`)
@@ -151,6 +167,7 @@ type writer struct {
 	b  []byte
 	n  int    // samples in b
 	ts []byte // " <ms>\n"
+	lb []string
 }
 
 func (w *writer) reset() { w.b, w.n = w.b[:0], 0 }
@@ -176,6 +193,13 @@ func (w *writer) sample(name string, value float64, labels ...string) {
 	w.b = strconv.AppendFloat(w.b, value, 'g', -1, 64)
 	w.b = append(w.b, w.ts...)
 	w.n++
+}
+
+// labels is a step's labels and one more, in a buffer the writer reuses
+// (valid until the next call).
+func (w *writer) labels(step []string, name, value string) []string {
+	w.lb = append(append(w.lb[:0], step...), name, value)
+	return w.lb
 }
 
 func (w *writer) count(name string, value uint64, labels ...string) {
@@ -205,33 +229,35 @@ func (w *writer) interval(l *runLabels, status store.Status, row *store.Interval
 	w.at(row.End)
 	w.runInfo(l, status)
 	for i := range t.steps {
-		step := "step-" + strconv.Itoa(i)
+		var step []string
 		if i < len(l.steps) {
 			step = l.steps[i]
+		} else {
+			step = l.stepLabels("step-"+strconv.Itoa(i), nil)
 		}
 		st := &t.steps[i]
 		for c, n := range st.status {
 			if n > 0 {
-				w.count(seriesRequests, n, "run_id", l.id, "scenario", l.scenario, "step", step, "status_class", statusClasses[c])
+				w.count(seriesRequests, n, w.labels(step, "status_class", statusClasses[c])...)
 			}
 		}
 		for c, n := range st.classes {
 			if n > 0 {
-				w.count(seriesErrors, n, "run_id", l.id, "scenario", l.scenario, "step", step, "class", hist.ErrorClass(c).String())
+				w.count(seriesErrors, n, w.labels(step, "class", hist.ErrorClass(c).String())...)
 			}
 		}
 		if st.checks[0]+st.checks[1] > 0 {
-			w.count(seriesChecks, st.checks[0], "run_id", l.id, "step", step, "result", "passed")
-			w.count(seriesChecks, st.checks[1], "run_id", l.id, "step", step, "result", "failed")
+			w.count(seriesChecks, st.checks[0], w.labels(step, "result", "passed")...)
+			w.count(seriesChecks, st.checks[1], w.labels(step, "result", "failed")...)
 		}
 		if st.count > 0 {
 			for b, n := range st.buckets {
 				if n > 0 {
-					w.count(seriesDuration+"_bucket", n, "run_id", l.id, "scenario", l.scenario, "step", step, "vmrange", vmranges.name(uint16(b)))
+					w.count(seriesDuration+"_bucket", n, w.labels(step, "vmrange", vmranges.name(uint16(b)))...)
 				}
 			}
-			w.sample(seriesDuration+"_sum", st.sum, "run_id", l.id, "scenario", l.scenario, "step", step)
-			w.count(seriesDuration+"_count", st.count, "run_id", l.id, "scenario", l.scenario, "step", step)
+			w.sample(seriesDuration+"_sum", st.sum, step...)
+			w.count(seriesDuration+"_count", st.count, step...)
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(sum.Workers)) {
