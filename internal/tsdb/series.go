@@ -116,7 +116,7 @@ type runLabels struct {
 func labelsOf(r *store.Run, plan *scenario.Plan) *runLabels {
 	l := &runLabels{id: r.ID, epoch: r.Epoch, scenario: plan.Name, open: plan.Profile.Model == profile.Open, profile: plan.Profile}
 	for _, s := range plan.Steps {
-		l.steps = append(l.steps, l.stepLabels(s.Name, s.Tags))
+		l.steps = append(l.steps, l.stepLabels(s.Name, s.Flow, s.Tags))
 	}
 	used := map[string]bool{"run_id": true, "scenario": true, "status": true}
 	for _, k := range slices.Sorted(maps.Keys(r.Tags)) {
@@ -133,13 +133,16 @@ func labelsOf(r *store.Run, plan *scenario.Plan) *runLabels {
 }
 
 // stepLabels are the labels of a step's series: the run, the scenario,
-// the step and the step's tags (static per step: they add no series, only
+// the step, its flow (in a scenario with flows) and the step's tags (static per step: they add no series, only
 // labels). A new per-step label goes here, its name reserved in package
 // scenario (ReservedLabels), which also keeps tags off the labels the
 // series add (status_class, class, result, vmrange).
-func (l *runLabels) stepLabels(step string, tags map[string]string) []string {
-	out := make([]string, 0, 6+2*len(tags))
+func (l *runLabels) stepLabels(step, flow string, tags map[string]string) []string {
+	out := make([]string, 0, 8+2*len(tags))
 	out = append(out, "run_id", l.id, "scenario", l.scenario, "step", step)
+	if flow != "" {
+		out = append(out, "flow", flow)
+	}
 	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		out = append(out, scenario.TagLabel(k), tags[k])
 	}
@@ -233,7 +236,7 @@ func (w *writer) interval(l *runLabels, status store.Status, row *store.Interval
 		if i < len(l.steps) {
 			step = l.steps[i]
 		} else {
-			step = l.stepLabels("step-"+strconv.Itoa(i), nil)
+			step = l.stepLabels("step-"+strconv.Itoa(i), "", nil)
 		}
 		st := &t.steps[i]
 		for c, n := range st.status {
