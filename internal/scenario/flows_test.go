@@ -167,3 +167,22 @@ flows:
 		t.Fatal(err)
 	}
 }
+
+// TestFlowsRedacted: a flow's steps are redacted like top-level ones.
+func TestFlowsRedacted(t *testing.T) {
+	doc := []byte(`name: r
+virtual_users: 1
+duration_seconds: 1
+flows:
+  - name: a
+    steps:
+      - {name: x, url_template: /, headers: {Authorization: Bearer hunter2}, form: {password: hunter3}}
+`)
+	out, err := RedactedYAML(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "hunter2") || strings.Contains(out, "hunter3") || !strings.Contains(out, Redacted) {
+		t.Errorf("redacted:\n%s", out)
+	}
+}
