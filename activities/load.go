@@ -138,6 +138,7 @@ func (a *Fleet) LoadShard(ctx context.Context, in workflows.ShardInput) (workflo
 	}
 	delivered, dropped, _, _ := snd.stats()
 	res.Reason, res.Snapshots, res.Aborted = sum.Reason, delivered, sum.Aborted
+	res.Iterations, res.IterationsDone = eng.Iterations(), iterationsDone(plan, sum)
 	if derr != nil {
 		res.Reason += fmt.Sprintf("; %d snapshots could not be delivered within %s", undelivered, deliveryGrace)
 	}
@@ -362,6 +363,9 @@ func (a *Fleet) followControl(runCtx context.Context, in workflows.ShardInput, w
 					log.Warn("control: profile", "err", err)
 				}
 			}
+			if c.IterationsDone {
+				eng.IterationsDone()
+			}
 		}
 	}
 }
@@ -459,4 +463,16 @@ func SnapshotEvery(in workflows.ShardInput) time.Duration {
 		return iv
 	}
 	return iv / time.Duration(parts)
+}
+
+// iterationsDone tells the run's workflow that the shard ended because the
+// run's iterations are done, and which kind.
+func iterationsDone(plan *scenario.Plan, sum engine.Summary) string {
+	switch {
+	case sum.Reason != engine.ReasonIterationsDone:
+		return ""
+	case plan.IterationsPerVU > 0:
+		return workflows.IterationsPerVU
+	}
+	return workflows.IterationsShared
 }

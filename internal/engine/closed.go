@@ -43,6 +43,9 @@ func (e *Engine) runClosed(ctx context.Context) {
 			close(last.stop)
 		}
 		e.active.Store(int64(len(running)))
+		if e.vusDone(running, want) {
+			return
+		}
 		select {
 		case <-ctx.Done():
 			return
