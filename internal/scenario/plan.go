@@ -30,12 +30,9 @@ type Plan struct {
 	// PreAllocatedVUs is the open model's pool started before the first
 	// arrival, each VU with a warm connection.
 	PreAllocatedVUs int
-	// Iterations (shared by the run's VUs) or IterationsPerVU (each VU's)
-	// end the load when done; 0: none (iterations.go).
-	Iterations, IterationsPerVU int
-	Steps                       []*PlanStep
-	Slots                       []string // variable names by slot
-	InitialVars                 []string // by slot: the value from variables, else ""
+	Steps           []*PlanStep
+	Slots           []string // variable names by slot
+	InitialVars     []string // by slot: the value from variables, else ""
 	// Secrets are the {{ secret.NAME }} the templates read, in order of
 	// first use; their values are not in the scenario.
 	Secrets []PlanSecret
@@ -50,6 +47,10 @@ type Plan struct {
 	Timeout      time.Duration
 	MaxRedirects int // 0: redirects are not followed
 	GracefulStop time.Duration
+
+	// Iterations (shared by the run's VUs) or IterationsPerVU (each VU's)
+	// end the load when done; 0: none (iterations.go).
+	Iterations, IterationsPerVU int
 }
 
 // PlanStep is one compiled step.
