@@ -142,8 +142,12 @@ func (a *Fleet) LoadShard(ctx context.Context, in workflows.ShardInput) (workflo
 	if derr != nil {
 		res.Reason += fmt.Sprintf("; %d snapshots could not be delivered within %s", undelivered, deliveryGrace)
 	}
-	a.event(ctx, in, "shard_finished", fmt.Sprintf("shard %d attempt %d on worker %s: %s, %d snapshots delivered, %d refused%s",
-		in.Shard, info.Attempt, a.WorkerID, sum.Reason, delivered, dropped, abortedBy))
+	iters := ""
+	if plan.Iterations > 0 || plan.IterationsPerVU > 0 {
+		iters = fmt.Sprintf(", %d iterations started", res.Iterations)
+	}
+	a.event(ctx, in, "shard_finished", fmt.Sprintf("shard %d attempt %d on worker %s: %s%s, %d snapshots delivered, %d refused%s",
+		in.Shard, info.Attempt, a.WorkerID, sum.Reason, iters, delivered, dropped, abortedBy))
 	if derr != nil {
 		log.Error("snapshots not delivered", "err", derr)
 	}

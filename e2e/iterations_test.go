@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -53,6 +55,9 @@ func runIterations(t *testing.T, workers int, load string, want uint64, kill boo
 	if took > 90*time.Second {
 		t.Errorf("took %s: the run did not end when its iterations were done (cap 10m)", took)
 	}
+	if started := iterationsStarted(rep); !kill && started != want {
+		t.Errorf("the shard_finished events count %d iterations started, want %d", started, want)
+	}
 	switch {
 	case !kill && (st.Served != want || rep.Totals.Requests != want):
 		t.Fatalf("served %d, reported %d: want exactly %d", st.Served, rep.Totals.Requests, want)
@@ -66,4 +71,19 @@ func runIterations(t *testing.T, workers int, load string, want uint64, kill boo
 		record(faultRow{name: "iterations: kill -9 one of three", recovery: fmt.Sprintf("%d of %d iterations", st.Served, want),
 			reported: rep.Totals.Requests, served: st.Served, gap: rep.unmeasured(), note: "short by the lost worker's claimed, unstarted block"})
 	}
+}
+
+var startedRE = regexp.MustCompile(`, (\d+) iterations started`)
+
+// iterationsStarted adds up what the shard_finished events say the shards
+// started.
+func iterationsStarted(rep *report) uint64 {
+	var n uint64
+	for _, e := range rep.Events {
+		if m := startedRE.FindStringSubmatch(e.Detail); e.Kind == "shard_finished" && m != nil {
+			v, _ := strconv.ParseUint(m[1], 10, 64)
+			n += v
+		}
+	}
+	return n
 }
