@@ -29,7 +29,7 @@ func testIterationsLedger(t *testing.T, s Store) {
 		{shard: 0, n: 4, want: "[0,4)"}, // shards 0, 1 split [0,4), [4,9)
 		{shard: 1, n: 4, want: "[4,8)"},
 		{shard: 0, n: 4, want: "[8,9)"}, // the last of shard 1's range, whole
-		{shard: 1, n: 4, want: "none"}, // none left anywhere
+		{shard: 1, n: 4, want: "none"},  // none left anywhere
 		{shard: 0, n: 1, want: "none"},
 	} {
 		if got := claim(step.shard, step.n); got != step.want {
