@@ -122,6 +122,11 @@ func (a *Server) PrepareRun(ctx context.Context, runID string) (workflows.RunSpe
 		GracefulStop: plan.GracefulStop, IntervalMS: r.IntervalMS, Token: r.Token, Elastic: r.Elastic,
 		MaxWorkers: r.MaxWorkers,
 	}
+	if plan.IterationsPerVU > 0 {
+		// Each VU does its iterations once: a newcomer taking a share
+		// would stop some VUs early and start new ones.
+		spec.Elastic = false
+	}
 	if a.FleetToken != "" {
 		spec.Token = "" // the shards derive it from the fleet token
 	}

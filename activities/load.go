@@ -138,11 +138,16 @@ func (a *Fleet) LoadShard(ctx context.Context, in workflows.ShardInput) (workflo
 	}
 	delivered, dropped, _, _ := snd.stats()
 	res.Reason, res.Snapshots, res.Aborted = sum.Reason, delivered, sum.Aborted
+	res.Iterations, res.IterationsDone = eng.Iterations(), iterationsDone(plan, sum)
 	if derr != nil {
 		res.Reason += fmt.Sprintf("; %d snapshots could not be delivered within %s", undelivered, deliveryGrace)
 	}
-	a.event(ctx, in, "shard_finished", fmt.Sprintf("shard %d attempt %d on worker %s: %s, %d snapshots delivered, %d refused%s",
-		in.Shard, info.Attempt, a.WorkerID, sum.Reason, delivered, dropped, abortedBy))
+	iters := ""
+	if plan.Iterations > 0 || plan.IterationsPerVU > 0 {
+		iters = fmt.Sprintf(", %d iterations started", res.Iterations)
+	}
+	a.event(ctx, in, "shard_finished", fmt.Sprintf("shard %d attempt %d on worker %s: %s%s, %d snapshots delivered, %d refused%s",
+		in.Shard, info.Attempt, a.WorkerID, sum.Reason, iters, delivered, dropped, abortedBy))
 	if derr != nil {
 		log.Error("snapshots not delivered", "err", derr)
 	}
@@ -362,6 +367,9 @@ func (a *Fleet) followControl(runCtx context.Context, in workflows.ShardInput, w
 					log.Warn("control: profile", "err", err)
 				}
 			}
+			if c.IterationsDone {
+				eng.IterationsDone()
+			}
 		}
 	}
 }
@@ -459,4 +467,16 @@ func SnapshotEvery(in workflows.ShardInput) time.Duration {
 		return iv
 	}
 	return iv / time.Duration(parts)
+}
+
+// iterationsDone tells the run's workflow that the shard ended because the
+// run's iterations are done, and which kind.
+func iterationsDone(plan *scenario.Plan, sum engine.Summary) string {
+	switch {
+	case sum.Reason != engine.ReasonIterationsDone:
+		return ""
+	case plan.IterationsPerVU > 0:
+		return workflows.IterationsPerVU
+	}
+	return workflows.IterationsShared
 }

@@ -20,7 +20,8 @@ import (
 // maxClaim bounds the records one claim may ask for.
 const maxClaim = 100_000
 
-// sequentialFeeders keeps, per run, its sequential feeders' record counts:
+// sequentialFeeders keeps, per run, its sequential feeders' record counts
+// (and its shared iterations, as scenario.IterationsFeeder):
 // compiling a scenario with its data for every claim would cost more than
 // the claim.
 type sequentialFeeders struct {
@@ -43,6 +44,12 @@ func (sf *sequentialFeeders) of(r *store.Run) (map[string]int, error) {
 		if f.Mode == scenario.ModeSequential {
 			m[f.Name] = len(f.Records)
 		}
+	}
+	if plan.Iterations > 0 {
+		// Shared iterations are claimed as records of a feeder no
+		// scenario can name: a lost shard's unclaimed rest is released
+		// with the feeders'.
+		m[scenario.IterationsFeeder] = plan.Iterations
 	}
 	if sf.runs == nil || len(sf.runs) >= controlRuns {
 		sf.runs = map[string]map[string]int{}

@@ -63,7 +63,7 @@ func (r *run) carry(ctx workflow.Context) *RunCarry {
 		Slots: len(r.slots), Results: r.results,
 		Failed: r.failed, Aborted: r.aborted, Ending: r.ending, Reason: r.reason,
 		Ran: r.ran, Invalid: r.invalid, FirstInvalid: r.firstInvalid, ShardsDone: r.shardsDone,
-		FailedStarts: r.failedStarts, Replacements: r.replacements, Overdue: r.overdue,
+		FailedStarts: r.failedStarts, Replacements: r.replacements, Overdue: r.overdue, IterationsDone: r.itersDone,
 		Pauses: slices.Clone(r.pauses), ReplanWhy: slices.Clone(r.replanWhy),
 	}
 	c.State.Completed = nil // the same as Results
@@ -90,6 +90,7 @@ func (r *run) resume(ctx workflow.Context, in RunInput) (RunOutcome, error) {
 	r.failed, r.aborted, r.ending, r.reason = c.Failed, c.Aborted, c.Ending, c.Reason
 	r.ran, r.invalid, r.firstInvalid = c.Ran, c.Invalid, c.FirstInvalid
 	r.failedStarts, r.replacements, r.overdue = c.FailedStarts, c.Replacements, c.Overdue
+	r.itersDone = c.IterationsDone
 	r.begin(ctx)
 	r.slots = make([]*slot, c.Slots)
 	for i := range r.slots {

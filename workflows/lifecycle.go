@@ -64,6 +64,7 @@ func (r *run) ended(ctx workflow.Context, s *slot, end ShardEnded) {
 		if !s.started {
 			r.ran++ // its start report never reached us, but it ran
 		}
+		r.iterationsEnded(ctx, end.Result)
 	case end.Outcome == OutcomeCancelled:
 		s.state = slotDone
 	case !s.started && end.Outcome == OutcomeNotTaken && !s.first:

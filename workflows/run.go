@@ -65,6 +65,7 @@ type run struct {
 	starting     int              // shard groups not started yet
 	signalling   int              // cancellations sent to groups, not yet delivered
 	overdue      bool             // the deadline passed with shards running
+	itersDone    bool             // the run's iterations are done (iterations.go)
 	ctx          workflow.Context // the workflow's context, for cancel functions
 	detached     workflow.Context // for what must go out even when the run is cancelled
 }
@@ -151,7 +152,7 @@ func (r *run) follow(ctx workflow.Context) (RunOutcome, error) {
 	case r.ran == 0:
 		return r.finish(ctx, "failed", "no worker ran any shard")
 	}
-	return r.finish(ctx, "completed", "")
+	return r.finish(ctx, "completed", r.completedReason())
 }
 
 func controlContext(ctx workflow.Context) workflow.Context {

@@ -131,6 +131,7 @@ type RunCarry struct {
 	FirstInvalid            string
 	FailedStarts            int
 	Overdue                 bool `json:",omitempty"`
+	IterationsDone          bool `json:",omitempty"`
 	// Pauses are when the replacements waiting on a pause are due.
 	Pauses []time.Time
 	// ReplanWhy is what a replan that was due when the run continued is for.
@@ -275,6 +276,12 @@ type ShardResult struct {
 	Reason    string
 	Snapshots uint64
 	Aborted   bool
+	// IterationsDone says the shard ended because the run's iterations
+	// are done: IterationsShared (none is left for any shard) or
+	// IterationsPerVU (its VUs did theirs); "" otherwise.
+	IterationsDone string `json:",omitempty"`
+	// Iterations counts the iterations the shard started.
+	Iterations int64 `json:",omitempty"`
 }
 
 // ShardProgress is a load activity's heartbeat detail: where the shard is,

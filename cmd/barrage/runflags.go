@@ -10,12 +10,13 @@ import (
 
 // loadFlags are barrage run's overrides of the scenario, as k6's: a
 // constant load of --vus (closed model) or --rate (open model) for
-// --duration, and env values.
+// --duration, shared --iterations, and env values.
 type loadFlags struct {
-	vus      int
-	rate     float64
-	duration time.Duration
-	env      tagFlags
+	vus        int
+	rate       float64
+	duration   time.Duration
+	iterations int
+	env        tagFlags
 }
 
 func (l *loadFlags) add(f *pflag.FlagSet) {
@@ -23,6 +24,7 @@ func (l *loadFlags) add(f *pflag.FlagSet) {
 	f.IntVar(&l.vus, "vus", 0, "run this many virtual users, constant (replaces the scenario's load)")
 	f.Float64Var(&l.rate, "rate", 0, "start this many iterations per second, constant (open model; replaces the scenario's load)")
 	f.DurationVar(&l.duration, "duration", 0, "run for this long (with --vus or --rate, or over a scenario's virtual_users/rate_per_second)")
+	f.IntVar(&l.iterations, "iterations", 0, "end after this many iterations, shared by all VUs (closed model; --duration, or the scenario's, caps it: 10m when neither gives one)")
 	f.VarP(l.env, "env", "e", "set {{ env.KEY }}, KEY=VALUE (repeatable); stored with the run and shown in its report")
 }
 
@@ -38,10 +40,16 @@ func (l *loadFlags) apply(s *scenario.Scenario) error {
 		return fmt.Errorf("give --vus (closed model) or --rate (open model), not both")
 	case l.duration < 0:
 		return fmt.Errorf("--duration must be > 0, got %s", l.duration)
+	case l.iterations < 0:
+		return fmt.Errorf("--iterations must be >= 1, got %d", l.iterations)
+	case l.iterations > 0 && l.rate > 0:
+		return fmt.Errorf("--iterations applies to the closed model (--vus), not to --rate")
 	}
 	if l.vus > 0 || l.rate > 0 {
 		dur := l.duration
-		if dur == 0 {
+		// --vus with --iterations and no --duration: the iterations' cap,
+		// as k6's shared-iterations.
+		if dur == 0 && l.iterations == 0 {
 			plan, err := scenario.Compile(s)
 			if err != nil {
 				return err
@@ -55,6 +63,9 @@ func (l *loadFlags) apply(s *scenario.Scenario) error {
 			return fmt.Errorf("--duration alone cannot shorten a scenario's load block: give --vus or --rate with it")
 		}
 		s.DurationSeconds = l.duration.Seconds()
+	}
+	if l.iterations > 0 {
+		s.Iterations, s.IterationsPerVU = l.iterations, 0
 	}
 	for k, v := range l.env {
 		if !scenario.ValidEnvKey(k) {

@@ -54,6 +54,8 @@ func TestLoadFlags(t *testing.T) {
 		{ramp, loadFlags{vus: 1, rate: 1}, "not both"},
 		{ramp, loadFlags{vus: -1}, "--vus"},
 		{ramp, loadFlags{env: tagFlags{"a-b": "1"}}, "not a valid env name"},
+		{ramp, loadFlags{iterations: -2}, "--iterations must be >= 1"},
+		{ramp, loadFlags{rate: 5, iterations: 10}, "--iterations applies to the closed model"},
 	} {
 		if err := tc.l.apply(parse(tc.doc)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: err = %v, want %q", tc.l, err, tc.want)
@@ -82,5 +84,42 @@ func TestLoadFlagsOverExamples(t *testing.T) {
 				t.Errorf("%s %+v: %v", f, l, err)
 			}
 		}
+	}
+}
+
+// TestIterationsFlag: --iterations sets shared iterations, as k6's: with
+// --vus and no --duration they are capped at the default 10m; alone they
+// keep the scenario's load (its duration the cap) and replace its
+// iterations_per_vu.
+func TestIterationsFlag(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		doc      string
+		l        loadFlags
+		vus      int
+		duration time.Duration
+	}{
+		{name: "with --vus", doc: "virtual_users: 2\nduration_seconds: 60", l: loadFlags{vus: 10, iterations: 100}, vus: 10, duration: scenario.DefaultIterationsCap},
+		{name: "with --vus and --duration", doc: "virtual_users: 2\nduration_seconds: 60", l: loadFlags{vus: 4, duration: 30 * time.Second, iterations: 100}, vus: 4, duration: 30 * time.Second},
+		{name: "alone", doc: "virtual_users: 2\nduration_seconds: 60\niterations_per_vu: 3", l: loadFlags{iterations: 100}, vus: 2, duration: time.Minute},
+		{name: "over a load block", doc: "load: {ramp_up: {target: 6, ramp: 5s, duration: 2m}}", l: loadFlags{iterations: 100}, vus: 6, duration: 2 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := scenario.ParseYAML([]byte("name: f\n" + tc.doc + "\nsteps: [{url_template: /}]"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.l.apply(s); err != nil {
+				t.Fatal(err)
+			}
+			p, err := scenario.Compile(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Iterations != 100 || p.IterationsPerVU != 0 || int(p.Profile.Peak()) != tc.vus || p.Profile.Duration() != tc.duration {
+				t.Fatalf("iterations %d (per VU %d), %g VUs for %s; want 100 shared, %d VUs for %s",
+					p.Iterations, p.IterationsPerVU, p.Profile.Peak(), p.Profile.Duration(), tc.vus, tc.duration)
+			}
+		})
 	}
 }

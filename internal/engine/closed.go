@@ -40,6 +40,9 @@ func (e *Engine) runClosed(ctx context.Context) {
 			active += len(running[f])
 		}
 		e.active.Store(int64(active))
+		if e.vusDone(running, want) {
+			return
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -104,6 +104,7 @@ type Engine struct {
 	flows       []*flowRT
 	flowSplit   *flowSplit
 	feeds       []*feed
+	iters       *iterations // nil: the plan has none
 	tr          *transports
 	wantHeaders []string // response headers that cookies and redirects need
 	initialVars []string // the plan's, with the secrets' values
@@ -195,6 +196,7 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e.obs = newObserver(cfg, len(e.steps))
+	e.iters = newIterations(cfg.Plan, cfg, e.vuSplit, e.ending)
 	for _, pf := range cfg.Plan.Feeders {
 		f, err := newFeed(pf, cfg.Shard, cfg.Shards, cfg.Claim, e.ending)
 		if err != nil {

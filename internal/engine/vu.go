@@ -69,7 +69,7 @@ func (v *vu) setFlow(f *flowRT) {
 // omission). It returns false when the VU must stop: the run is over or a
 // sequential feeder ran dry.
 func (v *vu) iterate(intended time.Time) bool {
-	if !v.takeRecords() {
+	if !v.e.startIteration(v) || !v.takeRecords() {
 		return false
 	}
 	v.env.Iteration++

@@ -22,13 +22,14 @@ func (v *validator) compileLoad(s *Scenario, p *Plan) {
 	case s.Load != nil:
 		prof, ok = v.loadBlock(s.Load)
 	default:
-		prof, ok = v.seedLoad(s)
+		prof, ok = v.seedLoad(iterationDefaults(s))
 	}
 	if !ok {
 		return
 	}
 	p.Profile = prof
 	v.compileMaxVUs(s, p)
+	v.compileIterations(s, p)
 }
 
 func (v *validator) seedLoad(s *Scenario) (profile.Profile, bool) {

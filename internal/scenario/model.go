@@ -24,6 +24,12 @@ type Scenario struct {
 	// in the middle of the measurement.
 	PreAllocatedVUs int   `yaml:"pre_allocated_vus,omitempty" json:"pre_allocated_vus,omitempty"`
 	Load            *Load `yaml:"load,omitempty" json:"load,omitempty"`
+	// Iterations ends the run after this many iterations in all, shared
+	// by every VU of every shard (k6's shared-iterations);
+	// IterationsPerVU after this many per VU (per-vu-iterations). The
+	// profile's duration caps either (iterations.go).
+	Iterations      int `yaml:"iterations,omitempty" json:"iterations,omitempty"`
+	IterationsPerVU int `yaml:"iterations_per_vu,omitempty" json:"iterations_per_vu,omitempty"`
 
 	Variables map[string]string `yaml:"variables,omitempty" json:"variables,omitempty"`
 	// Env holds the values templates read as {{ env.KEY }}: defaults in the

@@ -50,6 +50,10 @@ type Plan struct {
 	Timeout      time.Duration
 	MaxRedirects int // 0: redirects are not followed
 	GracefulStop time.Duration
+
+	// Iterations (shared by the run's VUs) or IterationsPerVU (each VU's)
+	// end the load when done; 0: none (iterations.go).
+	Iterations, IterationsPerVU int
 }
 
 // PlanStep is one compiled step.

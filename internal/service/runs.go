@@ -198,6 +198,7 @@ var seedLoad = []string{"virtual_users", "rate_per_second", "duration_seconds", 
 // document. Giving virtual_users drops rate_per_second and the load block
 // (and the other way round), so that an override can switch models. The
 // run's env is merged key by key over the scenario's (and the overrides').
+// Giving iterations drops iterations_per_vu (and the other way round).
 func applyOverrides(doc, overrides json.RawMessage, env map[string]string) ([]byte, *scenario.Plan, error) {
 	var base map[string]json.RawMessage
 	if err := json.Unmarshal(doc, &base); err != nil {
@@ -216,6 +217,13 @@ func applyOverrides(doc, overrides json.RawMessage, env map[string]string) ([]by
 		if _, ok := over["rate_per_second"]; ok {
 			delete(base, "virtual_users")
 			delete(base, "load")
+		}
+		// One kind of iterations at a time, as --iterations.
+		if _, ok := over["iterations"]; ok {
+			delete(base, "iterations_per_vu")
+		}
+		if _, ok := over["iterations_per_vu"]; ok {
+			delete(base, "iterations")
 		}
 		if _, ok := over["load"]; ok {
 			for _, f := range seedLoad {

@@ -44,6 +44,7 @@ func runConformance(t *testing.T, open func(t *testing.T) Store) {
 		{"Workers", testWorkers},
 		{"FeederRecords", testFeederRecords},
 		{"FeederRecordsConcurrent", testFeederRecordsConcurrent},
+		{"IterationsLedger", testIterationsLedger},
 		{"Tokens", testTokens},
 		{"Audit", testAudit},
 		{"Secrets", testSecrets},

@@ -16,7 +16,9 @@ import (
 //     row; records it had claimed and not used are never used.
 //   - A shard without records left (a replacement, a worker that joined,
 //     one whose share ran dry) takes a released rest first, else the upper
-//     half of the largest range no shard has reached yet.
+//     half of the largest range no shard has reached yet (its last record
+//     whole). So a claim answered with none means that every record was
+//     handed out, save those of lost shards not released yet.
 
 // RecordClaim asks for the next N records of a run's sequential feeder.
 type RecordClaim struct {
@@ -77,8 +79,14 @@ func planClaim(rows []FeedRow, c RecordClaim) (lo, hi int, write []FeedRow) {
 			rows[mine].Next, rows[mine].Hi = rows[from].Next, rows[from].Hi
 			rows[from].Next = rows[from].Hi
 			write = upsert(write, rows[from])
-		} else if from := largest(rows, mine, false); from >= 0 && rows[from].Hi-rows[from].Next >= 2 {
+		} else if from := largest(rows, mine, false); from >= 0 {
+			// The last record of a range goes whole: a shard told none
+			// is left then knows that every record was handed out
+			// (shared iterations end the run on it).
 			mid := rows[from].Next + (rows[from].Hi-rows[from].Next+1)/2
+			if rows[from].Hi-rows[from].Next == 1 {
+				mid = rows[from].Next
+			}
 			rows[mine].Next, rows[mine].Hi = mid, rows[from].Hi
 			rows[from].Hi = mid
 			write = upsert(write, rows[from])

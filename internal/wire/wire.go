@@ -164,4 +164,7 @@ type Control struct {
 	// Served is the fraction of the asked load the fleet carries (below 1
 	// when capacity is exhausted).
 	Served float64
+	// IterationsDone: the run's shared iterations are all claimed; a
+	// shard ends its load once it started those it holds.
+	IterationsDone bool `json:",omitempty"`
 }

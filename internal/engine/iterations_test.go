@@ -1,0 +1,169 @@
+package engine
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestSharedIterationsAcrossShards: three shards of one run, in one
+// process, claim shared iterations from one ledger (runClaims stands in for
+// the server's): between them they start exactly N, the target gets
+// exactly N requests, and every shard ends as soon as none is left — long
+// before the duration cap.
+func TestSharedIterationsAcrossShards(t *testing.T) {
+	tests := []struct {
+		name          string
+		iterations    int
+		vus, shards   int
+		claimsFailing int
+	}{
+		{name: "three shards", iterations: 1000, vus: 6, shards: 3},
+		{name: "more shards than VUs", iterations: 57, vus: 2, shards: 3},
+		{name: "claims fail at first", iterations: 300, vus: 4, shards: 2, claimsFailing: 2},
+		{name: "fewer iterations than VUs", iterations: 3, vus: 8, shards: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
+			p := plan(t, `name: shared
+virtual_users: `+itoa(tt.vus)+`
+iterations: `+itoa(tt.iterations)+`
+steps: [{url_template: /x}]
+`)
+			ledger := &runClaims{total: tt.iterations, fail: tt.claimsFailing}
+			var wg sync.WaitGroup
+			engines := make([]*Engine, tt.shards)
+			sums := make([]Summary, tt.shards)
+			started := make([]int64, tt.shards)
+			requests := make([]uint64, tt.shards)
+			collectors := make([]*collector, tt.shards)
+			for shard := range tt.shards {
+				c := &collector{}
+				collectors[shard] = c
+				e, err := New(Config{Plan: p, BaseURL: srv.URL, Shard: shard, Shards: tt.shards, Claim: ledger.claim, Sink: c.sink})
+				if err != nil {
+					t.Fatal(err)
+				}
+				engines[shard] = e
+			}
+			for shard, e := range engines {
+				c := collectors[shard]
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					sums[shard], _ = e.Run(context.Background())
+					if sums[shard].Reason == ReasonIterationsDone {
+						// What the run's workflow publishes: a shard
+						// with no VU would not learn it from the ledger.
+						for _, other := range engines {
+							other.IterationsDone()
+						}
+					}
+					started[shard] = e.Iterations()
+					all, _, _ := c.total(t)
+					requests[shard] = all.Requests
+				}()
+			}
+			wg.Wait()
+			var total int64
+			var recorded uint64
+			for shard, sum := range sums {
+				if sum.Reason != ReasonIterationsDone || sum.Elapsed > 30*time.Second {
+					t.Errorf("shard %d: %+v, want %q well before the 10m cap", shard, sum, ReasonIterationsDone)
+				}
+				total += started[shard]
+				recorded += requests[shard]
+			}
+			if total != int64(tt.iterations) || srv.total.Load() != int64(tt.iterations) || recorded != uint64(tt.iterations) {
+				t.Fatalf("started %d (per shard %v), target got %d, recorded %d; want %d each",
+					total, started, srv.total.Load(), recorded, tt.iterations)
+			}
+		})
+	}
+}
+
+// TestSharedIterationsWithoutLedger: an engine alone does its shard's part
+// of the shared iterations, split as partitioned records.
+func TestSharedIterationsWithoutLedger(t *testing.T) {
+	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {})
+	p := plan(t, `name: alone
+virtual_users: 3
+iterations: 10
+steps: [{url_template: /x}]
+`)
+	for shard, want := range []int64{3, 3, 4} {
+		before := srv.total.Load()
+		e, err := New(Config{Plan: p, BaseURL: srv.URL, Shard: shard, Shards: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, _ := e.Run(context.Background())
+		if got := srv.total.Load() - before; got != want || e.Iterations() != want || sum.Reason != ReasonIterationsDone {
+			t.Errorf("shard %d of 3: %d requests, %d iterations, %q; want %d and %q", shard, got, e.Iterations(), sum.Reason, want, ReasonIterationsDone)
+		}
+	}
+}
+
+// TestIterationsPerVU: every VU of every shard does exactly its
+// iterations (steps skipped or not), and the shards end when they all did.
+func TestIterationsPerVU(t *testing.T) {
+	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {})
+	p := plan(t, `name: per-vu
+virtual_users: 5
+iterations_per_vu: 7
+steps:
+  - {name: a, url_template: /a}
+  - {name: b, url_template: /b}
+`)
+	var wg sync.WaitGroup
+	sums := make([]Summary, 2)
+	for shard := range 2 {
+		e, err := New(Config{Plan: p, BaseURL: srv.URL, Shard: shard, Shards: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); sums[shard], _ = e.Run(context.Background()) }()
+	}
+	wg.Wait()
+	for shard, sum := range sums {
+		if sum.Reason != ReasonIterationsDone || sum.Elapsed > 30*time.Second {
+			t.Errorf("shard %d: %+v", shard, sum)
+		}
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.paths["/a"] != 35 || srv.paths["/b"] != 35 {
+		t.Fatalf("requests by path %v, want 5 VUs x 7 iterations of each step", srv.paths)
+	}
+}
+
+// TestIterationsCappedByDuration: iterations that cannot be done within the
+// duration end with it, as a completed run.
+func TestIterationsCappedByDuration(t *testing.T) {
+	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) { time.Sleep(20 * time.Millisecond) })
+	p := plan(t, `name: capped
+virtual_users: 2
+duration_seconds: 0.5
+iterations: 1000000
+steps: [{url_template: /x}]
+`)
+	sum, _ := run(t, Config{Plan: p, BaseURL: srv.URL})
+	if sum.Reason != "completed" || srv.total.Load() == 0 || srv.total.Load() > 100 {
+		t.Fatalf("summary %+v after %d requests: want completed by the 0.5s cap", sum, srv.total.Load())
+	}
+}
+
+func itoa(n int) string {
+	b := []byte{}
+	for {
+		b = append([]byte{byte('0' + n%10)}, b...)
+		n /= 10
+		if n == 0 {
+			return string(b)
+		}
+	}
+}
