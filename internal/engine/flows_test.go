@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/barrage/barrage/internal/scenario"
 )
@@ -149,5 +150,29 @@ flows:
 	}
 	if q := float64(n) * 3 / 4; float64(browse) < q-1 || float64(browse) > q+1 {
 		t.Errorf("%d of %d arrivals browsed, want %.2f ± 1", browse, n, q)
+	}
+}
+
+// TestFlowsWithIterationsPerVU: each flow's VUs do their own iterations:
+// 4 VUs over flows 3:1, 5 iterations each, are 15 browsing iterations and
+// 5 checking out, and the shard ends when all of them are done.
+func TestFlowsWithIterationsPerVU(t *testing.T) {
+	fsrv := &flowServer{vus: map[string]map[string]bool{}, hits: map[string]int{}}
+	srv := newCountingServer(t, fsrv.handle)
+	p := plan(t, `name: shop
+virtual_users: 4
+duration_seconds: 30
+iterations_per_vu: 5
+flows:
+  - {name: browse, weight: 3, steps: [{name: home, url_template: "/home?vu={{ $vu }}"}]}
+  - {name: checkout, steps: [{name: pay, method: POST, url_template: "/pay2?vu={{ $vu }}"}]}
+`)
+	sum, c := run(t, Config{Plan: p, BaseURL: srv.URL})
+	_, steps, _ := c.total(t)
+	if steps[0].Requests != 15 || steps[1].Requests != 5 {
+		t.Errorf("browse %d, checkout %d iterations; want 15 and 5", steps[0].Requests, steps[1].Requests)
+	}
+	if sum.Reason != ReasonIterationsDone || sum.Elapsed > 10*time.Second {
+		t.Errorf("ended %q after %s, want %q long before the 30s cap", sum.Reason, sum.Elapsed, ReasonIterationsDone)
 	}
 }
