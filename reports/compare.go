@@ -6,6 +6,9 @@ type Comparison struct {
 	Head    RunRef        `json:"head"`
 	Metrics []MetricDelta `json:"metrics"`
 	Steps   []StepDelta   `json:"steps"`
+	// Flows compares each user flow present in both runs (by name), over
+	// all its steps; absent when the runs have no flows in common.
+	Flows []FlowDelta `json:"flows,omitempty"`
 	// BaselineThresholds are the head run's thresholds that reference
 	// baseline ('p95 < baseline * 1.1'), evaluated against the base run
 	// (see BaselineThresholds); [] when the head's scenario has none.
@@ -39,6 +42,12 @@ type MetricDelta struct {
 // are matched by flow and name (Flow is empty in single-flow scenarios).
 type StepDelta struct {
 	Flow    string        `json:"flow,omitempty"`
+	Name    string        `json:"name"`
+	Metrics []MetricDelta `json:"metrics"`
+}
+
+// FlowDelta is the comparison of one user flow present in both runs.
+type FlowDelta struct {
 	Name    string        `json:"name"`
 	Metrics []MetricDelta `json:"metrics"`
 }
@@ -92,7 +101,30 @@ func Compare(base, head *Report) *Comparison {
 		}
 		c.Steps = append(c.Steps, sd)
 	}
+	c.Flows = compareFlows(base, head)
 	return c
+}
+
+// compareFlows compares the flows both runs have, with the step metrics
+// and each flow's share of the requests.
+func compareFlows(base, head *Report) []FlowDelta {
+	var out []FlowDelta
+	for _, hf := range head.Flows {
+		bf := flowLine(base, hf.Name)
+		if bf == nil {
+			continue
+		}
+		fd := FlowDelta{Name: hf.Name}
+		for _, sp := range latencySpecs {
+			fd.Metrics = append(fd.Metrics, delta(sp.name, sp.unit, sp.lowerBetter,
+				sp.value(bf.LatencyMS, bf.Requests, bf.Errors), sp.value(hf.LatencyMS, hf.Requests, hf.Errors)))
+		}
+		share := delta("request_share", "ratio", false, bf.RequestShare, hf.RequestShare)
+		share.Better, share.Worse = false, false // a mix that moved is neither
+		fd.Metrics = append(fd.Metrics, share)
+		out = append(out, fd)
+	}
+	return out
 }
 
 func delta(name, unit string, lowerBetter bool, base, head float64) MetricDelta {

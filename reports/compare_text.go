@@ -60,6 +60,14 @@ func (c *Comparison) WriteText(out io.Writer) error {
 	for _, m := range c.Metrics {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", m.Metric, value(m.Base, m.Unit), value(m.Head, m.Unit), change(m), m.Verdict())
 	}
+	if len(c.Flows) > 0 {
+		fmt.Fprintln(w, "\nFLOW\tMETRIC\tBASE\tHEAD\tCHANGE\tVERDICT")
+		for _, f := range c.Flows {
+			for _, m := range f.Metrics {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Name, m.Metric, value(m.Base, m.Unit), value(m.Head, m.Unit), change(m), m.Verdict())
+			}
+		}
+	}
 	if len(c.Steps) > 0 {
 		fmt.Fprintln(w, "\nSTEP\tMETRIC\tBASE\tHEAD\tCHANGE\tVERDICT")
 		for _, s := range c.Steps {
@@ -91,6 +99,14 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 	b.WriteString("| Metric | Base | Head | Change | Verdict |\n|---|---:|---:|---:|---|\n")
 	for _, m := range c.Metrics {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", m.Metric, value(m.Base, m.Unit), value(m.Head, m.Unit), change(m), m.Verdict())
+	}
+	if len(c.Flows) > 0 {
+		b.WriteString("\n**Per flow**\n\n| Flow | Metric | Base | Head | Change | Verdict |\n|---|---|---:|---:|---:|---|\n")
+		for _, f := range c.Flows {
+			for _, m := range f.Metrics {
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", mdCell(f.Name), m.Metric, value(m.Base, m.Unit), value(m.Head, m.Unit), change(m), m.Verdict())
+			}
+		}
 	}
 	if len(c.Steps) > 0 {
 		b.WriteString("\n**Per step**\n\n| Step | Metric | Base | Head | Change | Verdict |\n|---|---|---:|---:|---:|---|\n")

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -104,4 +105,47 @@ func mustPlan(t *testing.T, doc string) *scenario.Plan {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestCompareFlows: flows in both runs are compared by name, over all
+// their steps; the text and Markdown forms list them.
+func TestCompareFlows(t *testing.T) {
+	base := &Report{RunID: "a", Flows: []Flow{
+		{Name: "browse", Requests: 750, Errors: 0, LatencyMS: Latency{P95: 10}, RequestShare: 0.75},
+		{Name: "checkout", Requests: 250, Errors: 5, LatencyMS: Latency{P95: 40}, RequestShare: 0.25},
+	}}
+	head := &Report{RunID: "b", Flows: []Flow{
+		{Name: "checkout", Requests: 200, Errors: 0, LatencyMS: Latency{P95: 60}, RequestShare: 0.2},
+		{Name: "search", Requests: 10},
+	}}
+	c := Compare(base, head)
+	if len(c.Flows) != 1 || c.Flows[0].Name != "checkout" {
+		t.Fatalf("flows compared: %+v", c.Flows)
+	}
+	got := map[string]MetricDelta{}
+	for _, m := range c.Flows[0].Metrics {
+		got[m.Metric] = m
+	}
+	if p95 := got["p95"]; p95.Base != 40 || p95.Head != 60 || !p95.Worse {
+		t.Errorf("p95 %+v", p95)
+	}
+	if er := got["error_rate"]; er.Base != 0.02 || er.Head != 0 || !er.Better {
+		t.Errorf("error_rate %+v", er)
+	}
+	if sh := got["request_share"]; sh.Base != 0.25 || sh.Head != 0.2 || sh.Better || sh.Worse {
+		t.Errorf("request_share %+v", sh)
+	}
+	var text, md strings.Builder
+	if err := c.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "FLOW") || !strings.Contains(text.String(), "checkout") || !strings.Contains(md.String(), "**Per flow**") || strings.Contains(md.String(), "search") {
+		t.Errorf("text:\n%s\nmarkdown:\n%s", text.String(), md.String())
+	}
+	if c := Compare(&Report{}, &Report{}); c.Flows != nil {
+		t.Errorf("runs without flows compare flows %+v", c.Flows)
+	}
 }

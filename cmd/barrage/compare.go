@@ -29,6 +29,8 @@ line the verdict.
                         max, mean, error_rate, requests; unit: 1/s, count, ms, ratio;
                         delta = head - base; delta_pct relative to base (0 when base is 0)
   steps[]               {flow (absent without flows), name, metrics[] as above}
+  flows[]               {name, metrics[] as above plus request_share}: each flow in
+                        both runs, over all its steps (absent without flows)
   baseline_thresholds[] {expression, step, passed, actual, limit, error}
   passed                false when a baseline threshold failed`
 
