@@ -97,9 +97,27 @@ func TestFlows(t *testing.T) {
 		}
 	}
 
+	// A second run against the first: compare has both flows.
+	head, err := c.api.StartRun(ctx, client.RunRequest{ScenarioID: ref.ScenarioID, TargetBaseURL: tg.url, WorkerCount: 2,
+		BaselineRunID: run.RunID, Overrides: json.RawMessage(`{"duration_seconds": 2}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 90*time.Second, "the second run to end", func() bool {
+		r, err := c.api.GetRun(ctx, head.RunID)
+		return err == nil && r.Summary != nil && r.Status != "running" && r.Status != "queued"
+	})
+	cmp, err := c.api.Compare(ctx, run.RunID, head.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cmp.Flows) != 2 || cmp.Flows[0].Name != "browse" || cmp.Flows[1].Name != "checkout" || len(cmp.Flows[0].Metrics) == 0 {
+		t.Errorf("compare flows = %+v", cmp.Flows)
+	}
+
 	t.Run("report file shows the flows", func(t *testing.T) {
 		b := startBrowser(t)
-		html, err := c.api.Report(ctx, run.RunID, "html")
+		html, err := c.api.Report(ctx, head.RunID, "html")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,9 +130,21 @@ func TestFlows(t *testing.T) {
 		until(t, tab, 10*time.Second, "the flows table", `document.querySelectorAll('[data-testid=flows-table] tbody tr').length === 2`)
 		rows := eval[[]string](t, tab, `[...document.querySelectorAll('[data-testid=flows-table] tbody tr')].map(r => r.innerText.replace(/\s+/g, ' '))`)
 		t.Logf("flows table: %q", rows)
-		if len(rows) != 2 || !strings.HasPrefix(rows[0], "browse 75") || !contains(rows[0], thousands(browse.Requests)) ||
-			!strings.HasPrefix(rows[1], "checkout 25") || !contains(rows[1], thousands(checkout.Requests)) {
+		headRep, err := c.api.Report(ctx, head.RunID, "json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var hr reports.Report
+		if err := json.Unmarshal(headRep, &hr); err != nil || len(hr.Flows) != 2 {
+			t.Fatalf("head report flows: %v %+v", err, hr.Flows)
+		}
+		if len(rows) != 2 || !strings.HasPrefix(rows[0], "browse 75") || !contains(rows[0], thousands(hr.Flows[0].Requests)) ||
+			!strings.HasPrefix(rows[1], "checkout 25") || !contains(rows[1], thousands(hr.Flows[1].Requests)) {
 			t.Errorf("flows table rows %q", rows)
+		}
+		flowsCompared := eval[[]string](t, tab, `[...document.querySelectorAll('[data-testid=compare-flows] tbody tr')].map(r => r.children[0].innerText)`)
+		if len(flowsCompared) == 0 || flowsCompared[0] != "browse" || flowsCompared[len(flowsCompared)-1] != "checkout" {
+			t.Errorf("compare-flows first column %q", flowsCompared)
 		}
 		heads := eval[[]string](t, tab, `[...document.querySelectorAll('[data-testid=steps-table] thead th')].map(h => h.innerText.trim())`)
 		if len(heads) < 2 || heads[1] != "Flow" {

@@ -9,7 +9,7 @@ import { fmtBytes, fmtDate, fmtDuration, fmtInt, fmtMs, fmtPct, fmtRate, seconds
 import { decimate, shapeSeries } from "./shape";
 import { observations } from "./samples";
 import { flowRows, liveStepRows, liveTotals, stepRows, thresholdVerdict, type FlowRow, type StepRow } from "./summary";
-import { compareStepsTable, compareTable, countsTable, eventsList, flowColumns, gapsList, sortableTable, stepColumnsFor, thresholdsTable, workersTable, type SortState } from "./tables";
+import { compareFlowsTable, compareStepsTable, compareTable, countsTable, eventsList, flowColumns, gapsList, sortableTable, stepColumnsFor, thresholdsTable, workersTable, type SortState } from "./tables";
 import type { Comparison, Report, Run, RunEvent, SeriesPoint } from "./types";
 
 export interface RunModel {
@@ -301,7 +301,8 @@ export class RunView {
       return;
     }
     const title = `Compared with ${cmp.base.run_id}`;
-    fill(this.compareTables, h("h2", null, title), compareTable(cmp), h("h3", null, "Per step"), compareStepsTable(cmp));
+    const flows = compareFlowsTable(cmp);
+    fill(this.compareTables, h("h2", null, title), compareTable(cmp), flows ? h("h3", null, "Per flow") : null, flows, h("h3", null, "Per step"), compareStepsTable(cmp));
     this.overlay.el.hidden = !base;
     if (base) {
       const headPoints = m.live ?? m.report.series ?? [];

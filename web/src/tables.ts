@@ -39,6 +39,14 @@ export function sortableTable<T>(testid: string, cols: Column<T>[], rows: readon
   return h("table", { class: "data", "data-testid": testid }, h("thead", null, head), body);
 }
 
+/** Each flow in both runs; null when the runs have none in common. */
+export function compareFlowsTable(c: Comparison): HTMLElement | null {
+  if (!c.flows?.length) return null;
+  const rows: Child[][] = [];
+  for (const f of c.flows) for (const d of f.metrics) rows.push([f.name, ...deltaRow(h("code", null, d.metric), d)]);
+  return table("compare-flows", ["Flow", "Metric", "Base", "Head", "Δ", "Δ%"], rows, [2, 3, 4, 5]);
+}
+
 /** A plain table. */
 export function table(testid: string | null, headers: string[], rows: Child[][], numCols: number[] = []): HTMLTableElement {
   const isNum = (i: number) => numCols.includes(i);
@@ -150,7 +158,7 @@ export function compareTable(c: Comparison): HTMLElement {
 export function compareStepsTable(c: Comparison): HTMLElement {
   if (!c.steps.length) return h("p", { class: "note", "data-testid": "compare-steps" }, "No step is in both runs.");
   const rows: Child[][] = [];
-  for (const s of c.steps) for (const d of s.metrics) rows.push([s.name, ...deltaRow(h("code", null, d.metric), d)]);
+  for (const s of c.steps) for (const d of s.metrics) rows.push([s.flow ? `${s.flow}/${s.name}` : s.name, ...deltaRow(h("code", null, d.metric), d)]);
   return table("compare-steps", ["Step", "Metric", "Base", "Head", "Δ", "Δ%"], rows, [2, 3, 4, 5]);
 }
 

@@ -216,7 +216,9 @@ export interface Comparison {
   base: RunRef;
   head: RunRef;
   metrics: MetricDelta[];
-  steps: { name: string; metrics: MetricDelta[] }[];
+  steps: { flow?: string; name: string; metrics: MetricDelta[] }[];
+  /** each user flow in both runs, over all its steps (absent without flows) */
+  flows?: { name: string; metrics: MetricDelta[] }[];
 }
 
 /** The object embedded (gzip, base64) in a report file. */
