@@ -11,15 +11,7 @@ import (
 
 func comparePlan(t *testing.T, thresholds string) *scenario.Plan {
 	t.Helper()
-	s, err := scenario.ParseYAML([]byte("name: c\nvirtual_users: 1\nduration_seconds: 1\nsteps: [{name: a, url_template: /a}]\nthresholds: " + thresholds + "\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := scenario.Compile(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return mustPlan(t, "name: c\nvirtual_users: 1\nduration_seconds: 1\nsteps: [{name: a, url_template: /a}]\nthresholds: "+thresholds+"\n")
 }
 
 // TestCompareMatchesStepsByFlowAndName: a step is compared with the base's

@@ -12,7 +12,7 @@ import (
 // TestFlowsInReport: steps name their flow, flows[] sums each flow's
 // steps, and a flow's threshold is decided on its steps alone.
 func TestFlowsInReport(t *testing.T) {
-	s, err := scenario.ParseYAML([]byte(`name: shop
+	p := mustPlan(t, `name: shop
 virtual_users: 4
 duration_seconds: 1
 flows:
@@ -23,14 +23,7 @@ thresholds:
   - {expression: "p95 < 20ms", flow: checkout}
   - {expression: "error_rate < 1%", flow: checkout, step: pay}
   - "p50 < 20ms"
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := scenario.Compile(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	rec := hist.NewRecorder(3)
 	for range 300 {
@@ -94,6 +87,7 @@ func TestNoFlowsNoFlowLines(t *testing.T) {
 	}
 }
 
+// mustPlan compiles a scenario document the test knows to be valid.
 func mustPlan(t *testing.T, doc string) *scenario.Plan {
 	t.Helper()
 	s, err := scenario.ParseYAML([]byte(doc))

@@ -12,21 +12,13 @@ import (
 
 func testPlan(t *testing.T, thresholds string) *scenario.Plan {
 	t.Helper()
-	s, err := scenario.ParseYAML([]byte(`name: r
+	return mustPlan(t, `name: r
 virtual_users: 2
 duration_seconds: 2
 steps:
   - {name: login, method: POST, url_template: /login}
   - {name: me, url_template: /me}
-thresholds: ` + thresholds + "\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := scenario.Compile(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+thresholds: `+thresholds+"\n")
 }
 
 // interval records n requests per step with the given latency and status.
