@@ -127,11 +127,16 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 }
 
 // Label names a compared step: flow/name, or the name alone without flows.
-func (s StepDelta) Label() string {
-	if s.Flow == "" {
-		return s.Name
+func (s StepDelta) Label() string { return stepLabel(s.Flow, s.Name) }
+
+// Label names a step: flow/name, or the name alone without flows.
+func (s Step) Label() string { return stepLabel(s.Flow, s.Name) }
+
+func stepLabel(flow, name string) string {
+	if flow == "" {
+		return name
 	}
-	return s.Flow + "/" + s.Name
+	return flow + "/" + name
 }
 
 func thresholdVerdict(t ThresholdResult) string {

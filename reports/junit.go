@@ -65,11 +65,8 @@ func JUnit(r *Report) ([]byte, error) {
 	suite.Cases = append(suite.Cases, status)
 	for _, th := range r.Thresholds {
 		name := th.Expression
-		switch {
-		case th.Flow != "":
-			name += " [" + th.Scope() + "]"
-		case th.Step != "":
-			name += " [" + th.Step + "]" // as before flows: CI keeps test names' history
+		if tag := th.Tag(); tag != "" {
+			name += " [" + tag + "]"
 		}
 		tc := junitCase{Name: name, ClassName: "barrage.thresholds"}
 		switch {

@@ -168,6 +168,16 @@ func (t ThresholdResult) Scope() string {
 	return scenario.Threshold{Step: t.Step, Flow: t.Flow}.Scope()
 }
 
+// Tag is how a threshold's scope is shown after its expression ("" for the
+// whole run): a step threshold by the step's name alone, as before flows,
+// so that JUnit test names keep their history.
+func (t ThresholdResult) Tag() string {
+	if t.Flow == "" {
+		return t.Step
+	}
+	return t.Scope()
+}
+
 func flowLine(r *Report, name string) *Flow {
 	for i := range r.Flows {
 		if r.Flows[i].Name == name {

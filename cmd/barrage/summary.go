@@ -99,11 +99,7 @@ func printSummary(w io.Writer, r *reports.Report) {
 	if len(r.Steps) > 1 {
 		fmt.Fprintf(w, "\n  %-24s %10s %8s %10s %10s %10s\n", "step", "requests", "errors", "p50 ms", "p95 ms", "p99 ms")
 		for _, s := range r.Steps {
-			name := s.Name
-			if s.Flow != "" {
-				name = s.Flow + "/" + s.Name
-			}
-			fmt.Fprintf(w, "  %-24s %10d %8d %10.2f %10.2f %10.2f\n", truncate(name, 24), s.Requests, s.Errors, s.LatencyMS.P50, s.LatencyMS.P95, s.LatencyMS.P99)
+			fmt.Fprintf(w, "  %-24s %10d %8d %10.2f %10.2f %10.2f\n", truncate(s.Label(), 24), s.Requests, s.Errors, s.LatencyMS.P50, s.LatencyMS.P95, s.LatencyMS.P99)
 		}
 	}
 	if len(r.Thresholds) > 0 {
@@ -117,11 +113,8 @@ func printSummary(w io.Writer, r *reports.Report) {
 				mark = "✗"
 			}
 			scope := ""
-			switch {
-			case th.Flow != "":
-				scope = " [" + th.Scope() + "]"
-			case th.Step != "":
-				scope = " [" + th.Step + "]"
+			if tag := th.Tag(); tag != "" {
+				scope = " [" + tag + "]"
 			}
 			detail := fmt.Sprintf("actual %g", th.Actual)
 			if th.Error != "" {

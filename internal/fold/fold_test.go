@@ -30,13 +30,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ctx := t.Context()
-	st, err := store.Open(ctx, "sqlite::memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	sc, err := scenario.ParseYAML([]byte(`name: fold
+	st, r := storedRun(t, `name: fold
 virtual_users: 6
 duration_seconds: 10
 steps:
@@ -44,19 +38,33 @@ steps:
   - {name: b, url_template: /b}
   - {name: c, url_template: /c}
 thresholds: ["p95 < 300ms"]
-`))
+`, "run-1", 3)
+	return &fixture{t: t, st: st, run: r, seq: map[int]uint64{}}
+}
+
+// storedRun stores a run of the scenario doc with this id and worker
+// count, started at epoch, in a real (SQLite) store.
+func storedRun(t *testing.T, doc, id string, workers int) (store.Store, *store.Run) {
+	t.Helper()
+	ctx := t.Context()
+	st, err := store.Open(ctx, "sqlite::memory:")
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := sc.JSON()
+	t.Cleanup(func() { _ = st.Close() })
+	sc, err := scenario.ParseYAML([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.CreateScenario(ctx, &store.Scenario{ID: "sc", Name: "fold", Document: doc}); err != nil {
+	js, err := sc.JSON()
+	if err != nil {
 		t.Fatal(err)
 	}
-	r := &store.Run{ID: "run-1", ScenarioID: "sc", Scenario: doc, TargetBaseURL: "http://127.0.0.1:1", WorkerCount: 3,
-		WorkflowID: "run-1", Token: "t", IntervalMS: 1000}
+	if err := st.CreateScenario(ctx, &store.Scenario{ID: "sc", Name: sc.Name, Document: js}); err != nil {
+		t.Fatal(err)
+	}
+	r := &store.Run{ID: id, ScenarioID: "sc", Scenario: js, TargetBaseURL: "http://127.0.0.1:1", WorkerCount: workers,
+		WorkflowID: id, Token: "t", IntervalMS: 1000}
 	if err := st.CreateRun(ctx, r); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +74,7 @@ thresholds: ["p95 < 300ms"]
 	if r, err = st.GetRun(ctx, r.ID); err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{t: t, st: st, run: r, seq: map[int]uint64{}}
+	return st, r
 }
 
 // put stores shard's snapshot of interval k (ending early by cut) and

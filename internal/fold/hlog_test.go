@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/barrage/barrage/internal/hist"
-	"github.com/barrage/barrage/internal/scenario"
 	"github.com/barrage/barrage/internal/store"
 	"github.com/barrage/barrage/reports"
 )
@@ -38,35 +37,7 @@ steps:
 // (SQLite) store.
 func newHlogRun(t *testing.T) (store.Store, *store.Run) {
 	t.Helper()
-	ctx := t.Context()
-	st, err := store.Open(ctx, "sqlite::memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	sc, err := scenario.ParseYAML([]byte(hlogScenario))
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := sc.JSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateScenario(ctx, &store.Scenario{ID: "sc", Name: "hlog", Document: doc}); err != nil {
-		t.Fatal(err)
-	}
-	r := &store.Run{ID: "run-hlog", ScenarioID: "sc", Scenario: doc, TargetBaseURL: "http://127.0.0.1:1", WorkerCount: 2,
-		WorkflowID: "run-hlog", Token: "t", IntervalMS: 1000}
-	if err := st.CreateRun(ctx, r); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.StartRun(ctx, r.ID, epoch, 1000, epoch); err != nil {
-		t.Fatal(err)
-	}
-	if r, err = st.GetRun(ctx, r.ID); err != nil {
-		t.Fatal(err)
-	}
-	return st, r
+	return storedRun(t, hlogScenario, "run-hlog", 2)
 }
 
 // loadIntervals sends real requests to a loopback server from two shards

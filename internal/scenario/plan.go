@@ -223,7 +223,7 @@ func (v *validator) compileThresholds(s *Scenario, p *Plan) {
 			v.add(path, "is empty")
 			continue
 		}
-		if t.Flow != "" && (p.Flow(t.Flow) == nil || len(s.Flows) == 0) {
+		if t.Flow != "" && p.Flow(t.Flow) == nil {
 			v.add(path+".flow", "no flow is named %q", t.Flow)
 			continue
 		}

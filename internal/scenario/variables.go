@@ -207,13 +207,20 @@ func (sy *symbols) secret(name string) (int, error) {
 	if !ValidSecretName(name) {
 		return 0, fmt.Errorf("secret name %q: want letters, digits and _ (at most 64, not starting with a digit)", name)
 	}
-	full := SecretPrefix + name
-	if slot, ok := sy.slot[full]; ok {
-		return slot, nil
+	slot, fresh := sy.outside(SecretPrefix + name)
+	if fresh {
+		sy.plan.Secrets = append(sy.plan.Secrets, PlanSecret{Name: name, Slot: slot})
 	}
-	slot := sy.define(sy.plan, full, -1)
-	sy.plan.Secrets = append(sy.plan.Secrets, PlanSecret{Name: name, Slot: slot})
 	return slot, nil
+}
+
+// outside gives a value set outside the scenario (secret.NAME, env.KEY)
+// its slot, the first time it is read; fresh says this was that time.
+func (sy *symbols) outside(full string) (slot int, fresh bool) {
+	if slot, ok := sy.slot[full]; ok {
+		return slot, false
+	}
+	return sy.define(sy.plan, full, -1), true
 }
 
 // EnvPrefix starts a template's reference to a variable given from outside
@@ -254,11 +261,10 @@ func (sy *symbols) env(key string) (int, error) {
 	if !ValidEnvKey(key) {
 		return 0, fmt.Errorf("env name %q: want letters, digits and _ (at most 128, not starting with a digit)", key)
 	}
-	full := EnvPrefix + key
-	if slot, ok := sy.slot[full]; ok {
+	slot, fresh := sy.outside(EnvPrefix + key)
+	if !fresh {
 		return slot, nil
 	}
-	slot := sy.define(sy.plan, full, -1)
 	val, ok := sy.envs[key]
 	if !ok {
 		// A scenario may be stored before its run gives the value; a run
