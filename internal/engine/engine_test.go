@@ -29,6 +29,17 @@ func (c *collector) sink(s *hist.Snapshot) {
 	c.mu.Unlock()
 }
 
+// iterations adds up the iterations the snapshots count as done.
+func (c *collector) iterations() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var n uint64
+	for _, s := range c.snaps {
+		n += s.Iterations
+	}
+	return n
+}
+
 // total folds every snapshot, checking their sequence numbers on the way.
 func (c *collector) total(t *testing.T) (all hist.StepStats, steps []hist.StepStats, dropped uint64) {
 	t.Helper()

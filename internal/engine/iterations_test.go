@@ -38,7 +38,7 @@ steps: [{url_template: /x}]
 			engines := make([]*Engine, tt.shards)
 			sums := make([]Summary, tt.shards)
 			started := make([]int64, tt.shards)
-			requests := make([]uint64, tt.shards)
+			requests, done := make([]uint64, tt.shards), make([]uint64, tt.shards)
 			collectors := make([]*collector, tt.shards)
 			for shard := range tt.shards {
 				c := &collector{}
@@ -64,18 +64,22 @@ steps: [{url_template: /x}]
 					}
 					started[shard] = e.Iterations()
 					all, _, _ := c.total(t)
-					requests[shard] = all.Requests
+					requests[shard], done[shard] = all.Requests, c.iterations()
 				}()
 			}
 			wg.Wait()
 			var total int64
-			var recorded uint64
+			var recorded, counted uint64
 			for shard, sum := range sums {
 				if sum.Reason != ReasonIterationsDone || sum.Elapsed > 30*time.Second {
 					t.Errorf("shard %d: %+v, want %q well before the 10m cap", shard, sum, ReasonIterationsDone)
 				}
 				total += started[shard]
 				recorded += requests[shard]
+				counted += done[shard]
+			}
+			if counted != uint64(tt.iterations) {
+				t.Errorf("the snapshots count %d iterations done, want %d", counted, tt.iterations)
 			}
 			if total != int64(tt.iterations) || srv.total.Load() != int64(tt.iterations) || recorded != uint64(tt.iterations) {
 				t.Fatalf("started %d (per shard %v), target got %d, recorded %d; want %d each",
@@ -120,8 +124,9 @@ steps:
 `)
 	var wg sync.WaitGroup
 	sums := make([]Summary, 2)
+	c := &collector{}
 	for shard := range 2 {
-		e, err := New(Config{Plan: p, BaseURL: srv.URL, Shard: shard, Shards: 2})
+		e, err := New(Config{Plan: p, BaseURL: srv.URL, Shard: shard, Shards: 2, Sink: c.sink})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,6 +138,9 @@ steps:
 		if sum.Reason != ReasonIterationsDone || sum.Elapsed > 30*time.Second {
 			t.Errorf("shard %d: %+v", shard, sum)
 		}
+	}
+	if n := c.iterations(); n != 35 {
+		t.Errorf("the snapshots count %d iterations done, want 35", n)
 	}
 	srv.mu.Lock()
 	defer srv.mu.Unlock()

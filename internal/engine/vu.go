@@ -93,6 +93,10 @@ func (v *vu) iterate(intended time.Time) bool {
 			continue
 		}
 	}
+	if v.e.abortFlag.Load() {
+		return false // aborted during its last step: not done
+	}
+	v.e.rec.AddIteration()
 	return true
 }
 

@@ -101,6 +101,7 @@ func (a *Accumulator) Add(b []byte) (*Snapshot, error) {
 		a.out.TargetVUs += s.TargetVUs
 	}
 	a.out.Dropped += s.Dropped
+	a.out.Iterations += s.Iterations
 	for i := range s.Steps {
 		st := &a.steps[i]
 		st.addCounters(&s.Steps[i]) // fits checked it
@@ -143,6 +144,9 @@ func (a *Accumulator) fits(s *Snapshot) error {
 	_, ok1 := addUint32(a.out.ActiveVUs, s.ActiveVUs)
 	_, ok2 := addUint32(a.out.TargetVUs, s.TargetVUs)
 	_, ok3 := addUint64(a.out.Dropped, s.Dropped)
+	if _, ok := addUint64(a.out.Iterations, s.Iterations); !ok {
+		ok3 = false
+	}
 	if a.NoGauges {
 		ok1, ok2 = true, true
 	}

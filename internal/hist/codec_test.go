@@ -21,6 +21,7 @@ type wireSnap struct {
 	shard, attempt, seq     uint64
 	start, end              int64
 	active, target, dropped uint64
+	iterations              uint64 // written from version 2 on
 	steps                   []wireStep
 	stepCount               *uint64 // overrides len(steps)
 	trailing                []byte  // after the last step, inside the checksum
@@ -38,7 +39,7 @@ type wireStep struct {
 // validWire is a consistent one-step snapshot: 3 requests, one a 5xx.
 func validWire() wireSnap {
 	return wireSnap{
-		version: formatVersion, runID: "run-1", worker: "w-1", shard: 2, attempt: 1, seq: 7,
+		version: formatV1, runID: "run-1", worker: "w-1", shard: 2, attempt: 1, seq: 7,
 		start: t0.UnixNano(), end: t0.Add(time.Second).UnixNano(), active: 10, target: 10,
 		steps: []wireStep{{
 			counters: [7]uint64{3, 1, 300, 3000, 3, 0, 0},
@@ -61,6 +62,9 @@ func (w wireSnap) bytes() []byte {
 	b = binary.AppendVarint(b, w.end)
 	for _, v := range []uint64{w.active, w.target, w.dropped} {
 		b = binary.AppendUvarint(b, v)
+	}
+	if w.version >= formatVersion {
+		b = binary.AppendUvarint(b, w.iterations)
 	}
 	n := uint64(len(w.steps))
 	if w.stepCount != nil {
@@ -115,6 +119,47 @@ func TestWireBuilderMatchesFormat(t *testing.T) {
 	}
 }
 
+// TestIterationsVersion: a snapshot with iterations is written as version
+// 2 with the count after Dropped; one without is written as version 1,
+// the bytes earlier releases wrote, and both decode.
+func TestIterationsVersion(t *testing.T) {
+	w := validWire()
+	w.version, w.iterations = formatVersion, 41
+	s, err := Decode(w.bytes())
+	if err != nil {
+		t.Fatalf("Decode(version 2) = %v", err)
+	}
+	if s.Iterations != 41 {
+		t.Errorf("Iterations = %d, want 41", s.Iterations)
+	}
+	if again := mustMarshal(t, s); string(again) != string(w.bytes()) {
+		t.Error("MarshalBinary does not write version 2 with the iterations")
+	}
+	s.Iterations = 0
+	if b := mustMarshal(t, s); b[len(magic)] != formatV1 || string(b) != string(validWire().bytes()) {
+		t.Errorf("a snapshot without iterations is written as version %d, not the version 1 bytes", b[len(magic)])
+	}
+	// Folding sums them.
+	a, b := s.Clone(), s.Clone()
+	a.Iterations, b.Iterations = 3, 4
+	f, err := Fold([]*Snapshot{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Iterations != 7 {
+		t.Errorf("folded Iterations = %d, want 7", f.Iterations)
+	}
+	var acc Accumulator
+	for _, x := range []*Snapshot{a, b} {
+		if _, err := acc.Add(mustMarshal(t, x)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h := acc.Header(); h.Iterations != 7 {
+		t.Errorf("accumulated Iterations = %d, want 7", h.Iterations)
+	}
+}
+
 // wireEdit changes one field of a wire snapshot.
 type wireEdit func(w *wireSnap)
 
@@ -134,7 +179,9 @@ func rejectCases() []rejectCase {
 		{name: "empty", bytes: func([]byte) []byte { return nil }, wantErr: ErrCorrupt, wantMsg: "truncated"},
 		{name: "oversized", bytes: func(b []byte) []byte { return make([]byte, MaxEncodedSize+1) }, wantErr: ErrTooLarge, wantMsg: "limit"},
 		{name: "wrong magic", bytes: func(b []byte) []byte { b[0] = 'X'; return b }, wantErr: ErrCorrupt, wantMsg: "magic"},
-		{name: "unknown version", edit: func(w *wireSnap) { w.version = 2 }, wantErr: ErrVersion, wantMsg: "version 2"},
+		{name: "unknown version", edit: func(w *wireSnap) { w.version = 3 }, wantErr: ErrVersion, wantMsg: "version 3"},
+		{name: "version 0", edit: func(w *wireSnap) { w.version = 0 }, wantErr: ErrVersion, wantMsg: "version 0"},
+		{name: "version 2 without iterations", edit: func(w *wireSnap) { w.version = formatVersion }, wantErr: ErrCorrupt, wantMsg: "version 2 without iterations"},
 		{name: "bad checksum", bytes: func(b []byte) []byte { b[7] ^= 1; return b }, wantErr: ErrCorrupt, wantMsg: "checksum"},
 		{name: "truncated, unsealed", bytes: func(b []byte) []byte { return b[:len(b)-3] }, wantErr: ErrCorrupt, wantMsg: "checksum"},
 		{name: "truncated, resealed", bytes: func(b []byte) []byte { return reseal(b[:len(b)-6]) }, wantErr: ErrCorrupt, wantMsg: "truncated"},
@@ -340,7 +387,7 @@ func TestDecodeChecksClaimsFirst(t *testing.T) {
 			return w.bytes()
 		}},
 		{name: "run id", bytes: func() []byte {
-			return reseal(append([]byte(magic), formatVersion, 0xff, 0x01, 0, 0, 0, 0)) // 255 bytes claimed
+			return reseal(append([]byte(magic), formatV1, 0xff, 0x01, 0, 0, 0, 0)) // 255 bytes claimed
 		}},
 	}
 	for _, tt := range tests {

@@ -22,11 +22,11 @@ func Decode(b []byte) (*Snapshot, error) {
 // parse reads an encoding; with sc it collects the histograms' entries
 // there (Inspect, Accumulator) instead of building histograms.
 func parse(b []byte, sc *scanned) (*Snapshot, error) {
-	body, err := unseal(b)
+	body, version, err := unseal(b)
 	if err != nil {
 		return nil, err
 	}
-	d := decoder{buf: body, step: -1, scan: sc}
+	d := decoder{buf: body, step: -1, scan: sc, version: version}
 	s := d.snapshot()
 	if d.err == nil && len(d.buf) > 0 {
 		d.fail(ErrCorrupt, "%d trailing bytes", len(d.buf))
@@ -47,27 +47,28 @@ func parse(b []byte, sc *scanned) (*Snapshot, error) {
 }
 
 // unseal checks the envelope and returns the body between the version byte
-// and the checksum. The version is checked before the checksum so that a
+// and the checksum, and the version. The version is checked before the checksum so that a
 // future format may change how it is sealed.
-func unseal(b []byte) ([]byte, error) {
+func unseal(b []byte) ([]byte, byte, error) {
 	if len(b) > MaxEncodedSize {
-		return nil, badf(ErrTooLarge, "%d bytes, limit %d", len(b), MaxEncodedSize)
+		return nil, 0, badf(ErrTooLarge, "%d bytes, limit %d", len(b), MaxEncodedSize)
 	}
 	if len(b) < len(magic)+1+crcLen {
-		return nil, badf(ErrCorrupt, "truncated: %d bytes", len(b))
+		return nil, 0, badf(ErrCorrupt, "truncated: %d bytes", len(b))
 	}
 	if string(b[:len(magic)]) != magic {
-		return nil, badf(ErrCorrupt, "bad magic %q", b[:len(magic)])
+		return nil, 0, badf(ErrCorrupt, "bad magic %q", b[:len(magic)])
 	}
-	if v := b[len(magic)]; v != formatVersion {
-		return nil, badf(ErrVersion, "version %d, want %d", v, formatVersion)
+	v := b[len(magic)]
+	if v != formatVersion && v != formatV1 {
+		return nil, 0, badf(ErrVersion, "version %d, want %d or %d", v, formatV1, formatVersion)
 	}
 	sealed := b[:len(b)-crcLen]
 	want := binary.LittleEndian.Uint32(b[len(sealed):])
 	if got := crc32.Checksum(sealed, castagnoli); got != want {
-		return nil, badf(ErrCorrupt, "checksum %08x, want %08x", got, want)
+		return nil, 0, badf(ErrCorrupt, "checksum %08x, want %08x", got, want)
 	}
-	return sealed[len(magic)+1:], nil
+	return sealed[len(magic)+1:], v, nil
 }
 
 // decoder reads the body. The first failure sticks, later reads return
@@ -82,6 +83,8 @@ type decoder struct {
 	// scan, when set, collects histogram entries here instead of building
 	// histograms (Inspect, Accumulator).
 	scan *scanned
+	// version is the encoding's format version.
+	version byte
 }
 
 func (d *decoder) fail(kind error, format string, args ...any) {
@@ -133,6 +136,14 @@ func (d *decoder) header(s *Snapshot) {
 	s.ActiveVUs = d.uint32("active VUs")
 	s.TargetVUs = d.uint32("target VUs")
 	s.Dropped = d.uvarint("dropped")
+	if d.version >= formatVersion {
+		s.Iterations = d.uvarint("iterations")
+		if d.err == nil && s.Iterations == 0 {
+			// Version 2 is only written with iterations: one encoding
+			// per snapshot.
+			d.fail(ErrCorrupt, "version %d without iterations", d.version)
+		}
+	}
 }
 
 func (d *decoder) stepStats(st *StepStats) {

@@ -15,8 +15,9 @@
 //
 //  1. Create one Recorder per shard with NewRecorder(len(scenario.Steps)).
 //  2. From every virtual user, call Record(step, Result{...}) once per
-//     finished request (errors included) and, in the open model,
-//     AddDropped(n) for iterations that could not start.
+//     finished request (errors included), AddIteration after an
+//     iteration's last request and, in the open model, AddDropped(n) for
+//     iterations that could not start.
 //  3. Once a second, call Flush(start, end): it returns everything recorded
 //     since the previous Flush and starts a fresh interval.
 //  4. Fill in the snapshot's identity (RunID, Worker, Shard, Attempt, Seq

@@ -10,14 +10,14 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// The binary format, version 1. uv is an unsigned varint, sv a zig-zag
+// The binary format, version 2. uv is an unsigned varint, sv a zig-zag
 // signed varint (both as encoding/binary writes them), str a uv length and
 // that many bytes of UTF-8.
 //
 //	snapshot  = "BRGS" version:byte header steps crc
 //	header    = str(RunID) str(Worker) uv(Shard) uv(Attempt) uv(Seq)
 //	            sv(Start.UnixNano) sv(End.UnixNano)
-//	            uv(ActiveVUs) uv(TargetVUs) uv(Dropped)
+//	            uv(ActiveVUs) uv(TargetVUs) uv(Dropped) [uv(Iterations)]
 //	steps     = uv(n) n*step
 //	step      = uv(Requests) uv(Errors) uv(BytesSent) uv(BytesReceived)
 //	            uv(ChecksPassed) uv(ChecksFailed) uv(Clamped)
@@ -29,12 +29,18 @@ import (
 //	          | sv(-z), z > 0: z empty indexes are skipped (never twice in a row, never last)
 //	crc       = CRC-32C (Castagnoli) of everything before it, little-endian uint32
 //
+// Iterations is only in version 2. A snapshot without iterations is
+// written as version 1 (no Iterations field), byte for byte what earlier
+// releases wrote, and both versions decode.
+//
 // Latency histograms are mostly empty (a few hundred of 18,432 indexes), so
 // runs of zeros cost one byte and each count usually one.
 const (
 	magic         = "BRGS"
-	formatVersion = 1
-	crcLen        = 4
+	formatVersion = 2
+	// formatV1 has no Iterations field.
+	formatV1 = 1
+	crcLen   = 4
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -71,7 +77,11 @@ func (s *Snapshot) AppendBinary(b []byte) ([]byte, error) {
 // included.
 func appendHeader(b []byte, s *Snapshot) []byte {
 	b = append(b, magic...)
-	b = append(b, formatVersion)
+	if s.Iterations > 0 {
+		b = append(b, formatVersion)
+	} else {
+		b = append(b, formatV1)
+	}
 	b = appendString(b, s.RunID)
 	b = appendString(b, s.Worker)
 	b = binary.AppendUvarint(b, uint64(s.Shard))
@@ -82,6 +92,9 @@ func appendHeader(b []byte, s *Snapshot) []byte {
 	b = binary.AppendUvarint(b, uint64(s.ActiveVUs))
 	b = binary.AppendUvarint(b, uint64(s.TargetVUs))
 	b = binary.AppendUvarint(b, s.Dropped)
+	if s.Iterations > 0 {
+		b = binary.AppendUvarint(b, s.Iterations)
+	}
 	return binary.AppendUvarint(b, uint64(len(s.Steps)))
 }
 

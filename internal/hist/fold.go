@@ -6,7 +6,7 @@ import (
 )
 
 // Fold merges snapshots of the same interval from several shards into one:
-// counters, VU gauges and Dropped are summed, histograms merged (so its
+// counters, VU gauges, Dropped and Iterations are summed, histograms merged (so its
 // percentiles are exactly those of one histogram holding every sample),
 // Start is the earliest start and End the latest end. The result carries
 // the common RunID; its other identity fields are zero. The inputs are
@@ -55,7 +55,8 @@ func foldInto(out, s *Snapshot) error {
 	active, ok1 := addUint32(out.ActiveVUs, s.ActiveVUs)
 	target, ok2 := addUint32(out.TargetVUs, s.TargetVUs)
 	dropped, ok3 := addUint64(out.Dropped, s.Dropped)
-	if !ok1 || !ok2 || !ok3 {
+	iters, ok4 := addUint64(out.Iterations, s.Iterations)
+	if !ok1 || !ok2 || !ok3 || !ok4 {
 		return badf(ErrOverflow, "VUs or dropped iterations")
 	}
 	// Check every step before changing any, so a failed fold leaves out as
@@ -67,7 +68,7 @@ func foldInto(out, s *Snapshot) error {
 			return badf(ErrOverflow, "step %d", i)
 		}
 	}
-	out.ActiveVUs, out.TargetVUs, out.Dropped = active, target, dropped
+	out.ActiveVUs, out.TargetVUs, out.Dropped, out.Iterations = active, target, dropped, iters
 	for i := range out.Steps {
 		out.Steps[i] = sums[i]
 		out.Steps[i].mergeDetail(&s.Steps[i])

@@ -29,6 +29,7 @@ type Result struct {
 type Recorder struct {
 	slots   []slot
 	dropped atomic.Uint64
+	iters   atomic.Uint64
 
 	flushMu sync.Mutex  // serializes Flush
 	spares  []*counters // zeroed buffers, one per step, swapped in by Flush
@@ -123,6 +124,13 @@ func (r *Recorder) AddDropped(n uint64) {
 	r.dropped.Add(n)
 }
 
+// AddIteration counts an iteration that ran all its steps; call it after
+// the iteration's last Record, so that a snapshot never counts an
+// iteration whose requests it does not hold.
+func (r *Recorder) AddIteration() {
+	r.iters.Add(1)
+}
+
 // Flush returns everything recorded since the previous Flush and starts a
 // fresh interval. Each step's buffer is swapped under its lock, so Record
 // waits only for a pointer swap; the snapshot is built afterwards. The
@@ -137,7 +145,11 @@ func (r *Recorder) Flush(start, end time.Time) *Snapshot {
 		Start:   start,
 		End:     end,
 		Dropped: r.dropped.Swap(0),
-		Steps:   make([]StepStats, len(r.slots)),
+		// Swapped before the steps: an iteration counted here had its
+		// last request recorded before, so it is in this snapshot or an
+		// earlier one.
+		Iterations: r.iters.Swap(0),
+		Steps:      make([]StepStats, len(r.slots)),
 	}
 	for i := range r.slots {
 		fresh := r.spares[i]

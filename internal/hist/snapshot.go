@@ -21,6 +21,10 @@ type Snapshot struct {
 	ActiveVUs uint32
 	TargetVUs uint32
 	Dropped   uint64 // open-model iterations that were due but could not start
+	// Iterations counts the iterations that ran all their steps in the
+	// interval (an iteration counts in the interval it ended in, after its
+	// last request).
+	Iterations uint64
 
 	Steps []StepStats
 }
