@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/barrage/barrage/internal/fold"
+	"github.com/barrage/barrage/internal/hist"
 	"github.com/barrage/barrage/internal/scenario"
 	"github.com/barrage/barrage/internal/store"
 )
@@ -115,8 +116,39 @@ func (s *Server) releaseRecords(runID string, shard int) {
 		return
 	}
 	for name, total := range feeders {
-		if err := s.cfg.Store.ReleaseRecords(ctx, runID, name, shard, max(r.WorkerCount, 1), total); err != nil {
+		var err error
+		if name == scenario.IterationsFeeder {
+			err = s.releaseIterations(ctx, runID, shard, max(r.WorkerCount, 1), total)
+		} else {
+			err = s.cfg.Store.ReleaseRecords(ctx, runID, name, shard, max(r.WorkerCount, 1), total)
+		}
+		if err != nil {
 			s.log.Error("release a lost shard's records", "run", runID, "shard", shard, "feeder", name, "err", err)
 		}
 	}
+}
+
+// releaseIterations gives a lost shard's shared iterations to the shards
+// that come next: those it never claimed, and those it claimed that its
+// delivered snapshots do not count as done (not started, cut off, or
+// done after its last snapshot that arrived). A snapshot stored by now
+// was answered before the shard was taken as lost; one that arrives later
+// (a worker cut off, not dead, delivering its spool) counts iterations
+// that were handed out again, and the report counts them all.
+func (s *Server) releaseIterations(ctx context.Context, runID string, shard, shards, total int) error {
+	snaps, err := s.cfg.Store.ListShardSnapshots(ctx, runID, shard)
+	if err != nil {
+		return err
+	}
+	var done uint64
+	for _, sn := range snaps {
+		h, err := hist.Inspect(sn.Data)
+		if err != nil {
+			// Checked when it was stored: a damaged row counts nothing.
+			s.log.Error("a stored snapshot does not decode", "run", runID, "shard", shard, "seq", sn.Seq, "err", err)
+			continue
+		}
+		done += h.Iterations
+	}
+	return s.cfg.Store.ReleaseIterations(ctx, runID, shard, shards, total, int(min(done, uint64(total))))
 }

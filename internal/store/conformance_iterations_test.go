@@ -66,4 +66,58 @@ func testIterationsLedger(t *testing.T, s Store) {
 			t.Fatalf("shard %d claims %d: %s, want %s", step.shard, step.n, got, step.want)
 		}
 	}
+
+	// A third run: shard 1 is lost after it was granted 4 iterations of
+	// which its snapshots count 1 done. Its unclaimed one and the 3 not
+	// done go to its replacement: 10 done in all, none twice.
+	mustRun(t, s, "r3", "sc", nil)
+	claim3 := func(shard, n int) string {
+		t.Helper()
+		lo, hi, err := s.ClaimRecords(ctx, RecordClaim{RunID: "r3", Feeder: "$iterations", Shard: shard, Shards: 2, Total: 10, N: n})
+		mustNil(t, err, fmt.Sprintf("claim %d for shard %d", n, shard))
+		return fmt.Sprint(hi - lo)
+	}
+	if got := claim3(1, 4); got != "4" {
+		t.Fatalf("shard 1 claims 4: got %s", got)
+	}
+	mustNil(t, s.ReleaseIterations(ctx, "r3", 1, 2, 10, 1), "release shard 1")
+	mustNil(t, s.ReleaseIterations(ctx, "r3", 1, 2, 10, 0), "release shard 1 again")
+	for _, step := range []struct {
+		shard, n int
+		want     string
+	}{
+		{0, 10, "5"},
+		{2, 10, "4"}, // its unclaimed one and the 3 it did not do
+		{2, 10, "0"},
+		{0, 10, "0"},
+		{1, 10, "0"}, // released: alive after all, it gets nothing
+	} {
+		if got := claim3(step.shard, step.n); got != step.want {
+			t.Fatalf("shard %d claims %d: %s, want %s", step.shard, step.n, got, step.want)
+		}
+	}
+	rows, err := s.FeedRows(ctx, "r3", "$iterations")
+	mustNil(t, err, "feed rows")
+	granted := map[int]int{}
+	for _, r := range rows {
+		granted[r.Shard] = r.Granted
+	}
+	if granted[0] != 5 || granted[1] != 4 || granted[2] != 4 {
+		t.Errorf("granted per shard %v, want 0:5 1:4 2:4", granted)
+	}
+	// Records are not iterations: a lost shard's claimed records are
+	// never handed out again.
+	mustRun(t, s, "r4", "sc", nil)
+	if _, _, err := s.ClaimRecords(ctx, RecordClaim{RunID: "r4", Feeder: "users", Shard: 1, Shards: 2, Total: 10, N: 4}); err != nil {
+		t.Fatal(err)
+	}
+	mustNil(t, s.ReleaseRecords(ctx, "r4", "users", 1, 2, 10), "release shard 1's records")
+	lo, hi, err := s.ClaimRecords(ctx, RecordClaim{RunID: "r4", Feeder: "users", Shard: 2, Shards: 2, Total: 10, N: 10})
+	mustNil(t, err, "claim records")
+	if lo != 9 || hi != 10 {
+		t.Errorf("the replacement gets [%d,%d) of the records, want [9,10)", lo, hi)
+	}
+	if err := s.ReleaseIterations(ctx, "nope", 1, 2, 10, 0); err == nil {
+		t.Error("releasing the iterations of a run that does not exist: no error")
+	}
 }

@@ -19,6 +19,13 @@ import (
 //     half of the largest range no shard has reached yet (its last record
 //     whole). So a claim answered with none means that every record was
 //     handed out, save those of lost shards not released yet.
+//
+// A run's shared iterations are claimed the same way, as the records of
+// the feeder scenario.IterationsFeeder, with one difference: their
+// indexes mean nothing, only their count. So a lost shard's iterations
+// that were granted and not done — its delivered snapshots count what it
+// did — are released too (ReleaseIterations), as a longer rest: none is
+// lost, and none that a snapshot counts is done again.
 
 // RecordClaim asks for the next N records of a run's sequential feeder.
 type RecordClaim struct {
@@ -32,10 +39,12 @@ type RecordClaim struct {
 
 // FeedRow is one shard's range of a feeder: claimed up to Next, may claim
 // up to Hi. Shard < 0 is the released rest of lost shard -1-Shard; a lost
-// shard's own row is Next = Hi = -1 (it gets nothing more).
+// shard's own row is Next = Hi = -1 (it gets nothing more). Granted counts
+// what the shard was granted over the run, from whichever ranges.
 type FeedRow struct {
 	Shard    int
 	Next, Hi int
+	Granted  int
 }
 
 func (c *RecordClaim) validate() error {
@@ -96,6 +105,7 @@ func planClaim(rows []FeedRow, c RecordClaim) (lo, hi int, write []FeedRow) {
 	lo = r.Next
 	hi = min(r.Hi, r.Next+c.N)
 	r.Next = hi
+	r.Granted += hi - lo
 	return lo, hi, upsert(write, *r)
 }
 
@@ -116,9 +126,10 @@ func largest(rows []FeedRow, mine int, pool bool) int {
 }
 
 // planRelease releases a lost shard's unclaimed rest (made from the first
-// split when the shard never claimed, or nothing is stored yet). It
-// returns the rows to write.
-func planRelease(rows []FeedRow, shard, shards, total int) []FeedRow {
+// split when the shard never claimed, or nothing is stored yet). With done
+// >= 0 (shared iterations) the rest also holds those of its granted ones
+// that were not done. It returns the rows to write.
+func planRelease(rows []FeedRow, shard, shards, total, done int) []FeedRow {
 	var write []FeedRow
 	if len(rows) == 0 {
 		rows = firstRows(shards, total)
@@ -132,11 +143,17 @@ func planRelease(rows []FeedRow, shard, shards, total int) []FeedRow {
 	if rows[i].Hi < 0 {
 		return write // released already
 	}
-	released := FeedRow{Shard: shard, Next: -1, Hi: -1}
-	if rows[i].Next >= rows[i].Hi {
+	released := FeedRow{Shard: shard, Next: -1, Hi: -1, Granted: rows[i].Granted}
+	redo := 0
+	if done >= 0 {
+		redo = max(rows[i].Granted-done, 0)
+	}
+	if rows[i].Next >= rows[i].Hi && redo == 0 {
 		return upsert(write, released)
 	}
-	rest := FeedRow{Shard: -1 - shard, Next: rows[i].Next, Hi: rows[i].Hi}
+	// Indexes of iterations mean nothing: the rest is longer by those
+	// to do again.
+	rest := FeedRow{Shard: -1 - shard, Next: rows[i].Next, Hi: rows[i].Hi + redo}
 	return upsert(upsert(write, released), rest)
 }
 

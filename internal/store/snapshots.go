@@ -125,12 +125,7 @@ func (s *sqlStore) ListSnapshots(ctx context.Context, runID string, interval int
 		q, args = cols+" WHERE run_id = $1 AND interval_index = $2"+order, []any{runID, interval}
 	}
 	rows, err := s.r.QueryContext(ctx, q, args...)
-	snaps, err := collect(rows, err, func(row scanner) (Snapshot, error) {
-		var sn Snapshot
-		err := row.Scan(&sn.RunID, &sn.Shard, &sn.Attempt, &sn.Seq, &sn.Interval, &sn.Worker, &sn.Data, timeCol{&sn.ReceivedAt})
-		sn.Data = readBlob(sn.Data)
-		return sn, err
-	})
+	snaps, err := collect(rows, err, scanSnapshot)
 	if err != nil {
 		return nil, fmt.Errorf("list snapshots of run %s: %w", runID, err)
 	}
@@ -140,6 +135,28 @@ func (s *sqlStore) ListSnapshots(ctx context.Context, runID string, interval int
 		}
 	}
 	return snaps, nil
+}
+
+func (s *sqlStore) ListShardSnapshots(ctx context.Context, runID string, shard int) ([]Snapshot, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT run_id, shard, attempt, seq, interval_index, worker, data, received_at FROM snapshots
+		WHERE run_id = $1 AND shard = $2 ORDER BY attempt, seq`, runID, shard)
+	snaps, err := collect(rows, err, scanSnapshot)
+	if err != nil {
+		return nil, fmt.Errorf("list snapshots of shard %d of run %s: %w", shard, runID, err)
+	}
+	if len(snaps) == 0 {
+		if err := s.mustExist(ctx, "list snapshots of", runID); err != nil {
+			return nil, err
+		}
+	}
+	return snaps, nil
+}
+
+func scanSnapshot(row scanner) (Snapshot, error) {
+	var sn Snapshot
+	err := row.Scan(&sn.RunID, &sn.Shard, &sn.Attempt, &sn.Seq, &sn.Interval, &sn.Worker, &sn.Data, timeCol{&sn.ReceivedAt})
+	sn.Data = readBlob(sn.Data)
+	return sn, err
 }
 
 func (s *sqlStore) CountSnapshots(ctx context.Context, runID string) (map[int64]int, error) {

@@ -264,6 +264,9 @@ type Store interface {
 	// ListSnapshots returns the snapshots of one interval (all of them when
 	// interval < 0), ordered by interval, shard, attempt, seq.
 	ListSnapshots(ctx context.Context, runID string, interval int64) ([]Snapshot, error)
+	// ListShardSnapshots returns the snapshots of one shard of a run (every
+	// attempt), ordered by attempt and seq.
+	ListShardSnapshots(ctx context.Context, runID string, shard int) ([]Snapshot, error)
 	// CountSnapshots returns how many snapshots each interval of a run has
 	// (intervals without any are absent).
 	CountSnapshots(ctx context.Context, runID string) (map[int64]int, error)
@@ -301,6 +304,10 @@ type Store interface {
 	// ReleaseRecords gives a lost shard's unclaimed records of a feeder to
 	// the shards that come next.
 	ReleaseRecords(ctx context.Context, runID, feeder string, shard, shards, total int) error
+	// ReleaseIterations gives a lost shard's shared iterations to the
+	// shards that come next: its unclaimed rest and those it was granted
+	// beyond done, the iterations its delivered snapshots count.
+	ReleaseIterations(ctx context.Context, runID string, shard, shards, total, done int) error
 	// FeedRows lists a feeder's ranges in shard order (released rests,
 	// Shard < 0, first).
 	FeedRows(ctx context.Context, runID, feeder string) ([]FeedRow, error)
