@@ -73,6 +73,7 @@ func (r *run) carry(ctx workflow.Context) *RunCarry {
 			c.Live = append(c.Live, CarriedSlot{
 				Index: s.index, First: s.first, Started: s.started, State: s.state,
 				Worker: s.worker, MaxVUs: s.maxVUs, MaxRPS: s.maxRPS, Cancelled: s.cancelled, Group: s.group.id,
+				Newcomer: s.newcomer,
 			})
 		}
 	}
@@ -109,6 +110,7 @@ func (r *run) resume(ctx workflow.Context, in RunInput) (RunOutcome, error) {
 		s := &slot{
 			index: l.Index, first: l.First, started: l.Started, state: l.State,
 			worker: l.Worker, maxVUs: l.MaxVUs, maxRPS: l.MaxRPS, cancelled: l.Cancelled, group: g,
+			newcomer: l.Newcomer,
 		}
 		s.cancel = r.groupCancel(s)
 		r.slots[l.Index] = s

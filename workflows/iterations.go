@@ -12,21 +12,30 @@ const (
 )
 
 // iterationsEnded takes a completed shard's word that the run's iterations
-// are done. Shared iterations are done for every shard when one was told
-// none is left (the ledger hands out a lost shard's rest before it says
-// so); per-VU iterations when no shard that started still runs. Then the
-// run needs no more shards: those waiting for a worker (an elastic
-// newcomer, a replacement) are cancelled, and none is launched, so that
-// the run ends when the running ones finish their iterations in flight.
+// are done. Shared iterations are done when one shard was told none is
+// left: the others learn it and end as soon as the ledger tells them the
+// same. A shard lost later gives its iterations not done back to the
+// ledger, so its replacement is still launched (and one waiting is kept):
+// it asks the ledger once and ends with none left. Elastic newcomers are
+// no longer needed and are cancelled. Per-VU iterations are done when no
+// shard that started still runs; then the run needs no more shards: those
+// waiting for a worker are cancelled, and none is launched, so that the
+// run ends when the running ones finish their iterations in flight. (Runs
+// recorded before itersBack end shared iterations that way too.)
 func (r *run) iterationsEnded(ctx workflow.Context, res ShardResult) {
 	switch res.IterationsDone {
 	case IterationsShared:
 		if !r.control.IterationsDone {
-			// The shards that hold none end now (one with no VU would
-			// not ask the ledger until the duration's end).
+			// The shards that hold none ask the ledger now (one with no
+			// VU would not until the duration's end).
 			r.control.IterationsDone = true
 			r.control.Version++
 			_ = r.publish(ctx)
+		}
+		if r.itersBack {
+			r.itersDone = true
+			r.cancelNewcomers()
+			return
 		}
 	case IterationsPerVU:
 		for _, s := range r.slots {

@@ -2,6 +2,8 @@ package workflows
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"testing"
 	"time"
 )
@@ -14,10 +16,17 @@ type iterationShards struct {
 	kind     string
 	sawDone  []int
 	finishAt map[int]time.Duration // per-VU: when each shard's VUs are done
+	// lose: this shard's worker dies once it learnt the iterations are
+	// done (it held iterations it had not done).
+	lose     int
+	launched []int
 }
 
 func (f *iterationShards) LoadShard(ctx context.Context, in ShardInput) (ShardResult, error) {
 	done := ShardResult{Shard: in.Shard, Worker: "w", Attempt: 1, Reason: ReasonIterationsDone, IterationsDone: f.kind}
+	f.mu.Lock()
+	f.launched = append(f.launched, in.Shard)
+	f.mu.Unlock()
 	if f.kind == IterationsPerVU {
 		time.Sleep(f.finishAt[in.Shard])
 		return done, nil
@@ -33,6 +42,9 @@ func (f *iterationShards) LoadShard(ctx context.Context, in ShardInput) (ShardRe
 			f.sawDone = append(f.sawDone, in.Shard)
 		}
 		f.mu.Unlock()
+		if told && in.Shard == f.lose {
+			return ShardResult{}, errors.New("worker killed")
+		}
 		if told {
 			return done, nil
 		}
@@ -73,5 +85,29 @@ func TestIterationsDoneEndTheRun(t *testing.T) {
 				t.Fatalf("controls %+v: IterationsDone published %v", f.controls, published)
 			}
 		})
+	}
+}
+
+// TestIterationsDoneThenALoss: a shard lost after another was told none
+// of the shared iterations is left still gets a replacement — the ledger
+// hands it the lost shard's iterations not done — and the run ends with
+// the replacement, not before.
+func TestIterationsDoneThenALoss(t *testing.T) {
+	f := &iterationShards{kind: IterationsShared, lose: 2}
+	env := newEnv(t, f)
+	startShards(env, 3, 0)
+	env.ExecuteWorkflow(Run, RunInput{RunID: "r"})
+	var out RunOutcome
+	if err := env.GetWorkflowResult(&out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != "completed" || out.Reason != ReasonIterationsDone {
+		t.Fatalf("outcome %+v", out)
+	}
+	if !slices.Contains(f.launched, 3) {
+		t.Fatalf("shards launched %v: no replacement for lost shard 2", f.launched)
+	}
+	if !slices.Contains(f.sawDone, 3) {
+		t.Fatalf("shards %v were told the iterations are done: not the replacement", f.sawDone)
 	}
 }

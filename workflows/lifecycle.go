@@ -29,8 +29,8 @@ func (r *run) started(ctx workflow.Context, st ShardState) {
 	// An elastic run keeps one shard waiting in the load queue for the next
 	// worker that joins — once its first shards have their workers, so that
 	// it does not take a worker one of them needs.
-	if r.spec.Elastic && !r.ending && r.firstStarted() && !r.hasWaiting() && r.belowCap() {
-		r.launch(ctx)
+	if r.spec.Elastic && !r.ending && !r.itersDone && r.firstStarted() && !r.hasWaiting() && r.belowCap() {
+		r.launch(ctx).newcomer = true
 	}
 	r.replanSoon(ctx, "shard started")
 }

@@ -66,6 +66,9 @@ type run struct {
 	signalling   int              // cancellations sent to groups, not yet delivered
 	overdue      bool             // the deadline passed with shards running
 	itersDone    bool             // the run's iterations are done (iterations.go)
+	// itersBack: a lost shard's shared iterations come back to the ledger,
+	// and the run waits for its replacement to do them (iterations.go).
+	itersBack bool
 	ctx          workflow.Context // the workflow's context, for cancel functions
 	detached     workflow.Context // for what must go out even when the run is cancelled
 }
@@ -81,6 +84,10 @@ const (
 	// ignore the signal, so that they replay as they ran.
 	changeShardSilent = "shard-silent"
 	shardSilent       = workflow.Version(1)
+	// Runs recorded before a lost shard's shared iterations came back end
+	// as they did when one shard was told none is left.
+	changeIterationsBack = "iterations-back"
+	iterationsBack       = workflow.Version(1)
 )
 
 // Run is the run workflow: prepare, start the shards, follow the fleet and
@@ -127,6 +134,7 @@ func (r *run) begin(ctx workflow.Context) {
 	r.batching = workflow.GetVersion(ctx, changeBatchedReplans, workflow.DefaultVersion, batchedReplans)
 	r.groups = workflow.GetVersion(ctx, changeShardGroups, workflow.DefaultVersion, shardGroups) >= shardGroups
 	r.hearsSilence = workflow.GetVersion(ctx, changeShardSilent, workflow.DefaultVersion, shardSilent) >= shardSilent
+	r.itersBack = workflow.GetVersion(ctx, changeIterationsBack, workflow.DefaultVersion, iterationsBack) >= iterationsBack
 	r.ctx = ctx
 	r.detached, _ = workflow.NewDisconnectedContext(ctx)
 	r.sel = workflow.NewSelector(ctx)

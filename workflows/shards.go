@@ -12,6 +12,9 @@ import (
 type slot struct {
 	index   int
 	first   bool // one of the run's first shards (planned as running at once)
+	// newcomer: an elastic run's shard for the next worker that joins
+	// (not a replacement).
+	newcomer bool
 	started bool // a worker took it (ShardState received)
 	state   string
 	worker  string
@@ -85,10 +88,11 @@ func (r *run) launchFirst(ctx workflow.Context, n int) {
 
 // launch queues a replacement or an elastic newcomer: it gets its share
 // when a worker takes it.
-func (r *run) launch(ctx workflow.Context) {
+func (r *run) launch(ctx workflow.Context) *slot {
 	s := &slot{index: len(r.slots), state: slotWaiting}
 	r.slots = append(r.slots, s)
 	r.start(ctx, s)
+	return s
 }
 
 func (r *run) start(ctx workflow.Context, s *slot) {
@@ -144,6 +148,16 @@ func shardActivityOptions(now, end time.Time, first bool) workflow.ActivityOptio
 func (r *run) cancelWaiting() {
 	for _, s := range r.slots {
 		if !s.started && s.live() {
+			s.cancel()
+		}
+	}
+}
+
+// cancelNewcomers cancels an elastic run's shards that wait for a worker
+// to join, not the replacements of lost shards.
+func (r *run) cancelNewcomers() {
+	for _, s := range r.slots {
+		if !s.started && s.live() && s.newcomer {
 			s.cancel()
 		}
 	}

@@ -151,6 +151,8 @@ type CarriedSlot struct {
 	Group string
 	// Cancelled: its cancellation was asked for.
 	Cancelled bool `json:",omitempty"`
+	// Newcomer: an elastic run's shard for the next worker that joins.
+	Newcomer bool `json:",omitempty"`
 }
 
 // ShardGroupInput is the input of a shard group workflow.

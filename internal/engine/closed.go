@@ -26,13 +26,7 @@ func (e *Engine) runClosed(ctx context.Context) {
 		if t >= cur.prof.Duration() {
 			break
 		}
-		want := cur.split.Count(cur.prof.TargetInt(t), e.cfg.Shard)
-		if e.cfg.MaxVUs > 0 {
-			want = min(want, e.cfg.MaxVUs)
-		}
-		if e.plan.MaxVUs > 0 {
-			want = min(want, e.plan.MaxVUs)
-		}
+		want := e.wantVUs(cur, t)
 		e.target.Store(int64(want))
 		active := 0
 		for f, fl := range e.flows {
@@ -52,6 +46,18 @@ func (e *Engine) runClosed(ctx context.Context) {
 		case <-tick.C:
 		}
 	}
+}
+
+// wantVUs is how many VUs the shard runs at profile time t (closed model).
+func (e *Engine) wantVUs(cur shareState, t time.Duration) int {
+	want := cur.split.Count(cur.prof.TargetInt(t), e.cfg.Shard)
+	if e.cfg.MaxVUs > 0 {
+		want = min(want, e.cfg.MaxVUs)
+	}
+	if e.plan.MaxVUs > 0 {
+		want = min(want, e.plan.MaxVUs)
+	}
+	return want
 }
 
 // resizeFlow starts or stops a flow's VUs until want of them run.

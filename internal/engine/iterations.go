@@ -19,10 +19,12 @@ const ReasonIterationsDone = "iterations done"
 //
 // Shared iterations (plan.Iterations) are claimed, with Config.Claim, from
 // the run's ledger under scenario.IterationsFeeder, in the adaptive blocks
-// sequential feeders use: no iteration is started twice by any shard,
-// attempt or replacement, and a shard only claims again when its block is
-// used, so that a shard told "none left" holds none unstarted. Without
-// Claim, the shard does its VUs' share of them.
+// sequential feeders use, and a shard only claims again when its block is
+// used, so that a shard told "none left" holds none unstarted. A lost
+// shard's iterations that its delivered snapshots do not count as done go
+// back to the ledger, for the shards that ask next (its replacement, or
+// one whose block ran out). Without Claim, the shard does its VUs' share
+// of them.
 //
 // Per-VU iterations (plan.IterationsPerVU) are counted by each VU; the
 // shard ends when every VU it runs has done its own.
@@ -63,9 +65,12 @@ func newIterations(p *scenario.Plan, cfg Config, split *profile.Splitter, stop <
 	return it
 }
 
-// IterationsDone tells the shard that the run's shared iterations are all
-// claimed: it ends its load as soon as it started those it holds (at once
-// when it holds none), without asking the ledger again.
+// IterationsDone tells the shard that another was told none of the run's
+// shared iterations is left. One that holds none asks the ledger once
+// more at once — a shard lost since may have given some back — and ends
+// its load if it gets none (a shard without VUs, which could not do them,
+// ends without asking); one that holds a block does the same when it has
+// used it.
 func (e *Engine) IterationsDone() {
 	it := e.iters
 	if it == nil || it.claimed == nil {
@@ -73,12 +78,26 @@ func (e *Engine) IterationsDone() {
 	}
 	c := it.claimed
 	c.mu.Lock()
-	c.dry = true
 	holds := c.lo < c.hi
 	c.mu.Unlock()
-	if !holds {
-		e.endLoad(ReasonIterationsDone)
+	if holds {
+		return
 	}
+	if e.wantVUs(e.current(), e.offset()) == 0 {
+		e.endLoad(ReasonIterationsDone)
+		return
+	}
+	go func() {
+		c.mu.Lock()
+		if c.lo >= c.hi && !c.dry {
+			c.refill()
+		}
+		dry := c.dry
+		c.mu.Unlock()
+		if dry {
+			e.endLoad(c.reasonIf(ReasonIterationsDone))
+		}
+	}()
 }
 
 // Iterations returns how many iterations this shard started.
