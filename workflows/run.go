@@ -60,17 +60,17 @@ type run struct {
 	groups bool
 	// hearsSilence: this run takes the server's shard_silent signals.
 	hearsSilence bool
-	queued       []*slot          // shards to launch in new groups (flush)
-	toCancel     []*group         // groups with cancellations to send (flush)
-	starting     int              // shard groups not started yet
-	signalling   int              // cancellations sent to groups, not yet delivered
-	overdue      bool             // the deadline passed with shards running
-	itersDone    bool             // the run's iterations are done (iterations.go)
+	queued       []*slot  // shards to launch in new groups (flush)
+	toCancel     []*group // groups with cancellations to send (flush)
+	starting     int      // shard groups not started yet
+	signalling   int      // cancellations sent to groups, not yet delivered
+	overdue      bool     // the deadline passed with shards running
+	itersDone    bool     // the run's iterations are done (iterations.go)
 	// itersBack: a lost shard's shared iterations come back to the ledger,
 	// and the run waits for its replacement to do them (iterations.go).
 	itersBack bool
-	ctx          workflow.Context // the workflow's context, for cancel functions
-	detached     workflow.Context // for what must go out even when the run is cancelled
+	ctx       workflow.Context // the workflow's context, for cancel functions
+	detached  workflow.Context // for what must go out even when the run is cancelled
 }
 
 // Versions of the run workflow's behaviour (workflow.GetVersion). Version

@@ -10,17 +10,17 @@ import (
 // A slot is one shard of the run: one load activity. Slots only grow: a lost
 // shard's replacement, or an elastic run's newcomer, gets a new slot.
 type slot struct {
-	index   int
-	first   bool // one of the run's first shards (planned as running at once)
+	index int
+	first bool // one of the run's first shards (planned as running at once)
 	// newcomer: an elastic run's shard for the next worker that joins
 	// (not a replacement).
 	newcomer bool
-	started bool // a worker took it (ShardState received)
-	state   string
-	worker  string
-	maxVUs  int
-	maxRPS  int
-	cancel  workflow.CancelFunc
+	started  bool // a worker took it (ShardState received)
+	state    string
+	worker   string
+	maxVUs   int
+	maxRPS   int
+	cancel   workflow.CancelFunc
 	// group is the shard group it runs in (nil while it waits to be
 	// launched, and for runs whose shards are the run's own activities);
 	// cancelled: its cancellation was asked for.
