@@ -316,6 +316,8 @@ type report struct {
 		Errors   uint64  `json:"errors"`
 		RPS      float64 `json:"rps"`
 		Dropped  uint64  `json:"dropped_iterations"`
+		// Iterations counts the iterations done (all their steps ran).
+		Iterations uint64 `json:"iterations"`
 	} `json:"totals"`
 	LatencyMS struct {
 		P50, P95, P99 float64
