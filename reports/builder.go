@@ -68,6 +68,7 @@ type Folded struct {
 	P90, Max                 int64 // µs
 	TargetVUs                float64
 	Dropped                  uint64
+	Iterations               uint64
 	BytesSent, BytesReceived uint64
 	StatusCodes              map[string]uint64
 	ErrorsByClass            map[string]uint64
@@ -113,7 +114,7 @@ func (b *Builder) Add(iv Interval) error {
 	t := iv.Data.Total()
 	f := Folded{Start: iv.Start, End: iv.End, Width: iv.Width, Data: data, Requests: t.Requests, Errors: t.Errors,
 		VUs: int(iv.Data.ActiveVUs), Workers: iv.Workers, TargetVUs: float64(iv.Data.TargetVUs), Dropped: iv.Data.Dropped,
-		BytesSent: t.BytesSent, BytesReceived: t.BytesReceived, StatusCodes: StatusCodes(t.Status), ErrorsByClass: ErrorClasses(t.Classes)}
+		Iterations: iv.Data.Iterations, BytesSent: t.BytesSent, BytesReceived: t.BytesReceived, StatusCodes: StatusCodes(t.Status), ErrorsByClass: ErrorClasses(t.Classes)}
 	if t.Latency.TotalCount() > 0 {
 		l := t.Latency
 		f.P50, f.P90, f.P95, f.P99, f.Max = hist.Percentile(l, 50), hist.Percentile(l, 90), hist.Percentile(l, 95), hist.Percentile(l, 99), l.Max()
@@ -170,7 +171,8 @@ func (b *Builder) Report() *Report {
 		r.Scenario, r.Env = in.Plan.Name, in.Plan.Env
 	}
 	secs := in.EndedAt.Sub(in.StartedAt).Seconds()
-	r.Totals = totals(&total, b.acc.Header().Dropped, secs)
+	head := b.acc.Header()
+	r.Totals = totals(&total, &head, secs)
 	r.LatencyMS = summarize(&total)
 	r.StatusCodes = StatusCodes(total.Status)
 	r.ErrorsByClass = ErrorClasses(total.Classes)
@@ -211,7 +213,7 @@ func SeriesPoint(started time.Time, f Folded) Point {
 	p := Point{
 		T: round(f.End.Sub(started).Seconds(), 3), ErrorRate: ratio(f.Errors, f.Requests),
 		VUs: f.VUs, Workers: f.Workers, Requests: f.Requests, Errors: f.Errors, TargetVUs: f.TargetVUs,
-		Dropped: f.Dropped, BytesSent: f.BytesSent, BytesReceived: f.BytesReceived,
+		Dropped: f.Dropped, Iterations: f.Iterations, BytesSent: f.BytesSent, BytesReceived: f.BytesReceived,
 		StatusCodes: nonEmpty(f.StatusCodes), ErrorsByClass: nonEmpty(f.ErrorsByClass), VUsByWorker: nonEmpty(f.VUsByWorker),
 	}
 	if secs > 0 {

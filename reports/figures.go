@@ -9,14 +9,18 @@ import (
 	"github.com/barrage/barrage/internal/scenario"
 )
 
-func totals(t *hist.StepStats, dropped uint64, secs float64) Totals {
+// totals are the run's counters, from its steps' sums (t) and its
+// snapshots' headers summed (head).
+func totals(t *hist.StepStats, head *hist.Snapshot, secs float64) Totals {
 	out := Totals{
 		Requests: t.Requests, Errors: t.Errors, BytesSent: t.BytesSent, BytesReceived: t.BytesReceived,
-		DroppedIterations: dropped, ChecksPassed: t.ChecksPassed, ChecksFailed: t.ChecksFailed,
+		DroppedIterations: head.Dropped, ChecksPassed: t.ChecksPassed, ChecksFailed: t.ChecksFailed,
+		Iterations: head.Iterations,
 	}
 	out.ErrorRate = ratio(t.Errors, t.Requests)
 	if secs > 0 {
 		out.RPS = round(float64(t.Requests)/secs, 3)
+		out.IterationsPerSecond = round(float64(head.Iterations)/secs, 3)
 	}
 	return out
 }

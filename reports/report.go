@@ -89,6 +89,10 @@ type Totals struct {
 	DroppedIterations uint64  `json:"dropped_iterations"`
 	ChecksPassed      uint64  `json:"checks_passed"`
 	ChecksFailed      uint64  `json:"checks_failed"`
+	// Iterations counts the iterations that ran all their steps; one cut
+	// off by an abort or by the end of the run is not counted.
+	Iterations          uint64  `json:"iterations"`
+	IterationsPerSecond float64 `json:"iterations_per_second"`
 }
 
 // Latency is a latency distribution's summary, in milliseconds.
@@ -172,6 +176,7 @@ type Point struct {
 	Max           float64           `json:"max"`
 	TargetVUs     float64           `json:"target_vus"`
 	Dropped       uint64            `json:"dropped_iterations"`
+	Iterations    uint64            `json:"iterations"` // ended in the interval
 	BytesSent     uint64            `json:"bytes_sent"`
 	BytesReceived uint64            `json:"bytes_received"`
 	StatusCodes   map[string]uint64 `json:"status_codes,omitempty"`

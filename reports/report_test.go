@@ -139,3 +139,33 @@ func TestPointRateOverItsSpan(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildCountsIterations: totals.iterations is the sum of the
+// snapshots' iterations, over the run's seconds for its rate, and each
+// point has its interval's; thresholds read it. A run without any says 0,
+// never leaves them out.
+func TestBuildCountsIterations(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	first, second := interval(t0, 0, 10*time.Millisecond, 200, 30), interval(t0, 1, 10*time.Millisecond, 200, 20)
+	first.Data.Iterations, second.Data.Iterations = 30, 19
+	plan := testPlan(t, `["iterations >= 49", "iterations > 49"]`)
+	r := Build(Input{StartedAt: t0, EndedAt: t0.Add(2 * time.Second), Plan: plan, Intervals: []Interval{first, second}})
+	if r.Totals.Iterations != 49 || r.Totals.IterationsPerSecond != 24.5 {
+		t.Errorf("totals: %d iterations, %v/s; want 49, 24.5/s", r.Totals.Iterations, r.Totals.IterationsPerSecond)
+	}
+	if len(r.Series) != 2 || r.Series[0].Iterations != 30 || r.Series[1].Iterations != 19 {
+		t.Errorf("series %+v, want 30 then 19 iterations", r.Series)
+	}
+	if th := r.Thresholds; len(th) != 2 || !th[0].Passed || th[1].Passed || th[0].Actual != 49 || th[1].Error != "" {
+		t.Errorf("thresholds %+v, want iterations >= 49 passed, > 49 failed, at 49", th)
+	}
+
+	none := Build(Input{StartedAt: t0, EndedAt: t0.Add(time.Second), Plan: testPlan(t, "[]"),
+		Intervals: []Interval{interval(t0, 0, 10*time.Millisecond, 200, 5)}})
+	b, _ := json.Marshal(none)
+	for _, field := range []string{`"iterations":0,"iterations_per_second":0}`, `"dropped_iterations":0,"iterations":0,`} {
+		if !strings.Contains(string(b), field) {
+			t.Errorf("report.json without iterations lacks %s", field)
+		}
+	}
+}

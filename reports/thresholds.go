@@ -134,6 +134,8 @@ func metricValue(th scenario.Threshold, r *Report, p *scenario.Plan, steps []his
 		return float64(r.Totals.DroppedIterations), nil
 	case scenario.MetricChecksFailed:
 		return float64(failed), nil
+	case scenario.MetricIterations:
+		return float64(r.Totals.Iterations), nil
 	}
 	return percentile(th.Percentile, lat, stats)
 }

@@ -578,3 +578,29 @@ func TestAbortDuringGracefulStop(t *testing.T) {
 	}
 	t.Logf("aborted 300 ms into the graceful stop: Run returned after %v", took.Round(time.Millisecond))
 }
+
+// TestGracefulStopCutsIterationsOff: an iteration still running when the
+// graceful stop runs out is cut off, and not counted as done.
+func TestGracefulStopCutsIterationsOff(t *testing.T) {
+	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) { time.Sleep(100 * time.Millisecond) })
+	// Iterations of 20 steps of 100 ms: none ends before the hard stop at 1.3 s.
+	var steps string
+	for i := range 20 {
+		steps += fmt.Sprintf("  - {name: s%d, url_template: /}\n", i)
+	}
+	p := plan(t, "name: cut\nvirtual_users: 4\nduration_seconds: 1\ngraceful_stop: 300ms\nsteps:\n"+steps)
+	c := &collector{}
+	e, err := New(Config{Plan: p, BaseURL: srv.URL, Sink: c.sink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum, err := e.Run(context.Background()); err != nil || sum.Aborted {
+		t.Fatalf("Run = %+v, %v", sum, err)
+	}
+	if all, _, _ := c.total(t); all.Requests == 0 {
+		t.Fatal("no request was recorded")
+	}
+	if n := c.iterations(); n != 0 {
+		t.Errorf("the snapshots count %d iterations done, want 0: every one was cut off", n)
+	}
+}

@@ -93,8 +93,10 @@ func (v *vu) iterate(intended time.Time) bool {
 			continue
 		}
 	}
-	if v.e.abortFlag.Load() {
-		return false // aborted during its last step: not done
+	if v.e.abortFlag.Load() || v.e.hardStopped() {
+		// Aborted during its last step, or cut off when the graceful stop
+		// ran out: not done.
+		return false
 	}
 	v.e.rec.AddIteration()
 	return true

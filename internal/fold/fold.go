@@ -66,6 +66,9 @@ type Summary struct {
 	BytesReceived uint64            `json:"bytes_received,omitempty"`
 	StatusCodes   map[string]uint64 `json:"status_codes,omitempty"`
 	ErrorsByClass map[string]uint64 `json:"errors_by_class,omitempty"`
+	// Iterations that ended in the interval (absent when none, and from
+	// rows folded before it was added).
+	Iterations uint64 `json:"iterations,omitempty"`
 }
 
 // WorkerFigures is one worker's part of an interval.
@@ -154,6 +157,7 @@ func (f *Folder) Interval(r *store.Run, k int64, snaps []store.Snapshot) (*store
 // figures fills the summary's totals and percentiles from the fold.
 func (f *Folder) figures(sum *Summary, head *hist.Snapshot) {
 	sum.Dropped, sum.VUs, sum.TargetVUs, sum.DataEnd = head.Dropped, head.ActiveVUs, head.TargetVUs, head.End
+	sum.Iterations = head.Iterations
 	total := f.acc.Total()
 	sum.Requests, sum.Errors = total.Requests, total.Errors
 	sum.BytesSent, sum.BytesReceived = total.BytesSent, total.BytesReceived

@@ -77,8 +77,9 @@ func storedRun(t *testing.T, doc, id string, workers int) (store.Store, *store.R
 	return st, r
 }
 
-// put stores shard's snapshot of interval k (ending early by cut) and
-// returns it decoded, as a fold would read it.
+// put stores shard's snapshot of interval k (ending early by cut), with
+// an iteration done after every third request, and returns it decoded, as
+// a fold would read it.
 func (f *fixture) put(shard int, worker string, k int64, n int, cut time.Duration) *hist.Snapshot {
 	f.t.Helper()
 	rng := rand.New(rand.NewPCG(uint64(shard), uint64(k)))
@@ -89,6 +90,9 @@ func (f *fixture) put(shard int, worker string, k int64, n int, cut time.Duratio
 			res.Status, res.Class = 503, hist.ClassHTTP5xx
 		}
 		rec.Record(rng.IntN(steps), res)
+		if i%3 == 2 {
+			rec.AddIteration()
+		}
 	}
 	start, end := Bounds(f.run, k)
 	s := rec.Flush(start, end.Add(-cut))
@@ -155,7 +159,7 @@ func TestIntervalFoldsOnceExactly(t *testing.T) {
 	total := want.Total()
 	l := total.Latency
 	wantSum := Summary{
-		Requests: total.Requests, Errors: total.Errors, VUs: 6, TargetVUs: 6,
+		Requests: total.Requests, Errors: total.Errors, VUs: 6, TargetVUs: 6, Iterations: want.Iterations,
 		P50: hist.Percentile(l, 50), P90: hist.Percentile(l, 90), P95: hist.Percentile(l, 95), P99: hist.Percentile(l, 99), Max: l.Max(),
 		DataEnd:     want.End,
 		StatusCodes: reports.StatusCodes(total.Status), ErrorsByClass: reports.ErrorClasses(total.Classes),
@@ -244,6 +248,22 @@ func TestBuildReportFromFoldedIntervals(t *testing.T) {
 	}
 	if got.Totals.Requests != 6*(200+300+400)+77 {
 		t.Fatalf("report counts %d requests", got.Totals.Requests)
+	}
+	// Iterations: every snapshot's, the late one's and those of the
+	// interval never folded live included; each point has its interval's.
+	var iterations uint64
+	for k, snaps := range byInterval {
+		var n uint64
+		for _, s := range snaps {
+			n += s.Iterations
+		}
+		if p := got.Series[k]; p.Iterations != n {
+			t.Errorf("point %d: %d iterations, want %d", k, p.Iterations, n)
+		}
+		iterations += n
+	}
+	if iterations != 6*(66+100+133)+25 || got.Totals.Iterations != iterations {
+		t.Fatalf("report counts %d iterations, the snapshots %d", got.Totals.Iterations, iterations)
 	}
 	rows, err := f.st.ListIntervals(ctx, f.run.ID, -1, 0)
 	if err != nil {

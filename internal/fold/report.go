@@ -233,7 +233,7 @@ func Folded(row *store.Interval, sum *Summary, width time.Duration) reports.Fold
 	f := reports.Folded{
 		Start: row.Start, End: end, Width: width, Data: row.Data, Requests: sum.Requests, Errors: sum.Errors,
 		P50: sum.P50, P95: sum.P95, P99: sum.P99, VUs: int(sum.VUs), Workers: row.Workers,
-		P90: sum.P90, Max: sum.Max, TargetVUs: float64(sum.TargetVUs), Dropped: sum.Dropped,
+		P90: sum.P90, Max: sum.Max, TargetVUs: float64(sum.TargetVUs), Dropped: sum.Dropped, Iterations: sum.Iterations,
 		BytesSent: sum.BytesSent, BytesReceived: sum.BytesReceived, StatusCodes: sum.StatusCodes, ErrorsByClass: sum.ErrorsByClass,
 		VUsByWorker: make(map[string]int, len(sum.Workers)), Steps: sum.Steps,
 	}

@@ -131,6 +131,7 @@ func TestFlowErrors(t *testing.T) {
 		{"flows: [{name: a, steps: [{name: x, url_template: /}]}, {name: b, steps: [{name: y, url_template: /}]}]\nthresholds: [{expression: 'p95 < 1s', flow: b, step: x}]",
 			"thresholds[0].step: step \"x\" is in flow \"a\", not \"b\""},
 		{"flows: [{name: a, steps: [{url_template: /}]}]\nthresholds: [{expression: 'dropped_iterations < 1', flow: a}]", "is not measured per flow"},
+		{"flows: [{name: a, steps: [{url_template: /}]}]\nthresholds: [{expression: 'iterations >= 10', flow: a}]", "thresholds[0]: iterations is not measured per flow"},
 		{"steps: [{url_template: /}]\nthresholds: [{expression: 'p95 < 1s', flow: a}]", "thresholds[0].flow: no flow is named \"a\""},
 	} {
 		s, err := ParseYAML([]byte(head + tc.doc))

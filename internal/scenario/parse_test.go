@@ -138,6 +138,8 @@ func TestParseErrors(t *testing.T) {
 			want: []string{`thresholds[0]: threshold "p95 < 300": p95 needs a duration like 300ms or 1s, got "300" (line 5)`}},
 		{name: "threshold on unknown step", doc: base + "steps: [{url_template: /}]\nthresholds: [{expression: 'p95 < 1s', step: nope}]\n",
 			want: []string{`thresholds[0].step: no step is named "nope"`}},
+		{name: "iterations of a step", doc: base + "steps: [{name: a, url_template: /}]\nthresholds: [{expression: 'iterations >= 10', step: a}]\n",
+			want: []string{`thresholds[0]: iterations is not measured per step`}},
 		{name: "duration without unit", doc: base + "steps: [{url_template: /, think_time: {distribution: constant, value: 500}}]\n",
 			want: []string{"steps[0].think_time.value: must be a duration with a unit, like 500ms or 500s, got 500 (line 4)"}},
 		{name: "both think times", doc: base + "steps: [{url_template: /, think_time_ms: 1, think_time: {distribution: constant, value: 1s}}]\n",

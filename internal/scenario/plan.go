@@ -236,7 +236,7 @@ func (v *validator) compileThresholds(s *Scenario, p *Plan) {
 			v.add(path+".step", "step %q is in flow %q, not %q", t.Step, st.Flow, t.Flow)
 			continue
 		}
-		if (t.Step != "" || t.Flow != "") && (t.Kind == KindRate || t.Metric == "dropped_iterations") && t.Metric != "rps" {
+		if (t.Step != "" || t.Flow != "") && (t.Kind == KindRate && t.Metric != MetricRPS || t.Metric.runOnly()) {
 			scope := "step"
 			if t.Step == "" {
 				scope = "flow"

@@ -37,7 +37,14 @@ const (
 	MetricErrors            Metric = "errors"
 	MetricDroppedIterations Metric = "dropped_iterations"
 	MetricChecksFailed      Metric = "checks_failed"
+	MetricIterations        Metric = "iterations"
 )
+
+// runOnly reports whether a metric is counted for the whole run alone:
+// iterations (done or dropped) are not split by step or flow.
+func (m Metric) runOnly() bool {
+	return m == MetricDroppedIterations || m == MetricIterations
+}
 
 // Op is a threshold's comparison.
 type Op string
@@ -61,7 +68,7 @@ type Threshold struct {
 	// or with Step, that step, which must be the flow's.
 	Flow string
 
-	Metric     Metric  // p95, p99.9, min, max, mean, error_rate, check_rate, rps, requests, errors, dropped_iterations, checks_failed
+	Metric     Metric  // p95, p99.9, min, max, mean, error_rate, check_rate, rps, requests, errors, dropped_iterations, checks_failed, iterations
 	Percentile float64 // for pNN metrics: NN
 	Kind       MetricKind
 	Op         Op      // <, <=, >, >=
@@ -162,6 +169,7 @@ var metricKinds = map[Metric]MetricKind{
 	MetricErrorRate: KindRatio, MetricCheckRate: KindRatio,
 	MetricRPS:      KindRate,
 	MetricRequests: KindCount, MetricErrors: KindCount, MetricDroppedIterations: KindCount, MetricChecksFailed: KindCount,
+	MetricIterations: KindCount,
 }
 
 func (t *Threshold) setMetric(m string) error {
@@ -189,7 +197,7 @@ func (t *Threshold) setMetric(m string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("unknown metric %q (want pNN like p95 or p99.9, min, max, mean, error_rate, check_rate, rps, requests, errors, dropped_iterations, checks_failed)", m)
+	return fmt.Errorf("unknown metric %q (want pNN like p95 or p99.9, min, max, mean, error_rate, check_rate, rps, requests, errors, dropped_iterations, checks_failed, iterations)", m)
 }
 
 func (t *Threshold) setValue(s string) error {

@@ -26,6 +26,7 @@ func TestParseThreshold(t *testing.T) {
 		{expr: "check_rate >= 99.5%", metric: "check_rate", kind: KindRatio, op: ">=", value: 0.995},
 		{expr: "rps > 1000", metric: "rps", kind: KindRate, op: ">", value: 1000},
 		{expr: "dropped_iterations < 1", metric: "dropped_iterations", kind: KindCount, op: "<", value: 1},
+		{expr: "iterations >= 1000", metric: "iterations", kind: KindCount, op: ">=", value: 1000},
 	} {
 		th, err := ParseThreshold(tc.expr)
 		if err != nil {
