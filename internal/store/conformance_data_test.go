@@ -212,6 +212,22 @@ func testSnapshotIdempotent(t *testing.T, s Store) {
 	if len(ins) != 0 {
 		t.Fatalf("empty batch: %v", ins)
 	}
+
+	// One shard's, every attempt, in attempt and seq order.
+	got, err = s.ListShardSnapshots(ctx, "r", 2)
+	mustNil(t, err, "list shard 2")
+	keys := []string{}
+	for _, sn := range got {
+		keys = append(keys, fmt.Sprintf("%d/%d/%d", sn.Shard, sn.Attempt, sn.Seq))
+	}
+	wantEqual(t, keys, []string{"2/1/7", "2/1/8", "2/2/7"}, "shard 2's snapshots")
+	got, err = s.ListShardSnapshots(ctx, "r", 42)
+	mustNil(t, err, "list a shard without snapshots")
+	if len(got) != 0 {
+		t.Fatalf("shard 42: %+v", got)
+	}
+	_, err = s.ListShardSnapshots(ctx, "nope", 0)
+	wantErr(t, err, ErrNotFound, "list a shard of an unknown run")
 }
 
 func testSnapshotList(t *testing.T, s Store) {
