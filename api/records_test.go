@@ -1,0 +1,71 @@
+package api
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/barrage/barrage/internal/hist"
+	"github.com/barrage/barrage/internal/scenario"
+	"github.com/barrage/barrage/internal/store"
+)
+
+// TestLostShardGivesBackIterations: a lost shard's shared iterations that
+// its stored snapshots do not count as done go back to the ledger with
+// those it never claimed, so that the run still does exactly N.
+func TestLostShardGivesBackIterations(t *testing.T) {
+	ctx := t.Context()
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	s := New(Config{Store: st, NoAuth: true})
+	t.Cleanup(s.Close)
+	doc := []byte(`{"name":"it","virtual_users":2,"iterations":100,"steps":[{"name":"a","url_template":"/"}]}`)
+	if err := st.CreateScenario(ctx, &store.Scenario{ID: "sc", Name: "it", Document: doc}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateRun(ctx, &store.Run{ID: "r", ScenarioID: "sc", Scenario: doc, WorkerCount: 2, WorkflowID: "r", Token: "t", IntervalMS: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	claim := func(shard, n int) int {
+		t.Helper()
+		lo, hi, err := st.ClaimRecords(ctx, store.RecordClaim{RunID: "r", Feeder: scenario.IterationsFeeder, Shard: shard, Shards: 2, Total: 100, N: n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hi - lo
+	}
+	if got := claim(1, 30); got != 30 {
+		t.Fatalf("shard 1 claims 30: got %d", got)
+	}
+	// Shard 1 delivered three snapshots counting 12 + 5 + 0 done.
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for seq, done := range []uint64{12, 5, 0} {
+		sn := &hist.Snapshot{RunID: "r", Worker: "w1", Shard: 1, Attempt: 1, Seq: uint64(seq + 1),
+			Start: t0.Add(time.Duration(seq) * time.Second), End: t0.Add(time.Duration(seq+1) * time.Second), Iterations: done,
+			Steps: []hist.StepStats{{Latency: hist.NewHistogram()}}}
+		b, err := sn.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.PutSnapshot(ctx, &store.Snapshot{RunID: "r", Shard: 1, Attempt: 1, Seq: int64(seq + 1), Interval: int64(seq), Worker: "w1", Data: b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.ShardLost("r", 1)
+	s.ShardLost("r", 1) // told twice: nothing more
+	// Its replacement gets the 20 it never claimed and the 13 it did not do.
+	if got := claim(2, 1000); got != 33 {
+		t.Errorf("the replacement claims %d, want 20 never claimed + 13 not done", got)
+	}
+	if got := claim(0, 1000); got != 50 {
+		t.Errorf("shard 0 claims %d, want its 50", got)
+	}
+	for _, shard := range []int{0, 1, 2} {
+		if got := claim(shard, 1000); got != 0 {
+			t.Errorf("shard %d claims %d more, want none: 17 + 33 + 50 = 100", shard, got)
+		}
+	}
+}
