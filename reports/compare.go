@@ -81,6 +81,7 @@ func Compare(base, head *Report) *Comparison {
 	c.Metrics = append(c.Metrics,
 		delta("rps", "1/s", false, base.Totals.RPS, head.Totals.RPS),
 		delta("dropped_iterations", "count", true, float64(base.Totals.DroppedIterations), float64(head.Totals.DroppedIterations)),
+		delta("iterations", "count", false, float64(base.Totals.Iterations), float64(head.Totals.Iterations)),
 	)
 	for _, sp := range latencySpecs {
 		c.Metrics = append(c.Metrics, delta(sp.name, sp.unit, sp.lowerBetter,

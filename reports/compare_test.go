@@ -132,3 +132,22 @@ func TestCompareRenderings(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareIterations: the whole run's iterations are compared next to
+// dropped_iterations, more being better.
+func TestCompareIterations(t *testing.T) {
+	base := &Report{Totals: Totals{Iterations: 800, DroppedIterations: 4}}
+	head := &Report{Totals: Totals{Iterations: 1000, DroppedIterations: 4}}
+	c := Compare(base, head)
+	i := slices.IndexFunc(c.Metrics, func(d MetricDelta) bool { return d.Metric == "iterations" })
+	if i < 1 || c.Metrics[i-1].Metric != "dropped_iterations" {
+		t.Fatalf("metrics %+v: want iterations right after dropped_iterations", c.Metrics)
+	}
+	want := MetricDelta{Metric: "iterations", Unit: "count", Base: 800, Head: 1000, Delta: 200, DeltaPct: 25, Better: true}
+	if c.Metrics[i] != want {
+		t.Errorf("iterations %+v, want %+v", c.Metrics[i], want)
+	}
+	if back := Compare(head, base).Metrics[i]; !back.Worse || back.Better {
+		t.Errorf("fewer iterations: %+v, want worse", back)
+	}
+}

@@ -25,8 +25,9 @@ line the verdict.
 --format json: GET /runs/compare's answer, as is:
   base, head            {run_id, scenario, status}
   metrics[]             {metric, unit, base, head, delta, delta_pct, better, worse}
-                        metric: rps, dropped_iterations, p50, p90, p95, p99, p999,
-                        max, mean, error_rate, requests; unit: 1/s, count, ms, ratio;
+                        metric: rps, dropped_iterations, iterations, p50, p90, p95,
+                        p99, p999, max, mean, error_rate, requests; unit: 1/s, count,
+                        ms, ratio;
                         delta = head - base; delta_pct relative to base (0 when base is 0)
   steps[]               {flow (absent without flows), name, metrics[] as above}
   flows[]               {name, metrics[] as above plus request_share}: each flow in

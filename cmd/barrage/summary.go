@@ -73,6 +73,7 @@ func printSummary(w io.Writer, r *reports.Report) {
 		fmt.Fprintf(w, "  not measured..........: ≈%d requests by %s in its last %.1f s were not measured (shard %d, %s)\n",
 			g.EstimatedRequests, g.Worker, g.ToT-g.FromT, g.Shard, g.Reason)
 	}
+	fmt.Fprintf(w, "  iterations............: %d  %.1f/s\n", t.Iterations, t.IterationsPerSecond)
 	fmt.Fprintf(w, "  errors................: %.2f%%  %d of %d", 100*t.ErrorRate, t.Errors, t.Requests)
 	if len(r.ErrorsByClass) > 0 {
 		fmt.Fprintf(w, "  (%s)", kv(r.ErrorsByClass))

@@ -43,3 +43,21 @@ func TestSummaryGaps(t *testing.T) {
 		}
 	}
 }
+
+// TestSummaryIterations: the iterations done and their rate are in the
+// totals, 0 included.
+func TestSummaryIterations(t *testing.T) {
+	for _, tc := range []struct {
+		totals reports.Totals
+		want   string
+	}{
+		{reports.Totals{Requests: 1000, Iterations: 250, IterationsPerSecond: 12.5}, "  iterations............: 250  12.5/s\n"},
+		{reports.Totals{Requests: 3}, "  iterations............: 0  0.0/s\n"},
+	} {
+		var b bytes.Buffer
+		printSummary(&b, &reports.Report{Scenario: "s", Status: "completed", Totals: tc.totals})
+		if !strings.Contains(b.String(), tc.want) {
+			t.Errorf("summary lacks %q:\n%s", tc.want, b.String())
+		}
+	}
+}
