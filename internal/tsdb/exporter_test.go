@@ -21,12 +21,13 @@ const fixtureSteps = 2
 // fixture is a run in a real (SQLite) store whose intervals the test folds
 // and stores as the server's fold does, and what it folded in total.
 type fixture struct {
-	t        *testing.T
-	st       store.Store
-	run      *store.Run
-	seq      map[int]uint64
-	requests map[string]uint64 // by step/status_class
-	folded   map[int64]bool
+	t          *testing.T
+	st         store.Store
+	run        *store.Run
+	seq        map[int]uint64
+	requests   map[string]uint64 // by step/status_class
+	iterations map[int64]uint64  // by interval
+	folded     map[int64]bool
 }
 
 func newFixture(t *testing.T, epoch time.Time) *fixture {
@@ -65,10 +66,11 @@ steps:
 	if r, err = st.GetRun(ctx, r.ID); err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{t: t, st: st, run: r, seq: map[int]uint64{}, requests: map[string]uint64{}, folded: map[int64]bool{}}
+	return &fixture{t: t, st: st, run: r, seq: map[int]uint64{}, requests: map[string]uint64{}, iterations: map[int64]uint64{}, folded: map[int64]bool{}}
 }
 
-// put stores shard's snapshot of interval k with n requests.
+// put stores shard's snapshot of interval k with n requests, an iteration
+// done after every fourth.
 func (f *fixture) put(shard int, k int64, n int) {
 	f.t.Helper()
 	rng := rand.New(rand.NewPCG(uint64(shard), uint64(k)+f.seq[shard]))
@@ -84,6 +86,10 @@ func (f *fixture) put(shard int, k int64, n int) {
 		step := rng.IntN(fixtureSteps)
 		rec.Record(step, res)
 		f.requests[fmt.Sprintf("%d/%s", step, statusClasses[statusClass(res.Status)])]++
+		if i%4 == 3 {
+			rec.AddIteration()
+			f.iterations[k]++
+		}
 	}
 	start, end := fold.Bounds(f.run, k)
 	s := rec.Flush(start, end)
@@ -412,4 +418,44 @@ func TestExportLabelsStepsWithTheirTags(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestExportCountsIterations: barrage_iterations_total, labelled with the
+// run alone, is the iterations done up to each interval's end, a late
+// snapshot's included once its interval is folded again.
+func TestExportCountsIterations(t *testing.T) {
+	vm := vmtest.Start(t)
+	f := newFixture(t, time.Now().Add(-5*time.Minute).Truncate(time.Second))
+	x := startExporter(t, f, vm, Config{})
+	for k := range int64(6) {
+		f.put(0, k, 40+10*int(k))
+		f.put(1, k, 21)
+		f.fold(x, k)
+	}
+	upTo := func(last int64) float64 {
+		var n uint64
+		for k := range last + 1 {
+			n += f.iterations[k]
+		}
+		return float64(n)
+	}
+	sel := `barrage_iterations_total{run_id="run-x"}`
+	_, end := fold.Bounds(f.run, 5)
+	waitValue(t, vm, sel, end, upTo(5))
+	_, end2 := fold.Bounds(f.run, 2)
+	if got := sumAt(t, vm, sel, end2); got != upTo(2) {
+		t.Errorf("after interval 2: %v iterations, want %v", got, upTo(2))
+	}
+	got, err := vm.Query(t.Context(), sel, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || len(got[0].Metric) != 2 || got[0].Metric["__name__"] != "barrage_iterations_total" {
+		t.Errorf("series %+v, want one, labelled run_id alone", got)
+	}
+
+	before := upTo(5)
+	f.put(1, 3, 8) // late: two more iterations in interval 3
+	f.fold(x, 3)
+	waitValue(t, vm, sel, end, before+2)
 }

@@ -25,6 +25,8 @@ const (
 	seriesDropped  = "barrage_dropped_iterations_total"
 	seriesChecks   = "barrage_checks_total"
 	seriesRunInfo  = "barrage_run_info"
+	// seriesIterations counts the iterations done (all their steps ran).
+	seriesIterations = "barrage_iterations_total"
 )
 
 // statusClasses are the status_class label's values, by a status code's
@@ -51,8 +53,9 @@ type stepTotals struct {
 // totals is a run's counters after some interval: what its next interval's
 // samples add to.
 type totals struct {
-	steps   []stepTotals
-	dropped uint64
+	steps      []stepTotals
+	dropped    uint64
+	iterations uint64
 }
 
 func newTotals(steps int) *totals {
@@ -64,7 +67,7 @@ func newTotals(steps int) *totals {
 }
 
 func (t *totals) clone() *totals {
-	c := &totals{steps: slices.Clone(t.steps), dropped: t.dropped}
+	c := &totals{steps: slices.Clone(t.steps), dropped: t.dropped, iterations: t.iterations}
 	for i := range c.steps {
 		c.steps[i].buckets = slices.Clone(t.steps[i].buckets)
 	}
@@ -75,6 +78,7 @@ func (t *totals) clone() *totals {
 func (t *totals) add(acc *hist.Accumulator) {
 	head := acc.Header()
 	t.dropped += head.Dropped
+	t.iterations += head.Iterations
 	for i := range min(acc.Steps(), len(t.steps)) {
 		st, sum := acc.StepSums(i), &t.steps[i]
 		for code, n := range st.Status {
@@ -274,6 +278,7 @@ func (w *writer) interval(l *runLabels, status store.Status, row *store.Interval
 	}
 	w.sample(seriesTarget, target, "run_id", l.id)
 	w.count(seriesDropped, t.dropped, "run_id", l.id)
+	w.count(seriesIterations, t.iterations, "run_id", l.id)
 }
 
 func (w *writer) runInfo(l *runLabels, status store.Status) {

@@ -81,6 +81,7 @@ export function mergePoints(a: BufferedPoint, b: BufferedPoint): BufferedPoint {
   set("p90", maxOpt(a.p90, b.p90));
   set("max", maxOpt(a.max, b.max));
   set("dropped_iterations", sumOpt(a.dropped_iterations, b.dropped_iterations));
+  set("iterations", sumOpt(a.iterations, b.iterations));
   set("bytes_sent", sumOpt(a.bytes_sent, b.bytes_sent));
   set("bytes_received", sumOpt(a.bytes_received, b.bytes_received));
   set("status_codes", mergeMaps(a.status_codes, b.status_codes));

@@ -281,6 +281,9 @@ export class RunView {
     const tiles: HTMLElement[] = [
       kpi("Requests", fmtInt(requests), `${fmtInt(lt ? lt.errors : t.errors)} errors`),
       kpi(live ? "Requests/s (now)" : "Requests/s", fmtRate(lt ? lt.rps : t.rps)),
+      lt && lt.iterations != null
+        ? kpi("Iterations", fmtInt(lt.iterations), `${fmtRate(lt.iterationsRate)} now`)
+        : kpi("Iterations", fmtInt(t.iterations), t.iterations_per_second == null ? undefined : fmtRate(t.iterations_per_second)),
       kpi("p50", fmtMs(live && last ? last.p50 : l.p50), live ? "last interval" : undefined),
       kpi("p95", fmtMs(live && last ? last.p95 : l.p95), live ? "last interval" : undefined),
       kpi("p99", fmtMs(live && last ? last.p99 : l.p99), live ? "last interval" : undefined),

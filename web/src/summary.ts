@@ -29,6 +29,10 @@ export interface LiveTotals {
   errorRate: number;
   rps: number;
   dropped: number;
+  /** iterations done; null when no point counts them (an older server) */
+  iterations: number | null;
+  /** iterations per second in the latest interval, null as iterations */
+  iterationsRate: number | null;
   bytesSent: number;
   bytesReceived: number;
   last: SeriesPoint | null;
@@ -38,16 +42,20 @@ export function liveTotals(points: readonly SeriesPoint[]): LiveTotals {
   let requests = 0;
   let errors = 0;
   let dropped = 0;
+  let iterations: number | null = null;
   let bytesSent = 0;
   let bytesReceived = 0;
   let prevT: number | null = null;
+  let width = 1;
   for (const p of points) {
     const w = prevT == null ? (p.requests && p.rps ? p.requests / p.rps : 1) : p.t - prevT;
     prevT = p.t;
-    const req = p.requests ?? p.rps * (w > 0 ? w : 1);
+    width = w > 0 ? w : 1;
+    const req = p.requests ?? p.rps * width;
     requests += req;
     errors += p.errors ?? p.error_rate * req;
     dropped += p.dropped_iterations ?? 0;
+    if (p.iterations != null) iterations = (iterations ?? 0) + p.iterations;
     bytesSent += p.bytes_sent ?? 0;
     bytesReceived += p.bytes_received ?? 0;
   }
@@ -58,6 +66,8 @@ export function liveTotals(points: readonly SeriesPoint[]): LiveTotals {
     errorRate: requests > 0 ? errors / requests : 0,
     rps: last ? last.rps : 0,
     dropped,
+    iterations,
+    iterationsRate: last?.iterations != null ? last.iterations / width : null,
     bytesSent,
     bytesReceived,
     last,

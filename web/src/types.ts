@@ -25,6 +25,9 @@ export interface Totals {
   dropped_iterations: number;
   checks_passed: number;
   checks_failed: number;
+  /** iterations that ran all their steps */
+  iterations?: number;
+  iterations_per_second?: number;
 }
 
 export interface StepReport {
@@ -113,6 +116,8 @@ export interface SeriesPoint {
   max?: number;
   target_vus?: number;
   dropped_iterations?: number;
+  /** iterations that ended in the interval, all their steps run */
+  iterations?: number;
   bytes_sent?: number;
   bytes_received?: number;
   status_codes?: Record<string, number>;

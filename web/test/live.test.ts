@@ -105,5 +105,10 @@ describe("mergePoints", () => {
     expect(m.steps![0]).toEqual({ requests: 30, errors: 1, p50: 2, p95: 2, p99: 3 });
     expect(m.bytes_sent).toBe(100);
     expect("bytes_received" in m).toBe(false);
+    expect("iterations" in m).toBe(false);
+  });
+  it("adds iterations, one side's when the other has none", () => {
+    expect(mergePoints(lp(0, { iterations: 4 }), lp(1, { iterations: 5 })).iterations).toBe(9);
+    expect(mergePoints(lp(0), lp(1, { iterations: 5 })).iterations).toBe(5);
   });
 });

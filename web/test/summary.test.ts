@@ -42,6 +42,14 @@ describe("liveTotals", () => {
     expect(t.errorRate).toBeCloseTo(0.075);
     expect(t.rps).toBe(30);
     expect(t.bytesSent).toBe(12);
+    expect(t.iterations).toBeNull();
+    expect(t.iterationsRate).toBeNull();
+  });
+  it("sums iterations, the rate that of the latest interval", () => {
+    const pt = (t: number, iterations: number): SeriesPoint => ({ t, rps: 10, error_rate: 0, p50: 1, p95: 1, p99: 1, vus: 1, workers: 1, requests: 10, errors: 0, iterations });
+    const t = liveTotals([pt(1, 4), pt(2, 6), pt(2.5, 3)]);
+    expect(t.iterations).toBe(13);
+    expect(t.iterationsRate).toBeCloseTo(6); // 3 in the last half second
   });
 });
 
