@@ -46,11 +46,11 @@ func (sf *sequentialFeeders) of(r *store.Run) (map[string]int, error) {
 			m[f.Name] = len(f.Records)
 		}
 	}
-	if plan.Iterations > 0 {
-		// Shared iterations are claimed as records of a feeder no
-		// scenario can name: a lost shard's unclaimed rest is released
-		// with the feeders'.
-		m[scenario.IterationsFeeder] = plan.Iterations
+	if n := plan.LedgerIterations(); n > 0 {
+		// Iterations (shared, or all the VUs' of a per-VU run) are
+		// claimed as records of a feeder no scenario can name: a lost
+		// shard's are released with the feeders' records.
+		m[scenario.IterationsFeeder] = n
 	}
 	if sf.runs == nil || len(sf.runs) >= controlRuns {
 		sf.runs = map[string]map[string]int{}

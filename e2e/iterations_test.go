@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -25,6 +26,9 @@ func TestIterations(t *testing.T) {
 	})
 	t.Run("shared, a worker killed", func(t *testing.T) {
 		runIterations(t, 3, "virtual_users: 9\niterations: 6000\n", 6000, true)
+	})
+	t.Run("per VU, a worker killed", func(t *testing.T) {
+		runIterations(t, 3, "virtual_users: 9\niterations_per_vu: 600\n", 5400, true)
 	})
 }
 
@@ -66,7 +70,11 @@ func runIterations(t *testing.T, workers int, load string, want uint64, kill boo
 	case kill && countEvents(rep, "worker_lost") != 1:
 		t.Fatalf("%d worker_lost events, want 1", countEvents(rep, "worker_lost"))
 	case kill:
-		record(faultRow{name: "iterations: kill -9 one of three", recovery: fmt.Sprintf("%d of %d iterations done", rep.Totals.Iterations, want),
+		name := "iterations: kill -9 one of three"
+		if strings.Contains(load, "per_vu") {
+			name = "iterations per VU: kill -9 one of three"
+		}
+		record(faultRow{name: name, recovery: fmt.Sprintf("%d of %d iterations done", rep.Totals.Iterations, want),
 			reported: rep.Totals.Requests, served: st.Served, gap: rep.unmeasured(),
 			note: fmt.Sprintf("%d served twice: done by the lost worker after its last delivered snapshot", st.Served-want)})
 	}

@@ -14,14 +14,14 @@ const (
 // iterationsEnded takes a completed shard's word that the run's iterations
 // are done. Shared iterations are done when one shard was told none is
 // left: the others learn it and end as soon as the ledger tells them the
-// same. A shard lost later gives its iterations not done back to the
+// same. Per-VU iterations are done when no shard that started still runs.
+// A shard lost after that gives its iterations not done back to the
 // ledger, so its replacement is still launched (and one waiting is kept):
-// it asks the ledger once and ends with none left. Elastic newcomers are
-// no longer needed and are cancelled. Per-VU iterations are done when no
-// shard that started still runs; then the run needs no more shards: those
-// waiting for a worker are cancelled, and none is launched, so that the
-// run ends when the running ones finish their iterations in flight. (Runs
-// recorded before itersBack end shared iterations that way too.)
+// it asks the ledger and ends when none is left. Elastic newcomers are no
+// longer needed and are cancelled. Runs recorded before itersBack needed
+// no more shards then: those waiting for a worker were cancelled, and none
+// was launched, so that the run ended when the running ones finished
+// their iterations in flight.
 func (r *run) iterationsEnded(ctx workflow.Context, res ShardResult) {
 	switch res.IterationsDone {
 	case IterationsShared:
@@ -32,11 +32,6 @@ func (r *run) iterationsEnded(ctx workflow.Context, res ShardResult) {
 			r.control.Version++
 			_ = r.publish(ctx)
 		}
-		if r.itersBack {
-			r.itersDone = true
-			r.cancelNewcomers()
-			return
-		}
 	case IterationsPerVU:
 		for _, s := range r.slots {
 			if s.started && s.state == slotRunning {
@@ -44,6 +39,11 @@ func (r *run) iterationsEnded(ctx workflow.Context, res ShardResult) {
 			}
 		}
 	default:
+		return
+	}
+	if r.itersBack {
+		r.itersDone = true
+		r.cancelNewcomers()
 		return
 	}
 	r.itersDone, r.ending = true, true

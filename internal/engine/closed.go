@@ -30,7 +30,7 @@ func (e *Engine) runClosed(ctx context.Context) {
 		e.target.Store(int64(want))
 		active := 0
 		for f, fl := range e.flows {
-			running[f] = e.resizeFlow(running[f], e.flowSplit.count(want, f), fl)
+			running[f] = e.resizeFlow(running[f], e.flowSplit.count(want, f), fl, want)
 			active += len(running[f])
 		}
 		e.active.Store(int64(active))
@@ -60,12 +60,13 @@ func (e *Engine) wantVUs(cur shareState, t time.Duration) int {
 	return want
 }
 
-// resizeFlow starts or stops a flow's VUs until want of them run.
-func (e *Engine) resizeFlow(running []*closedVU, want int, fl *flowRT) []*closedVU {
+// resizeFlow starts or stops a flow's VUs until want of them run; all is
+// the shard's VU count.
+func (e *Engine) resizeFlow(running []*closedVU, want int, fl *flowRT, all int) []*closedVU {
 	for len(running) < want {
 		// Ids are never reused: a stopped VU may still be finishing its
 		// iteration, and $vu and the random seed must stay its own.
-		running = append(running, e.startClosedVU(int(e.nextVUID.Add(1)), fl))
+		running = append(running, e.startClosedVU(int(e.nextVUID.Add(1)), fl, e.iters.vuStarts(all)))
 	}
 	for len(running) > want {
 		last := running[len(running)-1]
@@ -75,11 +76,13 @@ func (e *Engine) resizeFlow(running []*closedVU, want int, fl *flowRT) []*closed
 	return running
 }
 
-func (e *Engine) startClosedVU(id int, fl *flowRT) *closedVU {
+func (e *Engine) startClosedVU(id int, fl *flowRT, takesOver bool) *closedVU {
 	c := &closedVU{v: newVU(e, id, fl), stop: make(chan struct{})}
+	c.v.takesOver = takesOver
 	e.vus.Add(1)
 	go func() {
 		defer e.vus.Done()
+		defer e.iters.vuEnds(c.v)
 		for {
 			select {
 			case <-c.stop:

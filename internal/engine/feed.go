@@ -95,7 +95,9 @@ func (e *ClaimRefused) Error() string { return e.Err.Error() }
 func (e *ClaimRefused) Unwrap() error { return e.Err }
 
 type claims struct {
-	claim   func(string, int) (int, int, error)
+	claim func(string, int) (int, int, error)
+	// limit, when set, bounds what one claim asks for (at least one).
+	limit   func() int
 	name    string
 	stop    <-chan struct{} // closed when the shard stops starting iterations
 	mu      sync.Mutex
@@ -141,9 +143,13 @@ func (c *claims) refill() {
 			c.size = max(c.size/2, 1)
 		}
 	}
+	n := c.size
+	if c.limit != nil {
+		n = max(min(n, c.limit()), 1)
+	}
 	pause := claimPause
 	for {
-		lo, hi, err := c.claim(c.name, c.size)
+		lo, hi, err := c.claim(c.name, n)
 		var refused *ClaimRefused
 		switch {
 		case err == nil:

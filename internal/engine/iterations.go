@@ -27,22 +27,40 @@ const ReasonIterationsDone = "iterations done"
 // of them.
 //
 // Per-VU iterations (plan.IterationsPerVU) are counted by each VU; the
-// shard ends when every VU it runs has done its own.
+// shard ends when every VU it runs has done its own. With Config.Claim
+// they are also claimed from the ledger, which holds VUs × N of them for
+// the run, so that a lost shard's are done by others, and only once: the
+// shard's first VUs (as many as it runs at first) are its own, and each
+// takes at most N; a VU it starts later (the share of a lost shard, or
+// VUs moved to it) takes over, and does what the ledger still has. A
+// shard claims no more than its own VUs have left to do unless it runs
+// one that takes over, so that none of the run's iterations is held where
+// no VU can do it.
 type iterations struct {
-	claimed *claims      // shared, from the run's ledger
+	claimed *claims      // shared, or per VU with a ledger
 	left    atomic.Int64 // shared without a ledger: this shard's part not started
 	perVU   int
 	started atomic.Int64 // iterations started by this shard
 
 	mu   sync.Mutex
 	done map[int]bool // per VU: the ids of the VUs that did theirs
+	// Per VU with a ledger: own is how many of the first VUs are the
+	// shard's own (-1 until the shard knows its VU count); ownStarted
+	// counts those started.
+	own, ownStarted int
+	budget          atomic.Int64 // what the running own VUs have left to do
+	takers          atomic.Int64 // running VUs that take over
 }
 
 // newIterations returns nil when the plan has no iterations.
 func newIterations(p *scenario.Plan, cfg Config, split *profile.Splitter, stop <-chan struct{}) *iterations {
 	switch {
 	case p.IterationsPerVU > 0:
-		return &iterations{perVU: p.IterationsPerVU, done: map[int]bool{}}
+		it := &iterations{perVU: p.IterationsPerVU, done: map[int]bool{}, own: -1}
+		if cfg.Claim != nil {
+			it.claimed = &claims{claim: cfg.Claim, name: scenario.IterationsFeeder, size: firstClaim, stop: stop, limit: it.claimLimit}
+		}
+		return it
 	case p.Iterations <= 0:
 		return nil
 	case cfg.Claim != nil:
@@ -73,7 +91,7 @@ func newIterations(p *scenario.Plan, cfg Config, split *profile.Splitter, stop <
 // used it.
 func (e *Engine) IterationsDone() {
 	it := e.iters
-	if it == nil || it.claimed == nil {
+	if it == nil || it.claimed == nil || it.perVU > 0 {
 		return
 	}
 	c := it.claimed
@@ -117,7 +135,7 @@ func (e *Engine) startIteration(v *vu) bool {
 	}
 	switch {
 	case it.perVU > 0:
-		if v.env.Iteration >= uint64(it.perVU) { // #nosec G115 -- perVU > 0
+		if (!v.takesOver && v.env.Iteration >= uint64(it.perVU)) || !it.takePerVU(v) { // #nosec G115 -- perVU > 0
 			it.mu.Lock()
 			it.done[v.id] = true
 			it.mu.Unlock()
@@ -139,6 +157,67 @@ func (e *Engine) startIteration(v *vu) bool {
 	}
 	it.started.Add(1)
 	return true
+}
+
+// takePerVU takes an iteration of the ledger for v, when there is one.
+func (it *iterations) takePerVU(v *vu) bool {
+	if it.claimed == nil {
+		return true
+	}
+	if _, ok := it.claimed.take(); !ok {
+		return false
+	}
+	if !v.takesOver {
+		it.budget.Add(-1)
+	}
+	return true
+}
+
+// claimLimit bounds a per-VU shard's claim: what its own VUs have left to
+// do, unless one of its VUs takes over.
+func (it *iterations) claimLimit() int {
+	if it.takers.Load() > 0 {
+		return maxClaim
+	}
+	return int(it.budget.Load())
+}
+
+// vuStarts tells whether the shard's next VU is one of its own or takes
+// over (per VU with a ledger), and counts it. own is how many VUs the
+// shard runs at first.
+func (it *iterations) vuStarts(own int) (takesOver bool) {
+	if it == nil || it.perVU == 0 || it.claimed == nil {
+		return false
+	}
+	it.mu.Lock()
+	if it.own < 0 {
+		it.own = own
+	}
+	takesOver = it.ownStarted >= it.own
+	if !takesOver {
+		it.ownStarted++
+	}
+	it.mu.Unlock()
+	if takesOver {
+		it.takers.Add(1)
+	} else {
+		it.budget.Add(int64(it.perVU))
+	}
+	return takesOver
+}
+
+// vuEnds takes a VU's end (done, or stopped by a smaller share): an own
+// VU's iterations not started are no longer its shard's to do.
+func (it *iterations) vuEnds(v *vu) {
+	if it == nil || it.perVU == 0 || it.claimed == nil {
+		return
+	}
+	if v.takesOver {
+		it.takers.Add(-1)
+		return
+	}
+	n := uint64(it.perVU)                              // #nosec G115 -- perVU > 0
+	it.budget.Add(-int64(n - min(v.env.Iteration, n))) // #nosec G115 -- at most 1e9
 }
 
 // vusDone reports whether every VU of running (each flow's, and no more

@@ -175,3 +175,40 @@ func itoa(n int) string {
 		}
 	}
 }
+
+// TestIterationsPerVUFromTheLedger: with a ledger, a per-VU shard claims
+// no more than its own VUs have left to do, so that what a lost shard
+// left in the ledger is all there for the shard that takes over: here a
+// shard of 2 VUs does its 2 × 10 of a 3-VU run's 30, and a second shard
+// of 1 VU (its replacement, say) does the remaining 10, and each VU at
+// most 10.
+func TestIterationsPerVUFromTheLedger(t *testing.T) {
+	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {})
+	p := plan(t, `name: per-vu-ledger
+virtual_users: 3
+iterations_per_vu: 10
+steps: [{url_template: /x}]
+`)
+	ledger := &runClaims{total: 30}
+	for _, step := range []struct {
+		vus, want int
+	}{{2, 20}, {1, 10}} {
+		c := &collector{}
+		share := []float64{float64(step.vus) / 3, 1 - float64(step.vus)/3}
+		e, err := New(Config{Plan: p, BaseURL: srv.URL, Shard: 0, Shards: 2, Share: share, Claim: ledger.claim, Sink: c.sink})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := srv.total.Load()
+		sum, _ := e.Run(context.Background())
+		if sum.Reason != ReasonIterationsDone {
+			t.Fatalf("%d VUs: %+v", step.vus, sum)
+		}
+		if got := srv.total.Load() - before; got != int64(step.want) || c.iterations() != uint64(step.want) {
+			t.Fatalf("%d VUs: %d requests, %d iterations done; want %d", step.vus, got, c.iterations(), step.want)
+		}
+	}
+	if ledger.next != 30 {
+		t.Fatalf("the ledger handed out %d of 30", ledger.next)
+	}
+}

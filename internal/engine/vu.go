@@ -44,6 +44,9 @@ type vu struct {
 	gzBuf     []byte
 	trc       traceState
 	vuRecords bool // per-VU feeder records taken
+	// takesOver: with per-VU iterations, a VU started after the shard's
+	// own, which does what the ledger still has (iterations.go).
+	takesOver bool
 }
 
 func newVU(e *Engine, id int, flow *flowRT) *vu {

@@ -75,3 +75,17 @@ func constantVUs(prof profile.Profile) bool {
 	}
 	return true
 }
+
+// LedgerIterations is how many iterations the run's ledger holds under
+// IterationsFeeder: the shared iterations, or each VU's times the VUs (a
+// per-VU run's VU count is constant); 0 without iterations.
+func (p *Plan) LedgerIterations() int {
+	if p.IterationsPerVU > 0 {
+		vus := p.Profile.TargetInt(0)
+		if p.MaxVUs > 0 {
+			vus = min(vus, p.MaxVUs)
+		}
+		return p.IterationsPerVU * vus
+	}
+	return p.Iterations
+}
