@@ -64,7 +64,9 @@ func TestLoadFlags(t *testing.T) {
 }
 
 // TestLoadFlagsOverExamples: --vus and --rate turn every example's load,
-// open or closed, seed fields or a load block, into a valid scenario.
+// open or closed, seed fields or a load block, into a valid scenario — but
+// --rate on one with iterations, which the open model cannot run, is
+// refused with the reason.
 func TestLoadFlagsOverExamples(t *testing.T) {
 	files, err := filepath.Glob("../../examples/*.yaml")
 	if err != nil || len(files) == 0 {
@@ -76,11 +78,18 @@ func TestLoadFlagsOverExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			iterations := s.Iterations > 0 || s.IterationsPerVU > 0
 			if err := l.apply(s); err != nil {
 				t.Errorf("%s %+v: %v", f, l, err)
 				continue
 			}
-			if _, err := scenario.Compile(s); err != nil {
+			_, err = scenario.Compile(s)
+			switch {
+			case iterations && l.rate > 0:
+				if err == nil || !strings.Contains(err.Error(), "applies to the closed model") {
+					t.Errorf("%s %+v: err = %v, want the iterations refused in the open model", f, l, err)
+				}
+			case err != nil:
 				t.Errorf("%s %+v: %v", f, l, err)
 			}
 		}
