@@ -36,8 +36,9 @@ type Server struct {
 	// so that the API serves it to the run's shards at once.
 	ControlPublished func(runID string, version int, doc []byte)
 	// ShardLost, when set, learns every shard the run's workflow takes as
-	// lost (the server declares its measurement gap).
-	ShardLost func(runID string, shard int)
+	// lost (the server releases its records and iterations not done, and
+	// declares its measurement gap); an error says the release failed.
+	ShardLost func(runID string, shard int) error
 	// Reported, when set, learns every run whose report BuildReport stored
 	// (the VictoriaMetrics export pushes its last intervals).
 	Reported func(runID string)
@@ -176,14 +177,17 @@ func (a *Server) PublishControl(ctx context.Context, c workflows.Control) error 
 }
 
 // RecordEvent adds a line to the run's timeline.
+// A lost shard's records and iterations are released first: when that
+// fails the activity fails, and Temporal tries it again (releasing twice
+// changes nothing), before the event is recorded once.
 func (a *Server) RecordEvent(ctx context.Context, in workflows.EventInput) error {
-	if _, err := a.Store.AppendEvent(ctx, store.Event{RunID: in.RunID, At: time.Now(), Kind: in.Kind, Detail: in.Detail}); err != nil {
-		return err
-	}
 	if in.Kind == "worker_lost" && in.Shard != nil && a.ShardLost != nil {
-		a.ShardLost(in.RunID, *in.Shard)
+		if err := a.ShardLost(in.RunID, *in.Shard); err != nil {
+			return err
+		}
 	}
-	return nil
+	_, err := a.Store.AppendEvent(ctx, store.Event{RunID: in.RunID, At: time.Now(), Kind: in.Kind, Detail: in.Detail})
+	return err
 }
 
 // FinishRun marks the run finished; repeating it is harmless.

@@ -78,6 +78,7 @@ func (a *Fleet) LoadShard(ctx context.Context, in workflows.ShardInput) (workflo
 	if err != nil {
 		return res, err
 	}
+	first := a.firstControl(ctx, in)
 	eng, err := engine.New(engine.Config{
 		// Where the load may go: the server's policy for the run, narrowed
 		// by this worker's own; checked on every connection.
@@ -98,7 +99,10 @@ func (a *Fleet) LoadShard(ctx context.Context, in workflows.ShardInput) (workflo
 		// A shard that joined later than the first ones has an index past
 		// their count; partitioned feeders split over the first ones.
 		Shard: in.Shard, Shards: max(in.Shards, in.Shard+1), Attempt: int(info.Attempt),
-		Share: initialShare(a.firstControl(ctx, in), in.Shard),
+		Share: initialShare(first, in.Shard),
+		// A replacement or newcomer planned before it was launched waits
+		// for a plan with it before it ends for want of VUs.
+		Unplanned: first != nil && len(first.Fractions) <= in.Shard,
 		Epoch: in.Epoch, Interval: SnapshotEvery(in), MaxVUs: a.MaxVUs,
 		// Sequential feeders' records are claimed for the run, so that no
 		// shard — first, replacement or newcomer — uses one twice.

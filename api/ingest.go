@@ -227,6 +227,7 @@ func (s *Server) ingestEvent(c *gin.Context) {
 	}
 	if req.Shard != nil && req.Kind == "shard_finished" {
 		s.watch.finished(r, *req.Shard, req.Attempt, req.Worker)
+		s.finishedIterations(r, *req.Shard)
 	}
 	if req.Kind == "target_blocked" && s.seenBlocked(r.ID, req.Detail) {
 		// Each shard reports the first refusal of each host; the run keeps

@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -100,21 +102,29 @@ func (s *Server) ingestClaim(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"lo": lo, "hi": hi})
 }
 
+// releaseTimeout bounds a release: reading a long run's snapshots of a
+// shard takes a while.
+const releaseTimeout = 30 * time.Second
+
 // releaseRecords gives a lost shard's unclaimed records of every
-// sequential feeder of the run to the shards that come next.
-func (s *Server) releaseRecords(runID string, shard int) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// sequential feeder of the run, and its iterations not done, to the
+// shards that come next. Releasing again changes nothing, so a caller
+// whose release failed tries again.
+func (s *Server) releaseRecords(runID string, shard int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
 	defer cancel()
 	r, err := s.runs.get(ctx, runID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // deleted: nothing is left to hand out
+	}
 	if err != nil {
-		s.log.Error("release a lost shard's records", "run", runID, "shard", shard, "err", err)
-		return
+		return fmt.Errorf("release shard %d of run %s: %w", shard, runID, err)
 	}
 	feeders, err := s.feeders.of(r)
 	if err != nil {
-		s.log.Error("release a lost shard's records", "run", runID, "shard", shard, "err", err)
-		return
+		return fmt.Errorf("release shard %d of run %s: %w", shard, runID, err)
 	}
+	var errs []error
 	for name, total := range feeders {
 		var err error
 		if name == scenario.IterationsFeeder {
@@ -123,9 +133,30 @@ func (s *Server) releaseRecords(runID string, shard int) {
 			err = s.cfg.Store.ReleaseRecords(ctx, runID, name, shard, max(r.WorkerCount, 1), total)
 		}
 		if err != nil {
-			s.log.Error("release a lost shard's records", "run", runID, "shard", shard, "feeder", name, "err", err)
+			errs = append(errs, fmt.Errorf("release feeder %s of shard %d of run %s: %w", name, shard, runID, err))
 		}
 	}
+	return errors.Join(errs...)
+}
+
+// finishedIterations takes a shard's word that it finished (its snapshots
+// delivered): the iterations it was granted and did not do — held by a VU
+// that stopped, or cut off at its end — go back to the ledger for the
+// shards still running, as a lost shard's do. A run without iterations
+// has nothing to give back.
+func (s *Server) finishedIterations(r *store.Run, shard int) {
+	feeders, err := s.feeders.of(r)
+	total, ok := feeders[scenario.IterationsFeeder]
+	if err != nil || !ok {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+		defer cancel()
+		if err := s.releaseIterations(ctx, r.ID, shard, max(r.WorkerCount, 1), total); err != nil {
+			s.log.Error("give back a finished shard's iterations", "run", r.ID, "shard", shard, "err", err)
+		}
+	}()
 }
 
 // releaseIterations gives a lost shard's shared iterations to the shards

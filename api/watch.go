@@ -215,13 +215,16 @@ func (w *watch) tell(ctx context.Context, s silentShard) {
 
 // ShardLost is told, by the run's workflow through its event activity,
 // that a shard was lost. The server releases the shard's unclaimed feeder
-// records and declares the shard's measurement gap:
-// from the end of its last snapshot to when it was last heard of (its
-// connection closing, else now), at its last known rate.
-func (s *Server) ShardLost(runID string, shard int) {
+// records (and its iterations not done) and declares the shard's
+// measurement gap: from the end of its last snapshot to when it was last
+// heard of (its connection closing, else now), at its last known rate. An
+// error says the release failed: told again, the server tries again.
+func (s *Server) ShardLost(runID string, shard int) error {
 	// Its unclaimed feeder records go to the shards that come next (its
 	// replacement is queued after this).
-	s.releaseRecords(runID, shard)
+	if err := s.releaseRecords(runID, shard); err != nil {
+		return err
+	}
 	w := s.watch
 	w.mu.Lock()
 	rw := w.runs[runID]
@@ -231,7 +234,7 @@ func (s *Server) ShardLost(runID string, shard int) {
 	}
 	if sw == nil || sw.declared || sw.dataEnd.IsZero() {
 		w.mu.Unlock()
-		return // nothing seen of it here: nothing to estimate from
+		return nil // nothing seen of it here: nothing to estimate from
 	}
 	sw.declared = true
 	until, why := sw.heard, "lost: not heard of since"
@@ -247,7 +250,7 @@ func (s *Server) ShardLost(runID string, shard int) {
 	w.mu.Unlock()
 	data, err := json.Marshal(g)
 	if err != nil {
-		return
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -256,6 +259,7 @@ func (s *Server) ShardLost(runID string, shard int) {
 	if _, err := s.events.put(ctx, e, nil); err != nil {
 		s.log.Error("declare a measurement gap", "run", runID, "shard", shard, "err", err)
 	}
+	return nil
 }
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }

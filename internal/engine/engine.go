@@ -43,6 +43,11 @@ type Config struct {
 
 	// Share is this shard's part of the global profile; nil means all of it.
 	Share []float64
+	// Unplanned: Share is not from a plan that counts this shard yet (a
+	// replacement, a newcomer, started on the plan before it), so its
+	// zero part is no reason to end: a shard with iterations waits for
+	// SetShare before it ends for want of VUs.
+	Unplanned bool
 	// Epoch is the wall-clock time of profile time zero. A shard that starts
 	// late, or is retried, joins the profile where it is now; snapshot
 	// intervals are aligned to Epoch so that shards' intervals line up.
@@ -105,6 +110,7 @@ type Engine struct {
 	flowSplit   *flowSplit
 	feeds       []*feed
 	iters       *iterations // nil: the plan has none
+	planned     atomic.Bool // its share is from a plan that counts it (Config.Unplanned)
 	tr          *transports
 	wantHeaders []string // response headers that cookies and redirects need
 	initialVars []string // the plan's, with the secrets' values
@@ -189,6 +195,7 @@ func New(cfg Config) (*Engine, error) {
 	if err := e.setShare(cfg.Share); err != nil {
 		return nil, err
 	}
+	e.planned.Store(!cfg.Unplanned)
 	if err := e.prepareSteps(); err != nil {
 		return nil, err
 	}
@@ -258,6 +265,7 @@ func (e *Engine) SetShare(share []float64) error {
 	if err := e.setShare(share); err != nil {
 		return err
 	}
+	e.planned.Store(true)
 	e.poke()
 	return nil
 }

@@ -123,6 +123,25 @@ func (c *claims) take() (int, bool) {
 	return c.lo - 1, true
 }
 
+// takeBeyond takes the next index of the held block if the block holds
+// more than keep (without claiming more); false when it does not.
+func (c *claims) takeBeyond(keep int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hi-c.lo <= keep {
+		return false
+	}
+	c.lo++
+	return true
+}
+
+// refused reports whether the server refused to hand out more for good.
+func (c *claims) refused() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.why != ""
+}
+
 // reason says why the feeder has no record for the shard.
 func (c *claims) reason() string {
 	c.mu.Lock()

@@ -101,7 +101,7 @@ func (e *Engine) IterationsDone() {
 	if holds {
 		return
 	}
-	if e.wantVUs(e.current(), e.offset()) == 0 {
+	if e.planned.Load() && e.wantVUs(e.current(), e.offset()) == 0 {
 		e.endLoad(ReasonIterationsDone)
 		return
 	}
@@ -135,10 +135,13 @@ func (e *Engine) startIteration(v *vu) bool {
 	}
 	switch {
 	case it.perVU > 0:
-		if (!v.takesOver && v.env.Iteration >= uint64(it.perVU)) || !it.takePerVU(v) { // #nosec G115 -- perVU > 0
+		if !it.takePerVU(v) {
 			it.mu.Lock()
 			it.done[v.id] = true
 			it.mu.Unlock()
+			if it.claimed != nil && it.claimed.refused() {
+				e.endLoad(it.claimed.reasonIf(ReasonIterationsDone))
+			}
 			e.poke() // runClosed looks whether every VU is done
 			return false
 		}
@@ -159,10 +162,18 @@ func (e *Engine) startIteration(v *vu) bool {
 	return true
 }
 
-// takePerVU takes an iteration of the ledger for v, when there is one.
+// takePerVU takes an iteration for v: one of its own N, from the ledger
+// when there is one, or, for a VU that takes over, what the ledger still
+// has. An own VU that did its N does one more only when the shard holds
+// more than its own VUs have left to do (a VU that took over or one moved
+// away left them), so that the shard's block is not left undone.
 func (it *iterations) takePerVU(v *vu) bool {
-	if it.claimed == nil {
-		return true
+	capped := !v.takesOver && v.env.Iteration >= uint64(it.perVU) // #nosec G115 -- perVU > 0
+	switch {
+	case it.claimed == nil:
+		return !capped
+	case capped:
+		return it.claimed.takeBeyond(int(it.budget.Load()))
 	}
 	if _, ok := it.claimed.take(); !ok {
 		return false
@@ -173,13 +184,15 @@ func (it *iterations) takePerVU(v *vu) bool {
 	return true
 }
 
+// takerBlock is what a per-VU shard may claim for each VU that takes over,
+// beyond what its own VUs have left: small, so that a VU that takes over
+// and stops leaves little behind.
+const takerBlock = 8
+
 // claimLimit bounds a per-VU shard's claim: what its own VUs have left to
-// do, unless one of its VUs takes over.
+// do, and a little for each VU that takes over.
 func (it *iterations) claimLimit() int {
-	if it.takers.Load() > 0 {
-		return maxClaim
-	}
-	return int(it.budget.Load())
+	return int(it.budget.Load() + takerBlock*it.takers.Load())
 }
 
 // vuStarts tells whether the shard's next VU is one of its own or takes
@@ -224,7 +237,7 @@ func (it *iterations) vuEnds(v *vu) {
 // are wanted) did its iterations_per_vu; it then ends the shard's load.
 func (e *Engine) vusDone(running [][]*closedVU, want int) bool {
 	it := e.iters
-	if it == nil || it.perVU == 0 {
+	if it == nil || it.perVU == 0 || (want == 0 && !e.planned.Load()) {
 		return false
 	}
 	n := 0

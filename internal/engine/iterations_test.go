@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -210,5 +212,106 @@ steps: [{url_template: /x}]
 	}
 	if ledger.next != 30 {
 		t.Fatalf("the ledger handed out %d of 30", ledger.next)
+	}
+}
+
+// TestIterationsWaitForAPlan: a replacement started on a plan that does
+// not count it yet (its part zero) does not end for want of VUs: per VU,
+// or told the shared iterations are done, it waits for a plan with it and
+// then does what the ledger holds (what a lost shard gave back).
+func TestIterationsWaitForAPlan(t *testing.T) {
+	for _, kind := range []string{"iterations: 90", "iterations_per_vu: 30"} {
+		t.Run(kind, func(t *testing.T) {
+			srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {})
+			p := plan(t, "name: wait\nvirtual_users: 3\n"+kind+"\nsteps: [{url_template: /x}]\n")
+			ledger := &runClaims{total: 90, next: 60} // 30 given back
+			c := &collector{}
+			e, err := New(Config{Plan: p, BaseURL: srv.URL, Shard: 2, Shards: 3, Share: []float64{.5, .5, 0},
+				Unplanned: true, Claim: ledger.claim, Sink: c.sink})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ended := make(chan Summary, 1)
+			go func() { sum, _ := e.Run(context.Background()); ended <- sum }()
+			e.IterationsDone() // what a shared run's control says
+			select {
+			case sum := <-ended:
+				t.Fatalf("ended on a plan without it: %+v", sum)
+			case <-time.After(300 * time.Millisecond):
+			}
+			if err := e.SetShare([]float64{0, 0, 1}); err != nil {
+				t.Fatal(err)
+			}
+			var sum Summary
+			select {
+			case sum = <-ended:
+			case <-time.After(20 * time.Second):
+				t.Fatal("did not end once planned")
+			}
+			if sum.Reason != ReasonIterationsDone || c.iterations() != 30 || srv.total.Load() != 30 {
+				t.Fatalf("%+v: %d iterations done, %d requests; want the 30 given back", sum, c.iterations(), srv.total.Load())
+			}
+		})
+	}
+}
+
+// TestIterationsPerVUTakerLeavesNothing: a VU that takes over and is
+// stopped again (its share moved back) leaves no iteration its shard
+// claimed undone: the own VUs do those left in the block.
+func TestIterationsPerVUTakerLeavesNothing(t *testing.T) {
+	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) { time.Sleep(time.Millisecond) })
+	p := plan(t, `name: taker
+virtual_users: 3
+iterations_per_vu: 400
+steps: [{url_template: /x}]
+`)
+	ledger := &runClaims{total: 1200}
+	c := &collector{}
+	e, err := New(Config{Plan: p, BaseURL: srv.URL, Shard: 0, Shards: 2, Share: []float64{2.0 / 3, 1.0 / 3}, Claim: ledger.claim, Sink: c.sink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan Summary, 1)
+	go func() { sum, _ := e.Run(context.Background()); ended <- sum }()
+	time.Sleep(100 * time.Millisecond)
+	if err := e.SetShare([]float64{1, 0}); err != nil { // shard 1 lost: a VU takes over
+		t.Fatal(err)
+	}
+	time.Sleep(150 * time.Millisecond)
+	if err := e.SetShare([]float64{2.0 / 3, 1.0 / 3}); err != nil { // its replacement came
+		t.Fatal(err)
+	}
+	select {
+	case sum := <-ended:
+		if sum.Reason != ReasonIterationsDone {
+			t.Fatalf("%+v", sum)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("did not end")
+	}
+	ledger.mu.Lock()
+	granted := ledger.next
+	ledger.mu.Unlock()
+	if done := c.iterations(); done != uint64(granted) || done < 800 {
+		t.Fatalf("granted %d, done %d: want every granted one done, and at least the own VUs' 800", granted, done)
+	}
+	t.Logf("granted and done: %d (the VU that took over did %d)", granted, granted-800)
+}
+
+// TestIterationsPerVURefused: a per-VU shard whose ledger claims the
+// server refuses says so, rather than that its iterations are done.
+func TestIterationsPerVURefused(t *testing.T) {
+	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {})
+	p := plan(t, "name: refused\nvirtual_users: 2\niterations_per_vu: 5\nsteps: [{url_template: /x}]\n")
+	refuse := func(string, int) (int, int, error) {
+		return 0, 0, &ClaimRefused{Err: errors.New("404 not_found: run r has no sequential feeder \"$iterations\"")}
+	}
+	e, err := New(Config{Plan: p, BaseURL: srv.URL, Claim: refuse})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, _ := e.Run(context.Background())
+	if !strings.Contains(sum.Reason, "refused") || srv.total.Load() != 0 {
+		t.Fatalf("%+v, %d requests: want the refusal as the reason", sum, srv.total.Load())
 	}
 }
