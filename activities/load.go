@@ -103,7 +103,7 @@ func (a *Fleet) LoadShard(ctx context.Context, in workflows.ShardInput) (workflo
 		// A replacement or newcomer planned before it was launched waits
 		// for a plan with it before it ends for want of VUs.
 		Unplanned: first != nil && len(first.Fractions) <= in.Shard,
-		Epoch: in.Epoch, Interval: SnapshotEvery(in), MaxVUs: a.MaxVUs,
+		Epoch:     in.Epoch, Interval: SnapshotEvery(in), MaxVUs: a.MaxVUs,
 		// Sequential feeders' records are claimed for the run, so that no
 		// shard — first, replacement or newcomer — uses one twice.
 		Claim: func(feeder string, n int) (int, int, error) {
