@@ -99,11 +99,10 @@ func (a *Fleet) LoadShard(ctx context.Context, in workflows.ShardInput) (workflo
 		// A shard that joined later than the first ones has an index past
 		// their count; partitioned feeders split over the first ones.
 		Shard: in.Shard, Shards: max(in.Shards, in.Shard+1), Attempt: int(info.Attempt),
-		Share: initialShare(first, in.Shard),
 		// A replacement or newcomer planned before it was launched waits
 		// for a plan with it before it ends for want of VUs.
-		Unplanned: first != nil && len(first.Fractions) <= in.Shard,
-		Epoch:     in.Epoch, Interval: SnapshotEvery(in), MaxVUs: a.MaxVUs,
+		Share: initialShare(first, in.Shard), Unplanned: first != nil && len(first.Fractions) <= in.Shard,
+		Epoch: in.Epoch, Interval: SnapshotEvery(in), MaxVUs: a.MaxVUs,
 		// Sequential feeders' records are claimed for the run, so that no
 		// shard — first, replacement or newcomer — uses one twice.
 		Claim: func(feeder string, n int) (int, int, error) {
