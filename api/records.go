@@ -159,9 +159,9 @@ func (s *Server) finishedIterations(r *store.Run, shard int) {
 	}()
 }
 
-// releaseIterations gives a lost shard's shared iterations to the shards
-// that come next: those it never claimed, and those it claimed that its
-// delivered snapshots do not count as done (not started, cut off, or
+// releaseIterations gives a lost (or finished) shard's iterations to the
+// shards that ask next: those it never claimed, and those it claimed that
+// its delivered snapshots do not count as done (not started, cut off, or
 // done after its last snapshot that arrived). A snapshot stored by now
 // was answered before the shard was taken as lost; one that arrives later
 // (a worker cut off, not dead, delivering its spool) counts iterations
