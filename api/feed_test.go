@@ -14,21 +14,8 @@ import (
 // intervals the test writes itself.
 func feedFixture(t *testing.T) (*Server, store.Store, string) {
 	t.Helper()
+	s, st := runFixture(t, `{"name":"feed","virtual_users":1,"duration_seconds":60,"steps":[{"name":"a","url_template":"/"}]}`, 1)
 	ctx := t.Context()
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	s := New(Config{Store: st, NoAuth: true})
-	t.Cleanup(s.Close)
-	doc := []byte(`{"name":"feed","virtual_users":1,"duration_seconds":60,"steps":[{"name":"a","url_template":"/"}]}`)
-	if err := st.CreateScenario(ctx, &store.Scenario{ID: "sc", Name: "feed", Document: doc}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateRun(ctx, &store.Run{ID: "r", ScenarioID: "sc", Scenario: doc, WorkerCount: 1, WorkflowID: "r", Token: "t", IntervalMS: 1000}); err != nil {
-		t.Fatal(err)
-	}
 	epoch := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	if err := st.StartRun(ctx, "r", epoch, 1000, epoch); err != nil {
 		t.Fatal(err)
@@ -180,4 +167,25 @@ func TestIntervalParts(t *testing.T) {
 			t.Errorf("a snapshot ending at %v: interval %d whole %v, want %d %v", tc.end, k, endsInterval(r, k, end), tc.k, tc.whole)
 		}
 	}
+}
+
+// runFixture is a server on a fresh SQLite store holding scenario "sc"
+// (doc) and its queued run "r" on workers workers.
+func runFixture(t *testing.T, doc string, workers int) (*Server, store.Store) {
+	t.Helper()
+	ctx := t.Context()
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	s := New(Config{Store: st, NoAuth: true})
+	t.Cleanup(s.Close)
+	if err := st.CreateScenario(ctx, &store.Scenario{ID: "sc", Name: "sc", Document: []byte(doc)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateRun(ctx, &store.Run{ID: "r", ScenarioID: "sc", Scenario: []byte(doc), WorkerCount: workers, WorkflowID: "r", Token: "t", IntervalMS: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	return s, st
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -84,20 +83,7 @@ func TestFinishedShardGivesBackIterations(t *testing.T) {
 func iterationsFixture(t *testing.T) (*Server, store.Store, func(shard, n int) int, func(shard int, done ...uint64)) {
 	t.Helper()
 	ctx := t.Context()
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	s := New(Config{Store: st, NoAuth: true})
-	t.Cleanup(s.Close)
-	doc := []byte(`{"name":"it","virtual_users":2,"iterations":100,"steps":[{"name":"a","url_template":"/"}]}`)
-	if err := st.CreateScenario(ctx, &store.Scenario{ID: "sc", Name: "it", Document: doc}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateRun(ctx, &store.Run{ID: "r", ScenarioID: "sc", Scenario: doc, WorkerCount: 2, WorkflowID: "r", Token: "t", IntervalMS: 1000}); err != nil {
-		t.Fatal(err)
-	}
+	s, st := runFixture(t, `{"name":"it","virtual_users":2,"iterations":100,"steps":[{"name":"a","url_template":"/"}]}`, 2)
 	claim := func(shard, n int) int {
 		t.Helper()
 		lo, hi, err := st.ClaimRecords(ctx, store.RecordClaim{RunID: "r", Feeder: scenario.IterationsFeeder, Shard: shard, Shards: 2, Total: 100, N: n})
