@@ -195,11 +195,17 @@ func (it *iterations) claimLimit() int {
 	return int(it.budget.Load() + takerBlock*it.takers.Load())
 }
 
+// perVULedger reports whether the shard claims per-VU iterations from the
+// run's ledger (and so tells its own VUs from those that take over).
+func (it *iterations) perVULedger() bool {
+	return it != nil && it.perVU > 0 && it.claimed != nil
+}
+
 // vuStarts tells whether the shard's next VU is one of its own or takes
 // over (per VU with a ledger), and counts it. own is how many VUs the
 // shard runs at first.
 func (it *iterations) vuStarts(own int) (takesOver bool) {
-	if it == nil || it.perVU == 0 || it.claimed == nil {
+	if !it.perVULedger() {
 		return false
 	}
 	it.mu.Lock()
@@ -222,7 +228,7 @@ func (it *iterations) vuStarts(own int) (takesOver bool) {
 // vuEnds takes a VU's end (done, or stopped by a smaller share): an own
 // VU's iterations not started are no longer its shard's to do.
 func (it *iterations) vuEnds(v *vu) {
-	if it == nil || it.perVU == 0 || it.claimed == nil {
+	if !it.perVULedger() {
 		return
 	}
 	if v.takesOver {

@@ -13,15 +13,7 @@ func testIterationsLedger(t *testing.T, s Store) {
 	ctx := t.Context()
 	mustScenario(t, s, "sc")
 	mustRun(t, s, "r", "sc", nil)
-	claim := func(shard, n int) string {
-		t.Helper()
-		lo, hi, err := s.ClaimRecords(ctx, RecordClaim{RunID: "r", Feeder: "$iterations", Shard: shard, Shards: 2, Total: 9, N: n})
-		mustNil(t, err, fmt.Sprintf("claim %d for shard %d", n, shard))
-		if lo == hi {
-			return "none"
-		}
-		return fmt.Sprintf("[%d,%d)", lo, hi)
-	}
+	claim := func(shard, n int) string { return span(claimIterations(t, s, "r", 9, shard, n)) }
 	for i, step := range []struct {
 		shard, n int
 		want     string
@@ -40,15 +32,7 @@ func testIterationsLedger(t *testing.T, s Store) {
 	// Another run: shard 1 is lost before it claimed; its range is
 	// released whole and a replacement (shard 2) does it.
 	mustRun(t, s, "r2", "sc", nil)
-	claim2 := func(shard, n int) string {
-		t.Helper()
-		lo, hi, err := s.ClaimRecords(ctx, RecordClaim{RunID: "r2", Feeder: "$iterations", Shard: shard, Shards: 2, Total: 6, N: n})
-		mustNil(t, err, fmt.Sprintf("claim %d for shard %d", n, shard))
-		if lo == hi {
-			return "none"
-		}
-		return fmt.Sprintf("[%d,%d)", lo, hi)
-	}
+	claim2 := func(shard, n int) string { return span(claimIterations(t, s, "r2", 6, shard, n)) }
 	if got := claim2(0, 2); got != "[0,2)" {
 		t.Fatalf("shard 0 claims %s, want [0,2)", got)
 	}
@@ -72,9 +56,7 @@ func testIterationsLedger(t *testing.T, s Store) {
 	// done go to its replacement: 10 done in all, none twice.
 	mustRun(t, s, "r3", "sc", nil)
 	claim3 := func(shard, n int) string {
-		t.Helper()
-		lo, hi, err := s.ClaimRecords(ctx, RecordClaim{RunID: "r3", Feeder: "$iterations", Shard: shard, Shards: 2, Total: 10, N: n})
-		mustNil(t, err, fmt.Sprintf("claim %d for shard %d", n, shard))
+		lo, hi := claimIterations(t, s, "r3", 10, shard, n)
 		return fmt.Sprint(hi - lo)
 	}
 	if got := claim3(1, 4); got != "4" {
@@ -120,4 +102,21 @@ func testIterationsLedger(t *testing.T, s Store) {
 	if err := s.ReleaseIterations(ctx, "nope", 1, 2, 10, 0); err == nil {
 		t.Error("releasing the iterations of a run that does not exist: no error")
 	}
+}
+
+// claimIterations claims n of run's total shared iterations (over 2 first
+// shards) for shard.
+func claimIterations(t *testing.T, s Store, run string, total, shard, n int) (lo, hi int) {
+	t.Helper()
+	lo, hi, err := s.ClaimRecords(t.Context(), RecordClaim{RunID: run, Feeder: "$iterations", Shard: shard, Shards: 2, Total: total, N: n})
+	mustNil(t, err, fmt.Sprintf("claim %d for shard %d", n, shard))
+	return lo, hi
+}
+
+// span is a claimed range as "[lo,hi)", or "none".
+func span(lo, hi int) string {
+	if lo == hi {
+		return "none"
+	}
+	return fmt.Sprintf("[%d,%d)", lo, hi)
 }
