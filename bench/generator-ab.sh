@@ -4,8 +4,8 @@
 # turn, REPS times each, DUR seconds, 50 keep-alive connections against
 # barrage target's / endpoint (target on CPU 0, generator on CPU 1). Taking
 # turns cancels the drift of a shared machine that separate runs of
-# generator.sh show (the same code measured 19.5 and 24.1 us/request in
-# two runs ten minutes apart). The last line is:
+# generator.sh show (the same code measured 19.8 and 23.0 us/request in
+# two runs back to back). The last line is:
 #   generator_ab_us_per_req base=X head=Y change=Z% (medians)
 #
 #   bash bench/generator-ab.sh fb7dc99
